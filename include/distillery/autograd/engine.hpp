@@ -1,0 +1,224 @@
+// autograd/engine.hpp — the reverse sweep: backward() and grad().
+//
+// 1. Collect the nodes reachable from the outputs with an explicit stack (no recursion, so a
+//    chain of 100,000 ops is fine) in post-order.
+// 2. For grad(inputs=...), mark the nodes that lead to an input (`needed`); others are skipped.
+// 3. Walk in reverse post-order (every consumer before its producers), run each node's backward
+//    rule on its summed incoming gradient and add the results into its inputs' accumulators.
+//    Rules run with grad mode = create_graph, so with create_graph the gradients are graph
+//    nodes themselves and can be differentiated again.
+// 4. Unless retain_graph, release the rules' closures (and the tensors they saved); a second
+//    backward through them throws.
+#pragma once
+#include <atomic>
+#include <vector>
+
+#include "node.hpp"
+
+namespace distillery {
+
+template <class T> Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b);  // ops/elementwise.hpp
+
+namespace detail {
+
+// The node whose backward rule is running (SavedOutput re-links to it; ops/common.hpp).
+template <class T>
+Node<T>*& current_node_slot() {
+  thread_local Node<T>* n = nullptr;
+  return n;
+}
+
+inline uint64_t next_visit_epoch() {
+  static std::atomic<uint64_t> epoch{0};
+  return ++epoch;
+}
+
+template <class T>
+void accumulate(const std::shared_ptr<Node<T>>& n, const Tensor<T>& g) {
+  check(g.shape() == n->shape, "backward", "gradient of shape ", g.shape(),
+        " for a tensor of shape ", n->shape, " (rule of ", n->name, ")");
+  if (!n->acc) n->acc = g.impl_ptr();
+  else n->acc = add(Tensor<T>(n->acc), g).impl_ptr();
+}
+
+template <class T>
+std::vector<Tensor<T>> run_backward(const std::vector<Tensor<T>>& outputs,
+                                    const std::vector<Tensor<T>>& grad_outputs,
+                                    const std::vector<Tensor<T>>* inputs, bool retain_graph,
+                                    bool create_graph, bool allow_unused) {
+  const char* op = inputs ? "grad" : "backward";
+  check(grad_outputs.empty() || grad_outputs.size() == outputs.size(), op, "expected ",
+        outputs.size(), " grad_outputs, got ", grad_outputs.size());
+  const uint64_t epoch = next_visit_epoch();
+
+  // roots
+  std::vector<std::shared_ptr<Node<T>>> roots;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const Tensor<T>& y = outputs[i];
+    check(y.defined() && y.requires_grad(), op, "output ", i,
+          " does not require grad and has no grad_fn");
+    roots.push_back(grad_edge(y));
+  }
+
+  // 1. iterative post-order DFS
+  std::vector<Node<T>*> order;
+  std::vector<std::pair<Node<T>*, size_t>> stack;
+  for (auto& r : roots) {
+    if (r->visit == epoch) continue;
+    r->visit = epoch;
+    stack.push_back({r.get(), 0});
+    while (!stack.empty()) {
+      auto& [n, i] = stack.back();
+      if (i < n->next.size()) {
+        Node<T>* c = n->next[i++].get();
+        if (c && c->visit != epoch) {
+          c->visit = epoch;
+          stack.push_back({c, 0});
+        }
+      } else {
+        order.push_back(n);
+        stack.pop_back();
+      }
+    }
+  }
+
+  // 2. which nodes lead to a requested input
+  std::vector<Node<T>*> input_nodes;
+  if (inputs) {
+    for (auto& x : *inputs) {
+      check(x.defined() && x.requires_grad(), "grad", "an input does not require grad");
+      input_nodes.push_back(grad_edge(x).get());
+    }
+    for (Node<T>* n : order) n->needed = false;
+    for (Node<T>* n : input_nodes)
+      if (n->visit == epoch) n->needed = true;
+    for (Node<T>* n : order)  // children come before parents in post-order
+      for (auto& c : n->next)
+        if (c && c->needed) n->needed = true;
+  } else {
+    for (Node<T>* n : order) n->needed = true;
+  }
+
+  // seeds
+  {
+    GradModeGuard gm(create_graph);
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      Tensor<T> g;
+      if (!grad_outputs.empty() && grad_outputs[i].defined()) {
+        g = grad_outputs[i];
+        check(g.shape() == outputs[i].shape(), op, "grad_output shape ", g.shape(),
+              " does not match output shape ", outputs[i].shape());
+      } else {
+        check(outputs[i].numel() == 1, op, "grad can be implicitly created only for scalar "
+              "outputs, got shape ", outputs[i].shape());
+        g = Tensor<T>::ones(outputs[i].shape(), outputs[i].device());
+      }
+      accumulate(roots[i], g);
+    }
+  }
+
+  // 3. reverse sweep
+  struct Cleanup {  // scratch accumulators are dropped even if a rule throws
+    std::vector<Node<T>*>& order;
+    ~Cleanup() { for (Node<T>* n : order) n->acc.reset(); }
+  } cleanup{order};
+  std::vector<Tensor<T>> result(inputs ? inputs->size() : 0);
+  for (size_t k = order.size(); k-- > 0;) {
+    Node<T>* n = order[k];
+    if (!n->needed || !n->acc) continue;
+    Tensor<T> g(n->acc);
+    if (inputs) {
+      for (size_t j = 0; j < input_nodes.size(); ++j)
+        if (input_nodes[j] == n) result[j] = g;
+    }
+    if (n->is_leaf) {
+      if (!inputs) {
+        if (auto leaf = n->leaf.lock()) {
+          GradModeGuard gm(create_graph);
+          Tensor<T> gl = create_graph ? g : g.detach();
+          leaf->grad = leaf->grad ? add(Tensor<T>(leaf->grad), gl).impl_ptr() : gl.impl_ptr();
+        }
+      }
+      continue;
+    }
+    check(!n->released, op, "trying to backward through the graph a second time (the saved "
+          "tensors of ", n->name, " were freed); pass retain_graph=true the first time");
+    std::vector<Tensor<T>> gin;
+    {
+      GradModeGuard gm(create_graph);
+      Node<T>*& cur = current_node_slot<T>();
+      Node<T>* prev = cur;
+      cur = n;
+      struct Restore { Node<T>*& c; Node<T>* p; ~Restore() { c = p; } } restore{cur, prev};
+      gin = n->backward(g);
+    }
+    check(gin.size() == n->next.size(), op, "rule of ", n->name, " returned ", gin.size(),
+          " gradients for ", n->next.size(), " inputs");
+    for (size_t i = 0; i < gin.size(); ++i) {
+      auto& c = n->next[i];
+      if (c && c->needed && gin[i].defined()) accumulate(c, gin[i]);
+    }
+    n->acc.reset();
+  }
+
+  // 4. release the graph
+  if (!retain_graph)
+    for (Node<T>* n : order)
+      if (!n->is_leaf && n->backward) {
+        n->backward = nullptr;
+        n->released = true;
+      }
+
+  if (inputs) {
+    for (size_t j = 0; j < result.size(); ++j) {
+      if (!result[j].defined()) {
+        check(allow_unused, "grad", "input ", j, " was not used in the graph of the outputs "
+              "(pass allow_unused=true to get an undefined tensor for it)");
+      } else if (!create_graph) {
+        result[j] = result[j].detach();
+      }
+    }
+  }
+  return result;
+}
+
+}  // namespace detail
+
+// Computes d(outputs)/d(inputs) weighted by grad_outputs, without touching .grad.
+// With create_graph the results are differentiable (Hessian-vector products, third order...).
+template <class T>
+std::vector<Tensor<T>> grad(const std::vector<Tensor<T>>& outputs,
+                            const std::vector<Tensor<T>>& inputs,
+                            const std::vector<Tensor<T>>& grad_outputs = {},
+                            bool create_graph = false, bool allow_unused = false,
+                            int retain_graph = -1) {
+  bool retain = retain_graph < 0 ? create_graph : retain_graph != 0;
+  return detail::run_backward(outputs, grad_outputs, &inputs, retain, create_graph, allow_unused);
+}
+
+// Non-template overloads so that braced lists work: grad({y}, {x}, {}, true).
+inline std::vector<Tensor<double>> grad(const std::vector<Tensor<double>>& outputs,
+                                        const std::vector<Tensor<double>>& inputs,
+                                        const std::vector<Tensor<double>>& grad_outputs = {},
+                                        bool create_graph = false, bool allow_unused = false,
+                                        int retain_graph = -1) {
+  return grad<double>(outputs, inputs, grad_outputs, create_graph, allow_unused, retain_graph);
+}
+inline std::vector<Tensor<float>> grad(const std::vector<Tensor<float>>& outputs,
+                                       const std::vector<Tensor<float>>& inputs,
+                                       const std::vector<Tensor<float>>& grad_outputs = {},
+                                       bool create_graph = false, bool allow_unused = false,
+                                       int retain_graph = -1) {
+  return grad<float>(outputs, inputs, grad_outputs, create_graph, allow_unused, retain_graph);
+}
+
+template <class T>
+void Tensor<T>::backward(const Tensor<T>& grad_output, bool retain_graph,
+                         bool create_graph) const {
+  std::vector<Tensor<T>> gos;
+  if (grad_output.defined()) gos.push_back(grad_output);
+  detail::run_backward<T>({*this}, gos, nullptr, retain_graph || create_graph, create_graph,
+                          true);
+}
+
+}  // namespace distillery

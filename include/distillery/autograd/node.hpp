@@ -1,0 +1,117 @@
+// autograd/node.hpp — one graph node per op output, and how ops attach to the graph.
+//
+// A Node records, for the tensor an op produced, the nodes of the op's differentiable inputs
+// (`next`) and a backward rule: a closure that maps the gradient of the output to one gradient
+// per input. Rules are written in differentiable ops (see ops/), so running them with grad mode
+// on (create_graph) builds the graph of the gradient itself — that is all a gradient of a
+// gradient needs. Leaves that require grad get an accumulator node (is_leaf) that points back to
+// the tensor whose .grad it fills.
+//
+// Freeing a long graph must not recurse: ~Node hands its edges and closure to a thread-local
+// queue that the outermost destructor drains iteratively.
+#pragma once
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <vector>
+
+#include "../core/tensor.hpp"
+#include "grad_mode.hpp"
+
+namespace distillery {
+
+template <class T>
+using BackwardFn = std::function<std::vector<Tensor<T>>(const Tensor<T>&)>;
+
+template <class T>
+struct NodeGraveyard {
+  bool draining = false;
+  std::vector<std::shared_ptr<Node<T>>> nodes;
+  std::vector<BackwardFn<T>> fns;
+};
+
+template <class T>
+struct Node : std::enable_shared_from_this<Node<T>> {
+  const char* name = "";
+  std::vector<std::shared_ptr<Node<T>>> next;  // input nodes; nullptr where no grad flows
+  BackwardFn<T> backward;                      // empty for leaves and released nodes
+  std::weak_ptr<TensorImpl<T>> leaf;           // the tensor a leaf accumulator fills
+  Shape shape;                                 // shape of the tensor this node produced
+  bool is_leaf = false;
+  bool released = false;
+  // scratch used by the engine during one sweep
+  uint64_t visit = 0;
+  bool needed = false;
+  std::shared_ptr<TensorImpl<T>> acc;
+
+  ~Node() {
+    thread_local NodeGraveyard<T> g;
+    for (auto& p : next)
+      if (p) g.nodes.push_back(std::move(p));
+    if (backward) g.fns.push_back(std::move(backward));
+    acc.reset();
+    if (g.draining) return;
+    g.draining = true;
+    while (!g.nodes.empty() || !g.fns.empty()) {
+      if (!g.fns.empty()) {
+        BackwardFn<T> f = std::move(g.fns.back());
+        g.fns.pop_back();
+      } else {
+        std::shared_ptr<Node<T>> n = std::move(g.nodes.back());
+        g.nodes.pop_back();
+      }
+    }
+    g.draining = false;
+  }
+};
+
+// The node gradients flowing into `t` should be sent to (creating a leaf accumulator lazily).
+template <class T>
+std::shared_ptr<Node<T>> grad_edge(const Tensor<T>& t) {
+  if (!t.defined() || !t.requires_grad()) return nullptr;
+  auto* impl = t.impl();
+  if (!impl->node) {
+    auto n = std::make_shared<Node<T>>();
+    n->name = "AccumulateGrad";
+    n->is_leaf = true;
+    n->leaf = t.impl_ptr();
+    n->shape = impl->shape;
+    impl->node = std::move(n);
+  }
+  return impl->node;
+}
+
+template <class T>
+bool Tensor<T>::is_leaf() const {
+  return !impl_->node || impl_->node->is_leaf;
+}
+template <class T>
+const char* Tensor<T>::grad_fn_name() const {
+  return (impl_->node && !impl_->node->is_leaf) ? impl_->node->name : "";
+}
+
+// True when an op with these inputs must record a node.
+template <class T>
+bool needs_grad(std::initializer_list<const Tensor<T>*> inputs) {
+  if (!grad_mode_flag()) return false;
+  for (auto* t : inputs)
+    if (t && t->requires_grad()) return true;
+  return false;
+}
+
+// Makes `out` the output of a recorded op `name` with the given inputs and backward rule.
+// The rule receives dL/d(out) and returns one tensor per input (undefined = no gradient).
+template <class T>
+void attach(Tensor<T>& out, const char* name, std::initializer_list<const Tensor<T>*> inputs,
+            BackwardFn<T> fn) {
+  auto n = std::make_shared<Node<T>>();
+  n->name = name;
+  n->next.reserve(inputs.size());
+  for (auto* t : inputs) n->next.push_back(t ? grad_edge(*t) : nullptr);
+  n->backward = std::move(fn);
+  n->shape = out.shape();
+  out.impl()->requires_grad = true;
+  out.impl()->node = std::move(n);
+}
+
+}  // namespace distillery

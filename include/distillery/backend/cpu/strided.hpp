@@ -1,0 +1,99 @@
+// backend/cpu/strided.hpp — iterating K strided operands over one output shape.
+//
+// `strided_for<K>(shape, views, f)` calls f(flat_out_index, offsets) for every element of
+// `shape` in row-major order, where offsets[k] is the element offset of operand k (its view's
+// offset plus the dot product of the multi-index with its strides). Dims are coalesced first,
+// the innermost dim runs as a tight loop, and large ranges are split across OpenMP threads.
+#pragma once
+#include <array>
+
+#include "../kernel_table.hpp"
+#include "parallel.hpp"
+
+namespace distillery::cpu {
+
+template <int K>
+struct Coalesced {
+  int nd = 0;
+  int64_t size[kMaxDims];
+  int64_t stride[K][kMaxDims];
+  int64_t base[K];
+};
+
+template <int K>
+Coalesced<K> coalesce(const Shape& shape, const View* const* views) {
+  Coalesced<K> c;
+  for (int k = 0; k < K; ++k) c.base[k] = views[k]->offset;
+  for (int d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 1) continue;
+    bool merge = c.nd > 0;
+    for (int k = 0; merge && k < K; ++k)
+      merge = c.stride[k][c.nd - 1] == views[k]->strides[d] * shape[d];
+    if (merge) {
+      c.size[c.nd - 1] *= shape[d];
+      for (int k = 0; k < K; ++k) c.stride[k][c.nd - 1] = views[k]->strides[d];
+    } else {
+      c.size[c.nd] = shape[d];
+      for (int k = 0; k < K; ++k) c.stride[k][c.nd] = views[k]->strides[d];
+      ++c.nd;
+    }
+  }
+  return c;
+}
+
+template <int K, class F>
+void strided_for(const Shape& shape, const View* const* views, F&& f) {
+  Coalesced<K> c = coalesce<K>(shape, views);
+  if (c.nd == 0) {  // a single element
+    std::array<int64_t, K> off;
+    for (int k = 0; k < K; ++k) off[k] = c.base[k];
+    f(int64_t(0), off.data());
+    return;
+  }
+  const int last = c.nd - 1;
+  const int64_t inner = c.size[last];
+  int64_t outer = 1;
+  for (int d = 0; d < last; ++d) outer *= c.size[d];
+  parallel_for(outer, inner, [&](int64_t ob, int64_t oe) {
+    int64_t idx[kMaxDims] = {};
+    int64_t rem = ob;
+    for (int d = last - 1; d >= 0; --d) {
+      idx[d] = rem % c.size[d];
+      rem /= c.size[d];
+    }
+    std::array<int64_t, K> off;
+    for (int64_t o = ob; o < oe; ++o) {
+      for (int k = 0; k < K; ++k) {
+        int64_t v = c.base[k];
+        for (int d = 0; d < last; ++d) v += idx[d] * c.stride[k][d];
+        off[k] = v;
+      }
+      int64_t flat = o * inner;
+      for (int64_t i = 0; i < inner; ++i) {
+        f(flat + i, off.data());
+        for (int k = 0; k < K; ++k) off[k] += c.stride[k][last];
+      }
+      for (int d = last - 1; d >= 0; --d) {
+        if (++idx[d] < c.size[d]) break;
+        idx[d] = 0;
+      }
+    }
+  });
+}
+
+inline bool is_contiguous_view(const View& v, const Shape& shape) {
+  int64_t expect = 1;
+  for (int d = shape.size() - 1; d >= 0; --d) {
+    if (shape[d] != 1 && v.strides[d] != expect) return false;
+    expect *= shape[d];
+  }
+  return true;
+}
+
+inline bool is_scalar_view(const View& v, const Shape& shape) {
+  for (int d = 0; d < shape.size(); ++d)
+    if (shape[d] != 1 && v.strides[d] != 0) return false;
+  return true;
+}
+
+}  // namespace distillery::cpu

@@ -1,0 +1,118 @@
+// backend/kernel_table.hpp — the per-device kernel interface.
+//
+// Kernels know buffers, never graphs: each entry takes raw pointers, extents and strides (in
+// elements). Ops (include/distillery/ops) call `kernels<T>(device)` and never touch memory
+// themselves, so the CPU table (backend/cpu) and the CUDA table (cuda/, registered at load
+// time when built with DISTILLERY_CUDA=ON) are interchangeable and testable against each other.
+//
+// Conventions: outputs are contiguous unless a View says otherwise; a `View` describes a strided
+// operand already broadcast to the output's shape (stride 0 on broadcast dims); index tensors are
+// int64. Row-major GEMM: C[b] = alpha * op(A[b]) * op(B[b]) + beta * C[b].
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "../core/device.hpp"
+#include "../core/error.hpp"
+#include "../core/shape.hpp"
+#include "scalar_math.hpp"
+
+namespace distillery {
+
+struct View {
+  Shape shape;
+  Strides strides;
+  int64_t offset = 0;
+};
+
+struct Conv2dGeometry {  // im2col / col2im / pooling geometry, NCHW
+  int64_t N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo;
+};
+
+// Memory of one device. The CPU one is plain aligned malloc; CUDA's is a caching allocator.
+struct DeviceRuntime {
+  virtual ~DeviceRuntime() = default;
+  virtual void* allocate(std::size_t bytes) = 0;
+  virtual void deallocate(void* p, std::size_t bytes) = 0;
+  virtual void copy_to_host(void* dst, const void* src, std::size_t bytes) = 0;
+  virtual void copy_from_host(void* dst, const void* src, std::size_t bytes) = 0;
+  virtual void copy_device(void* dst, const void* src, std::size_t bytes) = 0;
+  virtual void synchronize() {}
+};
+
+#define DST_NOT_ON_DEVICE(name) \
+  { fail(name, "not implemented on this device"); }
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+template <class T>
+struct KernelTable {
+  using I = int64_t;
+  virtual ~KernelTable() = default;
+  // out[i] = value, i < n
+  virtual void fill(T* out, int64_t n, T value) DST_NOT_ON_DEVICE("fill")
+  // dst (strided) <- src (strided), same shape
+  virtual void copy(const T* src, const View& sv, T* dst, const View& dv) DST_NOT_ON_DEVICE("copy")
+  // dst[i] = T(src[i]) for each source type
+  virtual void cast(const float* src, T* dst, int64_t n) DST_NOT_ON_DEVICE("cast")
+  virtual void cast(const double* src, T* dst, int64_t n) DST_NOT_ON_DEVICE("cast")
+  virtual void cast(const int64_t* src, T* dst, int64_t n) DST_NOT_ON_DEVICE("cast")
+  // out[i] = op(a[i]; p1, p2), contiguous
+  virtual void unary(UnaryOp op, const T* a, T* out, int64_t n, T p1, T p2)
+      DST_NOT_ON_DEVICE("unary")
+  // out (contiguous, shape) = op(a, b) with a, b strided views broadcast to shape
+  virtual void binary(BinaryOp op, const T* a, const View& av, const T* b, const View& bv,
+                      T* out, const Shape& shape) DST_NOT_ON_DEVICE("binary")
+  // out = cond != 0 ? a : b, all three strided views broadcast to shape
+  virtual void where(const T* c, const View& cv, const T* a, const View& av, const T* b,
+                     const View& bv, T* out, const Shape& shape) DST_NOT_ON_DEVICE("where")
+  // in [outer, r, inner] contiguous -> out [outer, inner]
+  virtual void reduce(ReduceOp op, const T* in, int64_t outer, int64_t r, int64_t inner, T* out)
+      DST_NOT_ON_DEVICE("reduce")
+  // index of the max (is_max) or min along r; first occurrence wins
+  virtual void arg_reduce(bool is_max, const T* in, int64_t outer, int64_t r, int64_t inner,
+                          I* out) DST_NOT_ON_DEVICE("arg_reduce")
+  virtual void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* A,
+                    int64_t lda, int64_t sA, const T* B, int64_t ldb, int64_t sB, T beta, T* C,
+                    int64_t ldc, int64_t sC, int64_t batch) DST_NOT_ON_DEVICE("gemm")
+  // out[...i...] = in[...idx[...i...]...] along dim; in_shape and idx_shape agree off dim
+  virtual void gather(const T* in, const Shape& in_shape, const I* idx, const Shape& idx_shape,
+                      int dim, T* out) DST_NOT_ON_DEVICE("gather")
+  // out[...idx[...i...]...] += src[...i...] along dim (out contiguous, out_shape)
+  virtual void scatter_add(T* out, const Shape& out_shape, const I* idx, const Shape& idx_shape,
+                           const T* src, int dim) DST_NOT_ON_DEVICE("scatter_add")
+  // in viewed as [outer, n, inner]; out [outer, nidx, inner] = in[:, idx, :]
+  virtual void index_select(const T* in, int64_t outer, int64_t n, int64_t inner, const I* idx,
+                            int64_t nidx, T* out) DST_NOT_ON_DEVICE("index_select")
+  // out [outer, n, inner] (accumulated) [:, idx, :] += src [outer, nidx, inner]
+  virtual void index_add(T* out, int64_t outer, int64_t n, int64_t inner, const I* idx,
+                         int64_t nidx, const T* src) DST_NOT_ON_DEVICE("index_add")
+  // row-wise softmax or log-softmax of in [rows, cols]
+  virtual void softmax(const T* in, T* out, int64_t rows, int64_t cols, bool log)
+      DST_NOT_ON_DEVICE("softmax")
+  // x [N,C,H,W] -> cols [N, C*kh*kw, Ho*Wo]; col2im accumulates the adjoint into x (zeroed)
+  virtual void im2col(const T* x, const Conv2dGeometry& g, T* cols) DST_NOT_ON_DEVICE("im2col")
+  virtual void col2im(const T* cols, const Conv2dGeometry& g, T* x) DST_NOT_ON_DEVICE("col2im")
+  // max pooling with padding -inf; idx is the flat h*W+w index within each (n, c) plane
+  virtual void max_pool2d(const T* x, const Conv2dGeometry& g, T* out, I* idx)
+      DST_NOT_ON_DEVICE("max_pool2d")
+  // stable sort of each row of in [rows, cols]
+  virtual void sort(const T* in, int64_t rows, int64_t cols, bool descending, T* vals, I* idx)
+      DST_NOT_ON_DEVICE("sort")
+};
+
+#pragma GCC diagnostic pop
+#undef DST_NOT_ON_DEVICE
+
+// Registration slots for non-CPU devices (filled by cuda/ at static-initialisation time).
+inline DeviceRuntime*& cuda_runtime_slot() {
+  static DeviceRuntime* rt = nullptr;
+  return rt;
+}
+template <class T>
+KernelTable<T>*& cuda_kernel_slot() {
+  static KernelTable<T>* k = nullptr;
+  return k;
+}
+
+}  // namespace distillery

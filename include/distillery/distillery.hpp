@@ -1,0 +1,34 @@
+// distillery.hpp — the umbrella header.
+//
+// Distillery is a header-only C++17 tensor library with reverse-mode automatic differentiation
+// whose every backward rule is written in differentiable ops, so gradients of gradients work
+// everywhere. Layers, bottom up (each knows only the ones below it):
+//   core/      Shape, Storage (device tag), Tensor<T>, Generator, errors
+//   backend/   the per-device kernel table; backend/cpu = Eigen GEMM + OpenMP loops
+//   autograd/  Node, the iterative backward sweep, grad(), no_grad
+//   ops/       one header per op family, forward and backward side by side
+//
+//   #include <distillery/distillery.hpp>
+//   using namespace distillery;
+//   auto x = Tensor<double>::from_vector({1.0, 2.0}).requires_grad_();
+//   auto y = sum(x * x * x);                                   // y = Σ x³
+//   auto g = grad({y}, {x}, {}, /*create_graph=*/true)[0];     // 3 x²
+//   auto h = grad({sum(g)}, {x})[0];                           // 6 x
+#pragma once
+
+#include "core/error.hpp"
+#include "core/shape.hpp"
+#include "core/device.hpp"
+#include "core/rng.hpp"
+#include "core/storage.hpp"
+#include "core/tensor.hpp"
+#include "autograd/grad_mode.hpp"
+#include "autograd/node.hpp"
+#include "autograd/engine.hpp"
+#include "ops/common.hpp"
+#include "ops/view.hpp"
+#include "ops/reduce.hpp"
+#include "ops/elementwise.hpp"
+#include "ops/linalg.hpp"
+#include "ops/index.hpp"
+#include "ops/tensor_methods.hpp"

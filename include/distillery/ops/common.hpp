@@ -1,0 +1,65 @@
+// ops/common.hpp — what every op family shares: raw (graph-free) helpers and saved outputs.
+//
+// * `raw_contiguous(t)`: t itself if contiguous, else a contiguous copy (no autograd link).
+// * `broadcast_view(t, shape)`: t's geometry broadcast to `shape` (stride 0 on broadcast dims).
+// * `SavedOutput`: how a backward rule refers to its own op's output without a reference cycle.
+//   The closure keeps a detached alias of the output's data; inside the rule, `get()` re-links
+//   that alias to the node being run (when a graph is being built), so rules such as
+//   exp' = g * exp(x) stay differentiable (second order) through the saved output.
+#pragma once
+#include "../autograd/engine.hpp"
+#include "../autograd/node.hpp"
+
+namespace distillery {
+
+template <class T>
+Tensor<T> raw_contiguous(const Tensor<T>& t) {
+  if (t.is_contiguous()) return t.detach();
+  Tensor<T> out = Tensor<T>::empty(t.shape(), t.device());
+  kernels<T>(t.device()).copy(t.base_ptr(), t.view(), out.base_ptr(), out.view());
+  return out;
+}
+
+template <class T>
+View broadcast_view(const Tensor<T>& t, const Shape& shape, const char* op) {
+  View v;
+  v.shape = shape;
+  v.offset = t.storage_offset();
+  const int n = shape.size(), k = t.dim();
+  check(k <= n, op, "cannot broadcast shape ", t.shape(), " to ", shape);
+  for (int i = 0; i < n; ++i) v.strides.push_back(0);
+  for (int i = 0; i < k; ++i) {
+    int j = n - k + i;
+    int64_t d = t.shape()[i];
+    check(d == shape[j] || d == 1, op, "cannot broadcast shape ", t.shape(), " to ", shape);
+    v.strides[j] = (d == 1 && shape[j] != 1) ? 0 : t.strides()[i];
+  }
+  return v;
+}
+
+template <class T>
+void check_same_device(const Tensor<T>& a, const Tensor<T>& b, const char* op) {
+  check(a.device() == b.device(), op, "tensors on different devices (", a.device(), " and ",
+        b.device(), ")");
+}
+
+template <class T>
+void check_defined(const Tensor<T>& a, const char* op) {
+  check(a.defined(), op, "undefined tensor");
+}
+
+template <class T>
+struct SavedOutput {
+  Tensor<T> data;  // detached alias of the op's output
+  explicit SavedOutput(const Tensor<T>& out) : data(out.detach()) {}
+  Tensor<T> get() const {
+    Node<T>* n = detail::current_node_slot<T>();
+    if (!is_grad_enabled() || n == nullptr) return data;
+    Tensor<T> t = data.alias(data.shape(), data.strides(), data.storage_offset());
+    t.impl()->requires_grad = true;
+    t.impl()->node = n->shared_from_this();
+    return t;
+  }
+};
+
+}  // namespace distillery
