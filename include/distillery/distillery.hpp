@@ -31,4 +31,6 @@
 #include "ops/elementwise.hpp"
 #include "ops/linalg.hpp"
 #include "ops/index.hpp"
+#include "ops/nn_functional.hpp"
+#include "ops/loss.hpp"
 #include "ops/tensor_methods.hpp"

@@ -1,0 +1,268 @@
+// ops/nn_functional.hpp — neural-network functions: softmax family, layer_norm, dropout,
+// convolution (unfold + GEMM), pooling.
+//
+// Primitives with their own kernels: softmax/log_softmax (rules in ops: dx = y(g − Σ g·y) and
+// dx = g − eᵞ Σ g), unfold/fold (im2col/col2im, each other's adjoint). Everything else is
+// composed, so gradients of any order come for free:
+//   conv2d      = W[G, Cout/G, K/G] · unfold(x)[N, G, K/G, L]  (+ b)
+//   max_pool2d  = gather(x, argmax window)        avg_pool2d = mean over unfold windows
+//   adaptive_avg_pool2d = x[N, C, H·W] · P[H·W, oh·ow]  (P the constant pooling matrix)
+//   layer_norm  = (x − μ) · rsqrt(σ² + ε) · w + b   (biased σ², as PyTorch)
+#pragma once
+#include <array>
+#include <cmath>
+
+#include "index.hpp"
+
+namespace distillery {
+
+namespace detail {
+// Runs a row-wise kernel on `dim` by moving it last; returns the result in x's layout.
+template <class T>
+Tensor<T> softmax_raw(const Tensor<T>& x, int d, bool log) {
+  const int last = x.dim() - 1;
+  Tensor<T> moved = raw_contiguous(d == last ? x.detach() : transpose(x.detach(), d, last));
+  Tensor<T> out = Tensor<T>::empty(moved.shape(), x.device());
+  int64_t cols = x.dim() ? x.shape()[d] : 1;
+  int64_t rows = cols ? moved.numel() / cols : 0;
+  if (rows) kernels<T>(x.device()).softmax(moved.data_ptr(), out.data_ptr(), rows, cols, log);
+  return d == last ? out : raw_contiguous(transpose(out, d, last));
+}
+}  // namespace detail
+
+template <class T>
+Tensor<T> softmax(const Tensor<T>& x, int64_t dim = -1) {
+  int d = normalize_dim(dim, x.dim(), "softmax");
+  Tensor<T> out = detail::softmax_raw(x, d, false);
+  if (needs_grad({&x})) {
+    SavedOutput<T> y(out);
+    attach<T>(out, "softmax", {&x}, [y, d](const Tensor<T>& g) {
+      Tensor<T> s = y.get();
+      Tensor<T> gy = mul(g, s);
+      return std::vector<Tensor<T>>{sub(gy, mul(s, sum(gy, {d}, true)))};
+    });
+  }
+  return out;
+}
+
+template <class T>
+Tensor<T> log_softmax(const Tensor<T>& x, int64_t dim = -1) {
+  int d = normalize_dim(dim, x.dim(), "log_softmax");
+  Tensor<T> out = detail::softmax_raw(x, d, true);
+  if (needs_grad({&x})) {
+    SavedOutput<T> y(out);
+    attach<T>(out, "log_softmax", {&x}, [y, d](const Tensor<T>& g) {
+      return std::vector<Tensor<T>>{sub(g, mul(exp(y.get()), sum(g, {d}, true)))};
+    });
+  }
+  return out;
+}
+
+// layer_norm over the last normalized_shape.size() dims; weight/bias optional.
+template <class T>
+Tensor<T> layer_norm(const Tensor<T>& x, const Shape& normalized_shape,
+                     const Tensor<T>& weight = Tensor<T>(), const Tensor<T>& bias = Tensor<T>(),
+                     double eps = 1e-5) {
+  const int k = normalized_shape.size(), n = x.dim();
+  check(k >= 1 && k <= n, "layer_norm", "normalized_shape ", normalized_shape,
+        " does not fit input ", x.shape());
+  for (int i = 0; i < k; ++i)
+    check(x.shape()[n - k + i] == normalized_shape[i], "layer_norm", "normalized_shape ",
+          normalized_shape, " does not match the trailing dims of input ", x.shape());
+  if (weight.defined())
+    check(weight.shape() == normalized_shape, "layer_norm", "weight ", weight.shape(),
+          " must have shape ", normalized_shape);
+  if (bias.defined())
+    check(bias.shape() == normalized_shape, "layer_norm", "bias ", bias.shape(),
+          " must have shape ", normalized_shape);
+  std::vector<int64_t> dims;
+  for (int i = n - k; i < n; ++i) dims.push_back(i);
+  Tensor<T> mu = mean(x, dims, true);
+  Tensor<T> c = sub(x, mu);
+  Tensor<T> var = mean(square(c), dims, true);
+  Tensor<T> y = mul(c, rsqrt(add_scalar(var, T(eps))));
+  if (weight.defined()) y = mul(y, weight);
+  if (bias.defined()) y = add(y, bias);
+  return y;
+}
+
+// dropout: zeroes each element with probability p and scales the rest by 1/(1-p) in training.
+template <class T>
+Tensor<T> dropout(const Tensor<T>& x, double p, bool training, Generator& gen) {
+  check(p >= 0 && p < 1, "dropout", "probability must be in [0, 1), got ", p);
+  if (!training || p == 0) return x;
+  std::vector<T> m(x.numel());
+  {
+    std::lock_guard<std::mutex> lk(gen.mutex());
+    const T keep = T(1.0 / (1.0 - p));
+    for (auto& v : m) v = gen.uniform() < p ? T(0) : keep;
+  }
+  return mul(x, Tensor<T>::from_vector(m, x.shape(), x.device()));
+}
+template <class T>
+Tensor<T> dropout(const Tensor<T>& x, double p, bool training = true) {
+  return dropout(x, p, training, default_generator());
+}
+
+// ---- convolution -------------------------------------------------------------------------
+struct Conv2dOptions {
+  std::array<int64_t, 2> stride{1, 1}, padding{0, 0}, dilation{1, 1};
+  int64_t groups = 1;
+};
+
+namespace detail {
+inline Conv2dGeometry conv_geometry(const Shape& x, int64_t kh, int64_t kw,
+                                    const Conv2dOptions& o, const char* op) {
+  check(x.size() == 4, op, "expected input [N, C, H, W], got ", x);
+  check(o.stride[0] > 0 && o.stride[1] > 0 && o.dilation[0] > 0 && o.dilation[1] > 0 &&
+            o.padding[0] >= 0 && o.padding[1] >= 0,
+        op, "stride and dilation must be positive and padding non-negative");
+  Conv2dGeometry g{x[0], x[1], x[2], x[3], kh, kw, o.stride[0], o.stride[1], o.padding[0],
+                   o.padding[1], o.dilation[0], o.dilation[1], 0, 0};
+  g.Ho = (g.H + 2 * g.ph - g.dh * (kh - 1) - 1) / g.sh + 1;
+  g.Wo = (g.W + 2 * g.pw - g.dw * (kw - 1) - 1) / g.sw + 1;
+  check(g.Ho > 0 && g.Wo > 0, op, "kernel ", kh, "x", kw, " does not fit input ", x,
+        " with the given padding/dilation");
+  return g;
+}
+}  // namespace detail
+
+template <class T>
+Tensor<T> fold(const Tensor<T>& cols, const Conv2dGeometry& g);
+
+// unfold (im2col): x [N, C, H, W] -> [N, C·kh·kw, Ho·Wo]
+template <class T>
+Tensor<T> unfold(const Tensor<T>& x, const Conv2dGeometry& g) {
+  Tensor<T> xc = raw_contiguous(x);
+  Tensor<T> out = Tensor<T>::empty(Shape{g.N, g.C * g.kh * g.kw, g.Ho * g.Wo}, x.device());
+  kernels<T>(x.device()).im2col(xc.data_ptr(), g, out.data_ptr());
+  if (needs_grad({&x}))
+    attach<T>(out, "unfold", {&x}, [g](const Tensor<T>& gr) {
+      return std::vector<Tensor<T>>{fold(gr, g)};
+    });
+  return out;
+}
+
+// fold (col2im), the adjoint of unfold: cols [N, C·kh·kw, Ho·Wo] -> [N, C, H, W] (sums overlaps)
+template <class T>
+Tensor<T> fold(const Tensor<T>& cols, const Conv2dGeometry& g) {
+  check(cols.shape() == Shape{g.N, g.C * g.kh * g.kw, g.Ho * g.Wo}, "fold", "cols shape ",
+        cols.shape(), " does not match the geometry");
+  Tensor<T> cc = raw_contiguous(cols);
+  Tensor<T> out = Tensor<T>::zeros(Shape{g.N, g.C, g.H, g.W}, cols.device());
+  kernels<T>(cols.device()).col2im(cc.data_ptr(), g, out.data_ptr());
+  if (needs_grad({&cols}))
+    attach<T>(out, "fold", {&cols}, [g](const Tensor<T>& gr) {
+      return std::vector<Tensor<T>>{unfold(gr, g)};
+    });
+  return out;
+}
+
+// conv2d(x [N, Cin, H, W], w [Cout, Cin/groups, kh, kw], b [Cout] or undefined)
+template <class T>
+Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b = Tensor<T>(),
+                 const Conv2dOptions& o = {}) {
+  check(w.dim() == 4, "conv2d", "weight must be [Cout, Cin/groups, kh, kw], got ", w.shape());
+  const int64_t G = o.groups, Cout = w.shape()[0];
+  check(G >= 1 && x.dim() == 4 && x.shape()[1] == w.shape()[1] * G && Cout % G == 0, "conv2d",
+        "input ", x.shape(), " does not match weight ", w.shape(), " with groups ", G);
+  auto g = detail::conv_geometry(x.shape(), w.shape()[2], w.shape()[3], o, "conv2d");
+  Tensor<T> cols = unfold(x, g);  // [N, Cin·kh·kw, L]
+  const int64_t K = w.shape()[1] * g.kh * g.kw, L = g.Ho * g.Wo;
+  Tensor<T> y;
+  if (G == 1) {
+    y = matmul(reshape(w, Shape{Cout, K}), cols);  // [N, Cout, L]
+  } else {
+    y = matmul(reshape(w, Shape{G, Cout / G, K}), reshape(cols, Shape{g.N, G, K, L}));
+  }
+  y = reshape(y, Shape{g.N, Cout, g.Ho, g.Wo});
+  if (b.defined()) {
+    check(b.dim() == 1 && b.shape()[0] == Cout, "conv2d", "bias ", b.shape(),
+          " does not match ", Cout, " output channels");
+    y = add(y, reshape(b, Shape{1, Cout, 1, 1}));
+  }
+  return y;
+}
+
+// conv1d(x [N, Cin, L], w [Cout, Cin/groups, k]) through conv2d on a height-1 image.
+template <class T>
+Tensor<T> conv1d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b = Tensor<T>(),
+                 int64_t stride = 1, int64_t padding = 0, int64_t dilation = 1,
+                 int64_t groups = 1) {
+  check(x.dim() == 3 && w.dim() == 3, "conv1d", "expected input [N, C, L] and weight [Cout, "
+        "Cin/groups, k], got ", x.shape(), " and ", w.shape());
+  Conv2dOptions o;
+  o.stride = {1, stride};
+  o.padding = {0, padding};
+  o.dilation = {1, dilation};
+  o.groups = groups;
+  return squeeze(conv2d(unsqueeze(x, 2), unsqueeze(w, 2), b, o), 2);
+}
+
+// ---- pooling -----------------------------------------------------------------------------
+struct Pool2dOptions {
+  std::array<int64_t, 2> kernel{2, 2}, stride{0, 0} /*0 = kernel*/, padding{0, 0},
+      dilation{1, 1};
+};
+
+// max_pool2d over windows; values are gathered from x (gradient to the max of each window).
+template <class T>
+Tensor<T> max_pool2d(const Tensor<T>& x, const Pool2dOptions& p) {
+  Conv2dOptions o;
+  o.stride = {p.stride[0] ? p.stride[0] : p.kernel[0], p.stride[1] ? p.stride[1] : p.kernel[1]};
+  o.padding = p.padding;
+  o.dilation = p.dilation;
+  check(p.padding[0] * 2 <= p.kernel[0] && p.padding[1] * 2 <= p.kernel[1], "max_pool2d",
+        "padding must be at most half the kernel");
+  auto g = detail::conv_geometry(x.shape(), p.kernel[0], p.kernel[1], o, "max_pool2d");
+  Tensor<T> xc = raw_contiguous(x);
+  Tensor<T> vals = Tensor<T>::empty(Shape{g.N, g.C, g.Ho, g.Wo}, x.device());
+  auto idx = Tensor<int64_t>::empty(Shape{g.N, g.C, g.Ho * g.Wo}, x.device());
+  kernels<T>(x.device()).max_pool2d(xc.data_ptr(), g, vals.data_ptr(), idx.data_ptr());
+  if (!needs_grad({&x})) return vals;
+  return reshape(gather(reshape(x, Shape{g.N, g.C, g.H * g.W}), 2, idx),
+                 Shape{g.N, g.C, g.Ho, g.Wo});
+}
+template <class T>
+Tensor<T> max_pool2d(const Tensor<T>& x, int64_t kernel, int64_t stride = 0, int64_t padding = 0) {
+  Pool2dOptions p;
+  p.kernel = {kernel, kernel};
+  p.stride = {stride, stride};
+  p.padding = {padding, padding};
+  return max_pool2d(x, p);
+}
+
+// avg_pool2d (padding counted in the average, PyTorch's default count_include_pad=True).
+template <class T>
+Tensor<T> avg_pool2d(const Tensor<T>& x, int64_t kernel, int64_t stride = 0, int64_t padding = 0) {
+  check(x.dim() == 4, "avg_pool2d", "expected input [N, C, H, W], got ", x.shape());
+  const int64_t N = x.shape()[0], C = x.shape()[1];
+  Conv2dOptions o;
+  o.stride = {stride ? stride : kernel, stride ? stride : kernel};
+  o.padding = {padding, padding};
+  Shape planes{N * C, 1, x.shape()[2], x.shape()[3]};
+  auto g = detail::conv_geometry(planes, kernel, kernel, o, "avg_pool2d");
+  Tensor<T> cols = unfold(reshape(x, planes), g);  // [N·C, k·k, L]
+  return reshape(mean(cols, {1}), Shape{N, C, g.Ho, g.Wo});
+}
+
+// adaptive_avg_pool2d to (oh, ow) with PyTorch's window rule [floor(i·H/oh), ceil((i+1)·H/oh)).
+template <class T>
+Tensor<T> adaptive_avg_pool2d(const Tensor<T>& x, int64_t oh, int64_t ow) {
+  check(x.dim() == 4 && oh > 0 && ow > 0, "adaptive_avg_pool2d", "expected input [N, C, H, W] "
+        "and positive output size, got ", x.shape());
+  const int64_t N = x.shape()[0], C = x.shape()[1], H = x.shape()[2], W = x.shape()[3];
+  std::vector<T> P(H * W * oh * ow, T(0));
+  for (int64_t i = 0; i < oh; ++i)
+    for (int64_t j = 0; j < ow; ++j) {
+      int64_t h0 = (i * H) / oh, h1 = ((i + 1) * H + oh - 1) / oh;
+      int64_t w0 = (j * W) / ow, w1 = ((j + 1) * W + ow - 1) / ow;
+      T inv = T(1) / T((h1 - h0) * (w1 - w0));
+      for (int64_t h = h0; h < h1; ++h)
+        for (int64_t w = w0; w < w1; ++w) P[(h * W + w) * oh * ow + i * ow + j] = inv;
+    }
+  Tensor<T> pm = Tensor<T>::from_vector(P, Shape{H * W, oh * ow}, x.device());
+  return reshape(matmul(reshape(x, Shape{N, C, H * W}), pm), Shape{N, C, oh, ow});
+}
+
+}  // namespace distillery
