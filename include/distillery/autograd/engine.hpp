@@ -89,14 +89,14 @@ std::vector<Tensor<T>> run_backward(const std::vector<Tensor<T>>& outputs,
       check(x.defined() && x.requires_grad(), "grad", "an input does not require grad");
       input_nodes.push_back(grad_edge(x).get());
     }
-    for (Node<T>* n : order) n->needed = false;
+    for (Node<T>* n : order) n->needed = n->propagate = false;
     for (Node<T>* n : input_nodes)
       if (n->visit == epoch) n->needed = true;
     for (Node<T>* n : order)  // children come before parents in post-order
       for (auto& c : n->next)
-        if (c && c->needed) n->needed = true;
+        if (c && c->needed) n->needed = n->propagate = true;
   } else {
-    for (Node<T>* n : order) n->needed = true;
+    for (Node<T>* n : order) n->needed = n->propagate = true;
   }
 
   // seeds
@@ -141,6 +141,7 @@ std::vector<Tensor<T>> run_backward(const std::vector<Tensor<T>>& outputs,
       }
       continue;
     }
+    if (!n->propagate) continue;  // a requested non-leaf input with nothing needed below
     check(!n->released, op, "trying to backward through the graph a second time (the saved "
           "tensors of ", n->name, " were freed); pass retain_graph=true the first time");
     std::vector<Tensor<T>> gin;

@@ -41,7 +41,8 @@ struct Node : std::enable_shared_from_this<Node<T>> {
   bool released = false;
   // scratch used by the engine during one sweep
   uint64_t visit = 0;
-  bool needed = false;
+  bool needed = false;     // lies on a path to a requested input
+  bool propagate = false;  // some input node lies below it
   std::shared_ptr<TensorImpl<T>> acc;
 
   ~Node() {

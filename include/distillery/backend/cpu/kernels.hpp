@@ -6,6 +6,7 @@
 #pragma once
 #include <Eigen/Core>
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -266,7 +267,7 @@ struct CpuKernels final : KernelTable<T> {
     for (int d = 0; d < dim; ++d) outer *= idx_shape[d];
     for (int d = dim + 1; d < idx_shape.size(); ++d) inner *= idx_shape[d];
     const int64_t din = in_shape[dim], dix = idx_shape[dim];
-    bool bad = false;
+    std::atomic<bool> bad{false};
     parallel_for(outer, dix * inner, [&](int64_t b, int64_t e) {
       for (int64_t o = b; o < e; ++o)
         for (int64_t j = 0; j < dix; ++j)
@@ -286,7 +287,7 @@ struct CpuKernels final : KernelTable<T> {
     for (int d = 0; d < dim; ++d) outer *= idx_shape[d];
     for (int d = dim + 1; d < idx_shape.size(); ++d) inner *= idx_shape[d];
     const int64_t dout = out_shape[dim], dix = idx_shape[dim];
-    bool bad = false;
+    std::atomic<bool> bad{false};
     parallel_for(outer, dix * inner, [&](int64_t b, int64_t e) {
       for (int64_t o = b; o < e; ++o)
         for (int64_t j = 0; j < dix; ++j)
