@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# scripts/test.sh — the whole test suite, from a fresh checkout to a verdict.
+#
+#   1. install missing Debian packages              (scripts/install-deps.sh)
+#   2. Release build in build/, all tests           (ctest --test-dir build)
+#   3. ASan+UBSan build in build-asan/ (-O1 -g1: line tables for stack traces, ~1.5x faster to
+#      compile than -g), all tests except the install tests
+#
+# Options:  --no-sanitize   skip step 3          --bench   also build bench/ (needs libtorch)
+# Env:      JOBS (default 2) parallel build/test jobs; CTEST_ARGS extra ctest arguments,
+#           e.g. CTEST_ARGS="-LE slow" for the quick loop.
+# Exits non-zero on the first failure; prints the time each phase took.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+jobs=${JOBS:-2}
+sanitize=1
+bench=OFF
+deps_args=()
+for arg in "$@"; do
+  case "$arg" in
+    --no-sanitize) sanitize=0 ;;
+    --bench) bench=ON; deps_args+=(--bench) ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "test.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
+read -r -a ctest_extra <<< "${CTEST_ARGS:-}"
+
+timings=()
+phase_name=""
+phase_start=0
+begin() { phase_name=$1; phase_start=$SECONDS; echo; echo "==== $phase_name"; }
+end() { timings+=("$(printf '%5ds  %s' $((SECONDS - phase_start)) "$phase_name")"); phase_name=""; }
+summary() {
+  local rc=$?
+  echo
+  echo "==== timings"
+  for t in "${timings[@]+"${timings[@]}"}"; do echo "$t"; done
+  if [ -n "$phase_name" ]; then
+    printf '%5ds  %s  <-- FAILED\n' $((SECONDS - phase_start)) "$phase_name"
+  fi
+  if [ $rc -eq 0 ]; then echo "==== ALL PASSED"; else echo "==== FAILED (exit $rc)"; fi
+}
+trap summary EXIT
+
+begin "install-deps"
+bash scripts/install-deps.sh "${deps_args[@]+"${deps_args[@]}"}"
+end
+
+begin "configure build/ (Release)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DDISTILLERY_BUILD_TESTS=ON \
+  -DDISTILLERY_BUILD_EXAMPLES=ON -DDISTILLERY_BUILD_BENCH=$bench -DDISTILLERY_SANITIZE=OFF
+end
+
+begin "build build/ (-j$jobs)"
+cmake --build build -j "$jobs"
+end
+
+begin "ctest build/"
+ctest --test-dir build --output-on-failure -j "$jobs" "${ctest_extra[@]+"${ctest_extra[@]}"}"
+end
+
+if [ $sanitize -eq 1 ]; then
+  begin "configure build-asan/ (ASan+UBSan, -O1 -g1)"
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DDISTILLERY_SANITIZE=ON \
+    -DDISTILLERY_BUILD_TESTS=ON -DDISTILLERY_BUILD_EXAMPLES=OFF -DDISTILLERY_BUILD_BENCH=OFF
+  end
+
+  begin "build build-asan/ (-j$jobs)"
+  cmake --build build-asan -j "$jobs"
+  end
+
+  begin "ctest build-asan/ (without install tests)"
+  ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE install \
+    "${ctest_extra[@]+"${ctest_extra[@]}"}"
+  end
+fi
