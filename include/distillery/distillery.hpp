@@ -34,3 +34,5 @@
 #include "ops/nn_functional.hpp"
 #include "ops/loss.hpp"
 #include "ops/tensor_methods.hpp"
+#include "ops/inplace.hpp"
+#include "losses/losses.hpp"

@@ -35,8 +35,8 @@ inline std::string dir_of(const std::string& path) {
 // Ensures: `path` holds exactly data[0, n) or, on Error, is unchanged.
 inline void write_file_atomic(const std::string& path, const void* data, size_t n) {
   static std::atomic<uint64_t> counter{0};
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
-                          std::to_string(counter.fetch_add(1));
+  const std::string tmp =
+      path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
   auto fail_with = [&](const char* step, int err) {
     ::unlink(tmp.c_str());
     fail("write_file_atomic", path, ": ", step, " failed: ", std::strerror(err));

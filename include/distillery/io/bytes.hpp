@@ -54,8 +54,7 @@ inline Bytes read_file_bytes(const std::string& path, const char* op) {
 // `base` is added to reported offsets (for a buffer that starts inside a larger file).
 class ByteCursor {
  public:
-  ByteCursor(const uint8_t* data, size_t size, std::string name, const char* op,
-             uint64_t base = 0)
+  ByteCursor(const uint8_t* data, size_t size, std::string name, const char* op, uint64_t base = 0)
       : data_(data), size_(size), name_(std::move(name)), op_(op), base_(base) {}
 
   size_t offset() const { return pos_; }

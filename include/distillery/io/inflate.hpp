@@ -28,8 +28,8 @@ namespace detail {
 // Canonical Huffman code: symbols sorted by (length, value) plus a table for codes <= 9 bits.
 struct HuffmanCode {
   static constexpr int kFastBits = 9;
-  uint16_t count[16] = {};     // number of codes of each length (count[0] unused)
-  uint16_t symbol[288] = {};   // symbols in canonical order
+  uint16_t count[16] = {};             // number of codes of each length (count[0] unused)
+  uint16_t symbol[288] = {};           // symbols in canonical order
   uint16_t fast[1 << kFastBits] = {};  // (length << 9 | symbol) for the next 9 input bits; 0: slow
 
   // Builds from code lengths. Over-subscribed sets are rejected (returns false); incomplete
@@ -48,7 +48,8 @@ struct HuffmanCode {
     }
     uint16_t offs[16];
     offs[1] = 0;
-    for (int len = 1; len < 15; ++len) offs[len + 1] = static_cast<uint16_t>(offs[len] + count[len]);
+    for (int len = 1; len < 15; ++len)
+      offs[len + 1] = static_cast<uint16_t>(offs[len] + count[len]);
     for (int s = 0; s < n; ++s)
       if (lengths[s]) symbol[offs[lengths[s]]++] = static_cast<uint16_t>(s);
     // Fast table: canonical codes are assigned MSB-first, the stream delivers bits LSB-first,
@@ -79,10 +80,14 @@ class Inflater {
     for (bool last = false; !last;) {
       last = bits(1) != 0;
       int type = static_cast<int>(bits(2));
-      if (type == 0) stored(out);
-      else if (type == 1) codes(out, fixed().first, fixed().second);
-      else if (type == 2) dynamic(out);
-      else error("invalid block type 3");
+      if (type == 0)
+        stored(out);
+      else if (type == 1)
+        codes(out, fixed().first, fixed().second);
+      else if (type == 2)
+        dynamic(out);
+      else
+        error("invalid block type 3");
     }
     return pos_ - static_cast<size_t>(cnt_ / 8);  // whole unread bytes go back to the caller
   }
@@ -139,8 +144,8 @@ class Inflater {
     pos_ -= static_cast<size_t>(cnt_ / 8);  // drop partial byte, return whole bytes to input
     buf_ = 0;
     cnt_ = 0;
-    if (pos_ > n_ || n_ - pos_ < 4) fail_at("inflate", name_, base_ + std::min(pos_, n_),
-                                            "unexpected end of compressed data");
+    if (pos_ > n_ || n_ - pos_ < 4)
+      fail_at("inflate", name_, base_ + std::min(pos_, n_), "unexpected end of compressed data");
     unsigned len = in_[pos_] | in_[pos_ + 1] << 8, nlen = in_[pos_ + 2] | in_[pos_ + 3] << 8;
     if (len != (~nlen & 0xFFFFu)) error("stored block length check failed");
     pos_ += 4;
@@ -150,13 +155,14 @@ class Inflater {
     pos_ += len;
   }
   void codes(Bytes& out, const HuffmanCode& lit, const HuffmanCode& dist) {
-    static const uint16_t kLenBase[29] = {3,  4,  5,  6,  7,  8,  9,  10, 11,  13,  15,  17,  19,  23, 27,
-                                          31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
+    static const uint16_t kLenBase[29] = {3,  4,  5,  6,   7,   8,   9,   10,  11, 13,
+                                          15, 17, 19, 23,  27,  31,  35,  43,  51, 59,
+                                          67, 83, 99, 115, 131, 163, 195, 227, 258};
     static const uint8_t kLenExtra[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2,
                                           2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
-    static const uint16_t kDistBase[30] = {1,   2,   3,   4,   5,   7,    9,    13,   17,   25,
-                                           33,  49,  65,  97,  129, 193,  257,  385,  513,  769,
-                                           1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
+    static const uint16_t kDistBase[30] = {
+        1,   2,   3,   4,   5,   7,    9,    13,   17,   25,   33,   49,   65,    97,    129,
+        193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
     static const uint8_t kDistExtra[30] = {0, 0, 0, 0, 1, 1, 2, 2,  3,  3,  4,  4,  5,  5,  6,
                                            6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
     for (;;) {
@@ -181,7 +187,8 @@ class Inflater {
     }
   }
   void dynamic(Bytes& out) {
-    static const uint8_t kOrder[19] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15};
+    static const uint8_t kOrder[19] = {16, 17, 18, 0, 8,  7, 9,  6, 10, 5,
+                                       11, 4,  12, 3, 13, 2, 14, 1, 15};
     int nlen = static_cast<int>(bits(5)) + 257, ndist = static_cast<int>(bits(5)) + 1;
     int ncode = static_cast<int>(bits(4)) + 4;
     if (nlen > 286 || ndist > 30) error("too many length or distance codes");
@@ -263,19 +270,21 @@ inline Bytes gunzip(const uint8_t* data, size_t n, const std::string& name,
     size_t member_start = c.offset(), out_start = out.size();
     if (c.u8("gzip magic") != 0x1F || c.u8("gzip magic") != 0x8B)
       c.fail_at_offset(member_start, "not a gzip member (magic 1f 8b expected)");
-    if (c.u8("compression method") != 8) c.fail_at_offset(c.offset() - 1, "compression method is not deflate (8)");
+    if (c.u8("compression method") != 8)
+      c.fail_at_offset(c.offset() - 1, "compression method is not deflate (8)");
     uint8_t flags = c.u8("flags");
     if (flags & 0xE0) c.fail_at_offset(c.offset() - 1, "reserved flag bits are set");
     c.take(6, "gzip header (mtime, xfl, os)");
     if (flags & 4) c.take(c.le16("extra field length"), "extra field");
     for (int field : {8, 16}) {  // FNAME, FCOMMENT: zero-terminated
       if (!(flags & field)) continue;
-      while (c.u8(field == 8 ? "file name" : "comment") != 0) {}
+      while (c.u8(field == 8 ? "file name" : "comment") != 0) {
+      }
     }
     if (flags & 2) c.take(2, "header CRC");
     size_t used = 0;
-    Bytes part = inflate_raw(data + c.offset(), c.remaining(), name, max_output - out.size(),
-                             &used, c.offset());
+    Bytes part = inflate_raw(data + c.offset(), c.remaining(), name, max_output - out.size(), &used,
+                             c.offset());
     c.take(used, "deflate data");
     out.insert(out.end(), part.begin(), part.end());
     size_t trailer = c.offset();

@@ -63,7 +63,8 @@ class Json {
   // Object member (inserted as null if missing). A null value becomes an object on first use.
   Json& operator[](const std::string& key) {
     if (kind_ == Kind::null) kind_ = Kind::object;
-    check(kind_ == Kind::object, "Json", "operator[\"", key, "\"] on a value that is not an object");
+    check(kind_ == Kind::object, "Json", "operator[\"", key,
+          "\"] on a value that is not an object");
     for (auto& m : members_)
       if (m.first == key) return m.second;
     members_.emplace_back(key, Json());
@@ -90,13 +91,27 @@ class Json {
     out += '"';
     for (unsigned char c : s) {
       switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\b':
+          out += "\\b";
+          break;
+        case '\f':
+          out += "\\f";
+          break;
         default:
           if (c < 0x20) {
             const char* hex = "0123456789abcdef";
@@ -118,14 +133,24 @@ class Json {
   void write(std::string& out, int indent, int depth) const {
     char buf[40];
     switch (kind_) {
-      case Kind::null: out += "null"; break;
-      case Kind::boolean: out += int_ ? "true" : "false"; break;
-      case Kind::integer: out.append(buf, std::to_chars(buf, buf + sizeof buf, int_).ptr); break;
-      case Kind::number:
-        if (!std::isfinite(num_)) out += "null";
-        else out.append(buf, std::to_chars(buf, buf + sizeof buf, num_).ptr);
+      case Kind::null:
+        out += "null";
         break;
-      case Kind::string: escape(out, str_); break;
+      case Kind::boolean:
+        out += int_ ? "true" : "false";
+        break;
+      case Kind::integer:
+        out.append(buf, std::to_chars(buf, buf + sizeof buf, int_).ptr);
+        break;
+      case Kind::number:
+        if (!std::isfinite(num_))
+          out += "null";
+        else
+          out.append(buf, std::to_chars(buf, buf + sizeof buf, num_).ptr);
+        break;
+      case Kind::string:
+        escape(out, str_);
+        break;
       case Kind::array:
         out += '[';
         for (size_t i = 0; i < items_.size(); ++i) {

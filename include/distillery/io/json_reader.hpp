@@ -31,7 +31,9 @@ class JsonReader {
 
   size_t offset() const { return pos_; }  // relative to the buffer start
   template <class... P>
-  [[noreturn]] void error(const P&... parts) const { error_at(pos_, parts...); }
+  [[noreturn]] void error(const P&... parts) const {
+    error_at(pos_, parts...);
+  }
   template <class... P>
   [[noreturn]] void error_at(size_t off, const P&... parts) const {
     fail_at(op_, name_, base_ + off, parts...);
@@ -138,12 +140,24 @@ class JsonReader {
   // Skips any one value (validating it).
   void skip_value() {
     switch (peek()) {
-      case '{': read_object([&](const std::string&, size_t) { skip_value(); }); break;
-      case '[': read_array([&](size_t) { skip_value(); }); break;
-      case '"': read_string(); break;
-      case 't': case 'f': read_bool(); break;
-      case 'n': if (!literal("null")) error("invalid literal"); break;
-      default: read_number();
+      case '{':
+        read_object([&](const std::string&, size_t) { skip_value(); });
+        break;
+      case '[':
+        read_array([&](size_t) { skip_value(); });
+        break;
+      case '"':
+        read_string();
+        break;
+      case 't':
+      case 'f':
+        read_bool();
+        break;
+      case 'n':
+        if (!literal("null")) error("invalid literal");
+        break;
+      default:
+        read_number();
     }
   }
 
@@ -152,7 +166,8 @@ class JsonReader {
     if (++depth_ > kMaxDepth) error("nesting deeper than ", kMaxDepth);
   }
   void skip_ws() {
-    while (pos_ < n_ && (p_[pos_] == ' ' || p_[pos_] == '\t' || p_[pos_] == '\n' || p_[pos_] == '\r'))
+    while (pos_ < n_ &&
+           (p_[pos_] == ' ' || p_[pos_] == '\t' || p_[pos_] == '\n' || p_[pos_] == '\r'))
       ++pos_;
   }
   static std::string hex(unsigned v) {
@@ -168,7 +183,8 @@ class JsonReader {
   bool literal(const char* word) {
     skip_ws();
     size_t len = std::char_traits<char>::length(word);
-    if (n_ - pos_ < len || std::char_traits<char>::compare(reinterpret_cast<const char*>(p_ + pos_), word, len) != 0)
+    if (n_ - pos_ < len ||
+        std::char_traits<char>::compare(reinterpret_cast<const char*>(p_ + pos_), word, len) != 0)
       return false;
     pos_ += len;
     return true;
@@ -190,7 +206,10 @@ class JsonReader {
       if (!digit()) error("expected a value, got ", describe_next());
       digits();
     }
-    if (pos_ < n_ && p_[pos_] == '.') { ++pos_; digits(); }
+    if (pos_ < n_ && p_[pos_] == '.') {
+      ++pos_;
+      digits();
+    }
     if (pos_ < n_ && (p_[pos_] == 'e' || p_[pos_] == 'E')) {
       ++pos_;
       if (pos_ < n_ && (p_[pos_] == '+' || p_[pos_] == '-')) ++pos_;
@@ -204,10 +223,14 @@ class JsonReader {
     for (int i = 0; i < 4; ++i) {
       uint8_t c = p_[pos_++];
       v <<= 4;
-      if (c >= '0' && c <= '9') v |= c - '0';
-      else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
-      else error_at(pos_ - 1, "invalid hex digit in \\u escape");
+      if (c >= '0' && c <= '9')
+        v |= c - '0';
+      else if (c >= 'a' && c <= 'f')
+        v |= c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F')
+        v |= c - 'A' + 10;
+      else
+        error_at(pos_ - 1, "invalid hex digit in \\u escape");
     }
     return v;
   }
@@ -216,16 +239,34 @@ class JsonReader {
     if (pos_ >= n_) error("unterminated string");
     char e = static_cast<char>(p_[pos_++]);
     switch (e) {
-      case '"': out += '"'; return;
-      case '\\': out += '\\'; return;
-      case '/': out += '/'; return;
-      case 'b': out += '\b'; return;
-      case 'f': out += '\f'; return;
-      case 'n': out += '\n'; return;
-      case 'r': out += '\r'; return;
-      case 't': out += '\t'; return;
-      case 'u': break;
-      default: error_at(at, "invalid escape '\\", e, "'");
+      case '"':
+        out += '"';
+        return;
+      case '\\':
+        out += '\\';
+        return;
+      case '/':
+        out += '/';
+        return;
+      case 'b':
+        out += '\b';
+        return;
+      case 'f':
+        out += '\f';
+        return;
+      case 'n':
+        out += '\n';
+        return;
+      case 'r':
+        out += '\r';
+        return;
+      case 't':
+        out += '\t';
+        return;
+      case 'u':
+        break;
+      default:
+        error_at(at, "invalid escape '\\", e, "'");
     }
     unsigned cp = hex4();
     if (cp >= 0xDC00 && cp <= 0xDFFF) error_at(at, "lone low surrogate in \\u escape");
@@ -234,7 +275,8 @@ class JsonReader {
         error_at(at, "high surrogate not followed by a low surrogate");
       pos_ += 2;
       unsigned lo = hex4();
-      if (lo < 0xDC00 || lo > 0xDFFF) error_at(at, "high surrogate not followed by a low surrogate");
+      if (lo < 0xDC00 || lo > 0xDFFF)
+        error_at(at, "high surrogate not followed by a low surrogate");
       cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
     }
     append_utf8(out, cp);

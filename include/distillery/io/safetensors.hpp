@@ -42,10 +42,20 @@ using StateDict = std::map<std::string, AnyTensor>;
 using Metadata = std::map<std::string, std::string>;
 
 namespace detail {
-template <class T> constexpr const char* safetensors_dtype();
-template <> constexpr const char* safetensors_dtype<float>() { return "F32"; }
-template <> constexpr const char* safetensors_dtype<double>() { return "F64"; }
-template <> constexpr const char* safetensors_dtype<int64_t>() { return "I64"; }
+template <class T>
+constexpr const char* safetensors_dtype();
+template <>
+constexpr const char* safetensors_dtype<float>() {
+  return "F32";
+}
+template <>
+constexpr const char* safetensors_dtype<double>() {
+  return "F64";
+}
+template <>
+constexpr const char* safetensors_dtype<int64_t>() {
+  return "I64";
+}
 
 inline bool host_is_little_endian() {
   const uint16_t one = 1;
@@ -66,9 +76,11 @@ inline void copy_little_endian(uint8_t* dst, const uint8_t* src, size_t n, size_
 
 // "F32", "F64" or "I64".
 inline const char* dtype_name(const AnyTensor& t) {
-  return std::visit([](const auto& x) {
-    return detail::safetensors_dtype<typename std::decay_t<decltype(x)>::Scalar>();
-  }, t);
+  return std::visit(
+      [](const auto& x) {
+        return detail::safetensors_dtype<typename std::decay_t<decltype(x)>::Scalar>();
+      },
+      t);
 }
 inline Shape shape_of(const AnyTensor& t) {
   return std::visit([](const auto& x) { return x.shape(); }, t);
@@ -105,21 +117,23 @@ inline Bytes serialize_safetensors(const StateDict& tensors, const Metadata& met
   uint64_t offset = 0;
   for (const auto& kv : tensors) {
     check(kv.first != "__metadata__", "save_safetensors", "'__metadata__' is reserved");
-    std::visit([&](const auto& t) {
-      using T = typename std::decay_t<decltype(t)>::Scalar;
-      check(t.defined(), "save_safetensors", "tensor '", kv.first, "' is undefined");
-      std::vector<T> v = t.to_vector();
-      std::vector<uint8_t> blob(v.size() * sizeof(T));
-      detail::copy_little_endian(blob.data(), reinterpret_cast<const uint8_t*>(v.data()),
-                                 v.size(), sizeof(T));
-      Json entry = Json::object();
-      entry["dtype"] = detail::safetensors_dtype<T>();
-      entry["shape"] = t.shape().vec();
-      entry["data_offsets"] = Json::array({offset, offset + blob.size()});
-      header[kv.first] = entry;
-      offset += blob.size();
-      blobs.push_back(std::move(blob));
-    }, kv.second);
+    std::visit(
+        [&](const auto& t) {
+          using T = typename std::decay_t<decltype(t)>::Scalar;
+          check(t.defined(), "save_safetensors", "tensor '", kv.first, "' is undefined");
+          std::vector<T> v = t.to_vector();
+          std::vector<uint8_t> blob(v.size() * sizeof(T));
+          detail::copy_little_endian(blob.data(), reinterpret_cast<const uint8_t*>(v.data()),
+                                     v.size(), sizeof(T));
+          Json entry = Json::object();
+          entry["dtype"] = detail::safetensors_dtype<T>();
+          entry["shape"] = t.shape().vec();
+          entry["data_offsets"] = Json::array({offset, offset + blob.size()});
+          header[kv.first] = entry;
+          offset += blob.size();
+          blobs.push_back(std::move(blob));
+        },
+        kv.second);
   }
   std::string text = header.dump(-1);
   text.append((8 - text.size() % 8) % 8, ' ');
@@ -179,8 +193,10 @@ inline StateDict parse_safetensors(const uint8_t* data, size_t n, const std::str
     bool has_dtype = false, has_shape = false, has_offsets = false;
     if (r.peek() != '{') r.error("entry for tensor '", key, "' must be an object");
     r.read_object([&](const std::string& field, size_t off) {
-      bool* flag = field == "dtype" ? &has_dtype : field == "shape" ? &has_shape
-                   : field == "data_offsets" ? &has_offsets : nullptr;
+      bool* flag = field == "dtype"          ? &has_dtype
+                   : field == "shape"        ? &has_shape
+                   : field == "data_offsets" ? &has_offsets
+                                             : nullptr;
       if (!flag) r.error_at(off, "unknown field '", field, "' in tensor '", key, "'");
       if (*flag) r.error_at(off, "duplicate field '", field, "' in tensor '", key, "'");
       *flag = true;
@@ -245,28 +261,39 @@ inline StateDict parse_safetensors(const uint8_t* data, size_t n, const std::str
       uint64_t count = 1;
       bool fits = true, has_zero = false;
       for (int64_t d : e.shape) {
-        if (d == 0) has_zero = true;
-        else if (count > static_cast<uint64_t>(INT64_MAX) / static_cast<uint64_t>(d)) fits = false;
-        else count *= static_cast<uint64_t>(d);
+        if (d == 0)
+          has_zero = true;
+        else if (count > static_cast<uint64_t>(INT64_MAX) / static_cast<uint64_t>(d))
+          fits = false;
+        else
+          count *= static_cast<uint64_t>(d);
       }
       if (!fits) c.fail_at_offset(e.at, "tensor '", e.name, "': shape overflows 64 bits");
       if (has_zero) count = 0;
-      if (count > limit || count * sizeof(T) != bytes)
+      if (count > limit || count * sizeof(T) != bytes) {
+        std::string need = count > UINT64_MAX / sizeof(T) ? std::string("more than 2^64")
+                                                          : std::to_string(count * sizeof(T));
         c.fail_at_offset(e.at, "tensor '", e.name, "': shape ", Shape(e.shape), " of ", e.dtype,
-                         " needs ", count > limit ? std::string("more than ") + std::to_string(bytes)
-                                                  : std::to_string(count * sizeof(T)),
-                         " bytes, but data_offsets [", e.begin, ", ", e.end, "] hold ", bytes);
+                         " needs ", need, " bytes, but data_offsets [", e.begin, ", ", e.end,
+                         "] hold ", bytes);
+      }
       std::vector<T> v(count);
-      detail::copy_little_endian(reinterpret_cast<uint8_t*>(v.data()), buffer + e.begin,
-                                 count, sizeof(T));
-      out.emplace(e.name, Tensor<T>::from_vector(v, Shape(e.shape)));
+      detail::copy_little_endian(reinterpret_cast<uint8_t*>(v.data()), buffer + e.begin, count,
+                                 sizeof(T));
+      // (zeros() for empty tensors: from_vector would hand memcpy the null data() of an empty
+      // vector)
+      out.emplace(e.name, count ? Tensor<T>::from_vector(v, Shape(e.shape))
+                                : Tensor<T>::zeros(Shape(e.shape)));
     };
-    if (e.dtype == "F32") build(float{});
-    else if (e.dtype == "F64") build(double{});
-    else if (e.dtype == "I64") build(int64_t{});
+    if (e.dtype == "F32")
+      build(float{});
+    else if (e.dtype == "F64")
+      build(double{});
+    else if (e.dtype == "I64")
+      build(int64_t{});
     else {
-      static const char* kKnown[] = {"BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3", "I16", "U16",
-                                     "F16", "BF16", "I32", "U32", "U64"};
+      static const char* kKnown[] = {"BOOL", "U8",  "I8",   "F8_E5M2", "F8_E4M3", "I16",
+                                     "U16",  "F16", "BF16", "I32",     "U32",     "U64"};
       bool known = std::find_if(std::begin(kKnown), std::end(kKnown),
                                 [&](const char* k) { return e.dtype == k; }) != std::end(kKnown);
       c.fail_at_offset(e.at, "tensor '", e.name, "': ", known ? "unsupported" : "unknown",

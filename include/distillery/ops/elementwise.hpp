@@ -359,8 +359,10 @@ Tensor<T> gelu(const Tensor<T>& a, bool approximate = false) {
 template <class T>
 Tensor<T> softplus(const Tensor<T>& a, T beta = T(1), T threshold = T(20)) {
   return unary_op(UnaryOp::softplus, a, "softplus",
-                  [beta](const Tensor<T>& g, const Tensor<T>& x, auto&) {
-                    return mul(g, sigmoid(mul_scalar(x, beta)));
+                  [beta, threshold](const Tensor<T>& g, const Tensor<T>& x, auto&) {
+                    Tensor<T> linear = gt_scalar(mul_scalar(x.detach(), beta), threshold);
+                    return mul(g, where(linear, Tensor<T>::ones({}, g.device()),
+                                        sigmoid(mul_scalar(x, beta))));
                   }, beta, threshold);
 }
 template <class T>

@@ -3,7 +3,9 @@
 // matmul follows torch.matmul: 1-D operands are promoted (and the added dim removed after),
 // batch dims broadcast. Operands whose last two dims are row- or column-contiguous go to GEMM
 // without a copy (a transpose is a flag, not a copy); broadcast batch dims use batch stride 0.
-// Rules: dA = sum_to(g · Bᵀ), dB = sum_to(Aᵀ · g) — matmuls again, so differentiable.
+// Rules: dA = sum_to(g · Bᵀ), dB = sum_to(Aᵀ · g) — matmuls again, so differentiable. A 2-D
+// B under batched A (linear on [B, T, D]) gets dB as one GEMM over all rows, and a column-major
+// operand (the Wᵀ view of linear) gets its gradient computed transposed, in its own layout.
 //
 //   x [B, T, D] · W [D, H] -> [B, T, H]          linear(x, W [H, D], b [H]) = x Wᵀ + b
 #pragma once
@@ -63,6 +65,41 @@ Tensor<T> matmul_raw(Tensor<T> a, Tensor<T> b, const Shape& out_shape) {
 }  // namespace detail
 
 template <class T>
+Tensor<T> matmul(const Tensor<T>& a0, const Tensor<T>& b0);
+
+namespace detail {
+// A 2-D operand stored column-major (a transposed view, e.g. the Wᵀ of linear): its gradient is
+// computed transposed, so that it lands in the operand's own layout (contiguous for the weight).
+template <class T>
+bool column_major_2d(const Tensor<T>& t) {
+  return t.dim() == 2 && t.shape()[0] > 1 && t.shape()[1] > 1 && t.strides()[0] == 1 &&
+         t.strides()[1] >= t.shape()[0];
+}
+
+// dA = sum_to(g · Bᵀ, A.shape)  (for a column-major 2-D A: (B · gᵀ)ᵀ)
+template <class T>
+Tensor<T> matmul_grad_a(const Tensor<T>& g, const Tensor<T>& a0, const Tensor<T>& b0) {
+  if (a0.dim() == 2 && b0.dim() == 2 && column_major_2d(a0))
+    return transpose(matmul(b0, transpose(g, 0, 1)), 0, 1);
+  return sum_to(matmul(g, transpose(b0, -1, -2)), a0.shape());
+}
+
+// dB = sum_to(Aᵀ · g, B.shape). A 2-D B shared by a batch of rows of A (linear on [B, T, D])
+// gets one GEMM over all rows instead of a batched product and a reduction.
+template <class T>
+Tensor<T> matmul_grad_b(const Tensor<T>& g, const Tensor<T>& a0, const Tensor<T>& b0) {
+  if (b0.dim() == 2 && a0.dim() >= 2) {
+    const int64_t K = a0.shape()[a0.dim() - 1], N = b0.shape()[1];
+    Tensor<T> a2 = a0.dim() == 2 ? a0 : reshape(a0, Shape{-1, K});
+    Tensor<T> g2 = g.dim() == 2 ? g : reshape(g, Shape{-1, N});
+    if (column_major_2d(b0)) return transpose(matmul(transpose(g2, 0, 1), a2), 0, 1);
+    return matmul(transpose(a2, 0, 1), g2);
+  }
+  return sum_to(matmul(transpose(a0, -1, -2), g), b0.shape());
+}
+}  // namespace detail
+
+template <class T>
 Tensor<T> matmul(const Tensor<T>& a0, const Tensor<T>& b0) {
   check_defined(a0, "matmul");
   check_defined(b0, "matmul");
@@ -101,10 +138,8 @@ Tensor<T> matmul(const Tensor<T>& a0, const Tensor<T>& b0) {
   if (needs_grad({&a0, &b0})) {
     bool na_ = a0.requires_grad(), nb_ = b0.requires_grad();
     attach<T>(out, "matmul", {&a0, &b0}, [a0, b0, na_, nb_](const Tensor<T>& g) {
-      Tensor<T> ga, gb;
-      if (na_) ga = sum_to(matmul(g, transpose(b0, -1, -2)), a0.shape());
-      if (nb_) gb = sum_to(matmul(transpose(a0, -1, -2), g), b0.shape());
-      return std::vector<Tensor<T>>{ga, gb};
+      return std::vector<Tensor<T>>{na_ ? detail::matmul_grad_a(g, a0, b0) : Tensor<T>(),
+                                    nb_ ? detail::matmul_grad_b(g, a0, b0) : Tensor<T>()};
     });
   }
   return out;

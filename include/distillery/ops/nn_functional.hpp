@@ -158,15 +158,14 @@ Tensor<T> fold(const Tensor<T>& cols, const Conv2dGeometry& g) {
   return out;
 }
 
-// conv2d(x [N, Cin, H, W], w [Cout, Cin/groups, kh, kw], b [Cout] or undefined)
+namespace detail {
+// conv2d composed of differentiable ops: unfold + GEMM (+ bias). The reference semantics, used
+// for groups > 1, on devices without a fused kernel, and (through conv2d_backward_composed)
+// whenever a higher-order graph is being built.
 template <class T>
-Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b = Tensor<T>(),
-                 const Conv2dOptions& o = {}) {
-  check(w.dim() == 4, "conv2d", "weight must be [Cout, Cin/groups, kh, kw], got ", w.shape());
+Tensor<T> conv2d_composed(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b,
+                          const Conv2dOptions& o, const Conv2dGeometry& g) {
   const int64_t G = o.groups, Cout = w.shape()[0];
-  check(G >= 1 && x.dim() == 4 && x.shape()[1] == w.shape()[1] * G && Cout % G == 0, "conv2d",
-        "input ", x.shape(), " does not match weight ", w.shape(), " with groups ", G);
-  auto g = detail::conv_geometry(x.shape(), w.shape()[2], w.shape()[3], o, "conv2d");
   Tensor<T> cols = unfold(x, g);  // [N, Cin·kh·kw, L]
   const int64_t K = w.shape()[1] * g.kh * g.kw, L = g.Ho * g.Wo;
   Tensor<T> y;
@@ -176,12 +175,74 @@ Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b = Te
     y = matmul(reshape(w, Shape{G, Cout / G, K}), reshape(cols, Shape{g.N, G, K, L}));
   }
   y = reshape(y, Shape{g.N, Cout, g.Ho, g.Wo});
+  if (b.defined()) y = add(y, reshape(b, Shape{1, Cout, 1, 1}));
+  return y;
+}
+
+// The gradients of the dense (groups = 1) conv2d, in differentiable ops:
+//   gw = Σ_n gy[n] · unfold(x)[n]ᵀ,  gx = fold(wᵀ · gy),  gb = Σ_{n,h,w} gy.
+template <class T>
+std::vector<Tensor<T>> conv2d_backward_composed(const Tensor<T>& gy, const Tensor<T>& x,
+                                                const Tensor<T>& w, const Conv2dGeometry& g,
+                                                bool nx, bool nw, bool nb) {
+  const int64_t Cout = w.shape()[0], K = w.shape()[1] * g.kh * g.kw, L = g.Ho * g.Wo;
+  Tensor<T> g2 = reshape(gy, Shape{g.N, Cout, L});
+  Tensor<T> gx, gw, gb;
+  if (nw)
+    gw = reshape(sum(matmul(g2, transpose(unfold(x, g), 1, 2)), {0}), w.shape());
+  if (nx) gx = fold(matmul(transpose(reshape(w, Shape{Cout, K}), 0, 1), g2), g);
+  if (nb) gb = sum(gy, {0, 2, 3});
+  return {gx, gw, gb};
+}
+}  // namespace detail
+
+// conv2d(x [N, Cin, H, W], w [Cout, Cin/groups, kh, kw], b [Cout] or undefined)
+//
+// Dense convolutions (groups = 1) run the device's fused kernel when it has one (CPU: im2col +
+// GEMM over cache-sized chunks of the batch, no [N, K, L] column tensor), recorded as one node
+// whose rule uses the fused backward kernel, or, while a higher-order graph is being built
+// (create_graph), detail::conv2d_backward_composed. Other cases run detail::conv2d_composed.
+template <class T>
+Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b = Tensor<T>(),
+                 const Conv2dOptions& o = {}) {
+  check(w.dim() == 4, "conv2d", "weight must be [Cout, Cin/groups, kh, kw], got ", w.shape());
+  const int64_t G = o.groups, Cout = w.shape()[0];
+  check(G >= 1 && x.dim() == 4 && x.shape()[1] == w.shape()[1] * G && Cout % G == 0, "conv2d",
+        "input ", x.shape(), " does not match weight ", w.shape(), " with groups ", G);
+  auto g = detail::conv_geometry(x.shape(), w.shape()[2], w.shape()[3], o, "conv2d");
   if (b.defined()) {
     check(b.dim() == 1 && b.shape()[0] == Cout, "conv2d", "bias ", b.shape(),
           " does not match ", Cout, " output channels");
-    y = add(y, reshape(b, Shape{1, Cout, 1, 1}));
+    check_same_device(x, b, "conv2d");
   }
-  return y;
+  check_same_device(x, w, "conv2d");
+  if (G == 1) {
+    Tensor<T> xc = raw_contiguous(x), wc = raw_contiguous(w);
+    Tensor<T> bc = b.defined() ? raw_contiguous(b) : Tensor<T>();
+    Tensor<T> y = Tensor<T>::empty(Shape{g.N, Cout, g.Ho, g.Wo}, x.device());
+    if (kernels<T>(x.device()).conv2d_fused(xc.data_ptr(), wc.data_ptr(),
+                                            bc.defined() ? bc.data_ptr() : nullptr, g, Cout,
+                                            y.data_ptr())) {
+      if (needs_grad({&x, &w, &b})) {
+        const bool nx = x.requires_grad(), nw = w.requires_grad(), nb = b.requires_grad();
+        attach<T>(y, "conv2d", {&x, &w, &b}, [x, w, g, nx, nw, nb](const Tensor<T>& gy) {
+          if (is_grad_enabled()) return detail::conv2d_backward_composed(gy, x, w, g, nx, nw, nb);
+          const Device d = x.device();
+          Tensor<T> gyc = raw_contiguous(gy), xc2 = raw_contiguous(x), wc2 = raw_contiguous(w);
+          Tensor<T> gx = nx ? Tensor<T>::empty(x.shape(), d) : Tensor<T>();
+          Tensor<T> gw = nw ? Tensor<T>::empty(w.shape(), d) : Tensor<T>();
+          Tensor<T> gb = nb ? Tensor<T>::empty(Shape{w.shape()[0]}, d) : Tensor<T>();
+          kernels<T>(d).conv2d_fused_backward(xc2.data_ptr(), wc2.data_ptr(), gyc.data_ptr(), g,
+                                              w.shape()[0], nx ? gx.data_ptr() : nullptr,
+                                              nw ? gw.data_ptr() : nullptr,
+                                              nb ? gb.data_ptr() : nullptr);
+          return std::vector<Tensor<T>>{gx, gw, gb};
+        });
+      }
+      return y;
+    }
+  }
+  return detail::conv2d_composed(x, w, b, o, g);
 }
 
 // conv1d(x [N, Cin, L], w [Cout, Cin/groups, k]) through conv2d on a height-1 image.

@@ -125,14 +125,26 @@ Tensor<T> std_dev(const Tensor<T>& a, const std::vector<int64_t>& dims = {}, boo
   return sqrt(var(a, dims, keepdim, correction));
 }
 
-// p-norm over dims (p = 2 by default; p = 1 sums |x|).
+// p-norm over dims (p = 2 by default; p = 1 sums |x|). n = s^(1/p) with s = Σ|x|^p; the rule
+// dn/ds = n / (p·s) is taken as 0 where s = 0, so a zero vector gets gradient 0 (torch.norm's
+// subgradient) instead of 0/0 = NaN, at every order.
 template <class T>
 Tensor<T> norm(const Tensor<T>& a, double p = 2, const std::vector<int64_t>& dims = {},
                bool keepdim = false) {
   check(p > 0, "norm", "p must be positive, got ", p);
-  if (p == 2) return sqrt(sum(square(a), dims, keepdim));
   if (p == 1) return sum(abs(a), dims, keepdim);
-  return pow_scalar(sum(pow_scalar(abs(a), T(p)), dims, keepdim), T(1.0 / p));
+  Tensor<T> s = p == 2 ? sum(square(a), dims, keepdim)
+                       : sum(pow_scalar(abs(a), T(p)), dims, keepdim);
+  const T inv_p = T(1.0 / p);
+  return unary_op(
+      p == 2 ? UnaryOp::sqrt : UnaryOp::pow_scalar, s, "norm_root",
+      [inv_p](const Tensor<T>& g, const Tensor<T>& x, const SavedOutput<T>& y) {
+        Tensor<T> safe = where(eq_scalar(x.detach(), T(0)),
+                               Tensor<T>::full({}, std::numeric_limits<T>::infinity(), x.device()),
+                               x);
+        return mul(g, mul_scalar(div(y.get(), safe), inv_p));
+      },
+      p == 2 ? T(0) : inv_p);
 }
 
 // argmax/argmin along one dim (indices, no gradient).

@@ -5,6 +5,9 @@
 // split work statically, so results depend only on the inputs and the thread count.
 #pragma once
 #include <Eigen/Core>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -14,6 +17,8 @@
 #include <vector>
 
 #include "../kernel_table.hpp"
+#include "allocator.hpp"
+#include "gemm.hpp"
 #include "parallel.hpp"
 #include "strided.hpp"
 
@@ -21,15 +26,18 @@ namespace distillery::cpu {
 
 struct CpuRuntime final : DeviceRuntime {
   void* allocate(std::size_t bytes) override {
-    std::size_t n = ((bytes + 63) / 64) * 64;
-    void* p = std::aligned_alloc(64, n ? n : 64);
+    void* p = HostBlockCache::instance().allocate(bytes);
     if (!p) fail("allocate", "out of host memory asking for ", bytes, " bytes");
     return p;
   }
-  void deallocate(void* p, std::size_t) override { std::free(p); }
-  void copy_to_host(void* d, const void* s, std::size_t n) override { std::memcpy(d, s, n); }
-  void copy_from_host(void* d, const void* s, std::size_t n) override { std::memcpy(d, s, n); }
-  void copy_device(void* d, const void* s, std::size_t n) override { std::memcpy(d, s, n); }
+  void deallocate(void* p, std::size_t bytes) override {
+    HostBlockCache::instance().deallocate(p, bytes);
+  }
+  // n == 0 may come with a null pointer (an empty std::vector): memcpy(d, nullptr, 0) is UB
+  void copy_to_host(void* d, const void* s, std::size_t n) override { copy_bytes(d, s, n); }
+  void copy_from_host(void* d, const void* s, std::size_t n) override { copy_bytes(d, s, n); }
+  void copy_device(void* d, const void* s, std::size_t n) override { copy_bytes(d, s, n); }
+  static void copy_bytes(void* d, const void* s, std::size_t n) { if (n) std::memcpy(d, s, n); }
 };
 
 template <class T>
@@ -49,7 +57,13 @@ struct CpuKernels final : KernelTable<T> {
       return;
     }
     const View* vs[2] = {&sv, &dv};
-    strided_for<2>(sv.shape, vs, [&](int64_t, const int64_t* o) { dst[o[1]] = src[o[0]]; });
+    strided_rows<2>(sv.shape, vs, [&](int64_t, const int64_t* o, int64_t n, const int64_t* st) {
+      const T* s = src + o[0];
+      T* d = dst + o[1];
+      if (st[0] == 1 && st[1] == 1) std::copy(s, s + n, d);
+      else if (st[1] == 1) for (int64_t i = 0; i < n; ++i) d[i] = s[i * st[0]];
+      else for (int64_t i = 0; i < n; ++i) d[i * st[1]] = s[i * st[0]];
+    });
   }
 
   template <class S>
@@ -118,7 +132,22 @@ struct CpuKernels final : KernelTable<T> {
       return;
     }
     const View* vs[2] = {&av, &bv};
-    strided_for<2>(shape, vs, [&](int64_t i, const int64_t* o) { out[i] = f(a[o[0]], b[o[1]]); });
+    strided_rows<2>(shape, vs, [&](int64_t flat, const int64_t* o, int64_t n, const int64_t* st) {
+      T* y = out + flat;
+      const T* pa = a + o[0];
+      const T* pb = b + o[1];
+      if (st[0] == 1 && st[1] == 1) {
+        for (int64_t i = 0; i < n; ++i) y[i] = f(pa[i], pb[i]);
+      } else if (st[0] == 1 && st[1] == 0) {
+        const T vb = *pb;
+        for (int64_t i = 0; i < n; ++i) y[i] = f(pa[i], vb);
+      } else if (st[0] == 0 && st[1] == 1) {
+        const T va = *pa;
+        for (int64_t i = 0; i < n; ++i) y[i] = f(va, pb[i]);
+      } else {
+        for (int64_t i = 0; i < n; ++i) y[i] = f(pa[i * st[0]], pb[i * st[1]]);
+      }
+    });
   }
 
   void binary(BinaryOp op, const T* a, const View& av, const T* b, const View& bv, T* out,
@@ -227,6 +256,10 @@ struct CpuKernels final : KernelTable<T> {
             int64_t sA, const T* B, int64_t ldb, int64_t sB, T beta, T* C, int64_t ldc,
             int64_t sC, int64_t batch) override {
     if constexpr (std::is_floating_point_v<T>) {
+      if (m <= 0 || n <= 0 || batch <= 0) return;
+      if (k > 0 && packed_gemm(ta, tb, m, n, k, alpha, A, lda, sA, B, ldb, sB, beta, C, ldc, sC,
+                               batch))
+        return;
       using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
       using CMap = Eigen::Map<const Mat, 0, Eigen::OuterStride<>>;
       using MMap = Eigen::Map<Mat, 0, Eigen::OuterStride<>>;
@@ -351,6 +384,15 @@ struct CpuKernels final : KernelTable<T> {
     });
   }
 
+  // Output columns ow whose input column ow·sw − pw + kj·dw lies in [0, W): [lo, hi).
+  static void valid_cols(const Conv2dGeometry& g, int64_t kj, int64_t& lo, int64_t& hi) {
+    const int64_t off = kj * g.dw - g.pw;  // w = ow·sw + off
+    lo = off >= 0 ? 0 : (-off + g.sw - 1) / g.sw;
+    hi = g.W - off <= 0 ? 0 : (g.W - off + g.sw - 1) / g.sw;
+    hi = std::min(hi, g.Wo);
+    lo = std::min(lo, hi);
+  }
+
   void im2col(const T* x, const Conv2dGeometry& g, T* cols) override {
     const int64_t L = g.Ho * g.Wo, K = g.C * g.kh * g.kw;
     parallel_for(g.N * g.C, g.kh * g.kw * L, [&](int64_t b, int64_t e) {
@@ -360,14 +402,18 @@ struct CpuKernels final : KernelTable<T> {
         for (int64_t ki = 0; ki < g.kh; ++ki)
           for (int64_t kj = 0; kj < g.kw; ++kj) {
             T* row = cols + (n * K + (c * g.kh + ki) * g.kw + kj) * L;
+            int64_t lo, hi;
+            valid_cols(g, kj, lo, hi);
+            const int64_t off = kj * g.dw - g.pw;
             for (int64_t oh = 0; oh < g.Ho; ++oh) {
               int64_t h = oh * g.sh - g.ph + ki * g.dh;
               T* r = row + oh * g.Wo;
               if (h < 0 || h >= g.H) { std::fill(r, r + g.Wo, T(0)); continue; }
-              for (int64_t ow = 0; ow < g.Wo; ++ow) {
-                int64_t w = ow * g.sw - g.pw + kj * g.dw;
-                r[ow] = (w >= 0 && w < g.W) ? xp[h * g.W + w] : T(0);
-              }
+              const T* src = xp + h * g.W + off;
+              std::fill(r, r + lo, T(0));
+              if (g.sw == 1) for (int64_t ow = lo; ow < hi; ++ow) r[ow] = src[ow];  // short rows:
+              else for (int64_t ow = lo; ow < hi; ++ow) r[ow] = src[ow * g.sw];    // no memmove
+              std::fill(r + hi, r + g.Wo, T(0));
             }
           }
       }
@@ -383,23 +429,115 @@ struct CpuKernels final : KernelTable<T> {
         for (int64_t ki = 0; ki < g.kh; ++ki)
           for (int64_t kj = 0; kj < g.kw; ++kj) {
             const T* row = cols + (n * K + (c * g.kh + ki) * g.kw + kj) * L;
+            int64_t lo, hi;
+            valid_cols(g, kj, lo, hi);
+            const int64_t off = kj * g.dw - g.pw;
             for (int64_t oh = 0; oh < g.Ho; ++oh) {
               int64_t h = oh * g.sh - g.ph + ki * g.dh;
               if (h < 0 || h >= g.H) continue;
-              for (int64_t ow = 0; ow < g.Wo; ++ow) {
-                int64_t w = ow * g.sw - g.pw + kj * g.dw;
-                if (w >= 0 && w < g.W) xp[h * g.W + w] += row[oh * g.Wo + ow];
-              }
+              T* dst = xp + h * g.W + off;
+              const T* r = row + oh * g.Wo;
+              if (g.sw == 1) for (int64_t ow = lo; ow < hi; ++ow) dst[ow] += r[ow];
+              else for (int64_t ow = lo; ow < hi; ++ow) dst[ow * g.sw] += r[ow];
             }
           }
       }
     });
   }
 
+  // One output row of a 2×2 stride-2 max pool over input rows r0 and r0 + W (flat index of
+  // r0[0] is q0). Ties keep the first element; a NaN wins (the last NaN seen, as the general
+  // path). Four outputs at a time with SSE2 selects for float (comparisons are unpredictable).
+  static void max_pool_2x2_row(const T* r0, int64_t W, int64_t q0, int64_t Wo, T* out, I* idx) {
+    const T* r1 = r0 + W;
+    int64_t ow = 0;
+#if defined(__SSE2__)
+    if constexpr (std::is_same_v<T, float>) {
+      const __m128i one = _mm_set1_epi32(1), two = _mm_set1_epi32(2), three = _mm_set1_epi32(3);
+      for (; ow + 4 <= Wo; ow += 4) {
+        const __m128 x0 = _mm_loadu_ps(r0 + 2 * ow), x1 = _mm_loadu_ps(r0 + 2 * ow + 4);
+        const __m128 y0 = _mm_loadu_ps(r1 + 2 * ow), y1 = _mm_loadu_ps(r1 + 2 * ow + 4);
+        const __m128 a = _mm_shuffle_ps(x0, x1, _MM_SHUFFLE(2, 0, 2, 0));  // r0[2ow]
+        const __m128 b = _mm_shuffle_ps(x0, x1, _MM_SHUFFLE(3, 1, 3, 1));  // r0[2ow + 1]
+        const __m128 c = _mm_shuffle_ps(y0, y1, _MM_SHUFFLE(2, 0, 2, 0));  // r1[2ow]
+        const __m128 d = _mm_shuffle_ps(y0, y1, _MM_SHUFFLE(3, 1, 3, 1));  // r1[2ow + 1]
+        __m128 best = a;
+        __m128i which = _mm_setzero_si128();
+        auto step = [&](__m128 v, __m128i code) {
+          const __m128 m = _mm_or_ps(_mm_cmpgt_ps(v, best), _mm_cmpunord_ps(v, v));
+          best = _mm_or_ps(_mm_and_ps(m, v), _mm_andnot_ps(m, best));
+          const __m128i mi = _mm_castps_si128(m);
+          which = _mm_or_si128(_mm_and_si128(mi, code), _mm_andnot_si128(mi, which));
+        };
+        step(b, one);
+        step(c, two);
+        step(d, three);
+        _mm_storeu_ps(out + ow, best);
+        alignas(16) int32_t wv[4];
+        _mm_store_si128(reinterpret_cast<__m128i*>(wv), which);
+        for (int j = 0; j < 4; ++j)
+          idx[ow + j] = q0 + 2 * (ow + j) + (wv[j] & 1) + (wv[j] >> 1) * W;
+      }
+    }
+#endif
+    for (; ow < Wo; ++ow) {
+      const int64_t q = q0 + 2 * ow;
+      T best = r0[2 * ow];
+      int64_t bi = q;
+      const T cand[3] = {r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1]};
+      const int64_t where[3] = {q + 1, q + W, q + W + 1};
+      for (int j = 0; j < 3; ++j)
+        if (cand[j] > best || cand[j] != cand[j]) { best = cand[j]; bi = where[j]; }
+      out[ow] = best;
+      idx[ow] = bi;
+    }
+  }
+
   void max_pool2d(const T* x, const Conv2dGeometry& g, T* out, I* idx) override {
+    // Windows fully inside the image (no padding, no dilation): no bounds checks.
+    const bool inside = g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1;
+    using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
     parallel_for(g.N * g.C, g.Ho * g.Wo * g.kh * g.kw, [&](int64_t b, int64_t e) {
       for (int64_t nc = b; nc < e; ++nc) {
         const T* xp = x + nc * g.H * g.W;
+        T* op = out + nc * g.Ho * g.Wo;
+        I* ip = idx + nc * g.Ho * g.Wo;
+        if (inside && g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2) {  // the common 2×2/2
+          for (int64_t oh = 0; oh < g.Ho; ++oh)
+            max_pool_2x2_row(xp + 2 * oh * g.W, g.W, 2 * oh * g.W, g.Wo, op + oh * g.Wo,
+                             ip + oh * g.Wo);
+          continue;
+        }
+        if (inside) {  // row at a time, branch-free selects (the comparisons are unpredictable)
+          for (int64_t oh = 0; oh < g.Ho; ++oh) {
+            T* __restrict orow = op + oh * g.Wo;
+            I* __restrict irow = ip + oh * g.Wo;
+            const T* __restrict xr = xp;
+            const int64_t h0 = oh * g.sh;
+            for (int64_t ow = 0; ow < g.Wo; ++ow) {
+              const int64_t q = h0 * g.W + ow * g.sw;
+              orow[ow] = xr[q];
+              irow[ow] = q;
+            }
+            for (int64_t ki = 0; ki < g.kh; ++ki)
+              for (int64_t kj = ki == 0 ? 1 : 0; kj < g.kw; ++kj) {
+                const int64_t base = (h0 + ki) * g.W + kj;
+                for (int64_t ow = 0; ow < g.Wo; ++ow) {
+                  const int64_t q = base + ow * g.sw;
+                  const T v = xr[q], b = orow[ow];
+                  // take = v > b || isnan(v), evaluated without branches; selects by masks
+                  const int64_t m = -static_cast<int64_t>((v > b) | (v != v));
+                  Bits vb, bb;
+                  std::memcpy(&vb, &v, sizeof(T));
+                  std::memcpy(&bb, &b, sizeof(T));
+                  const Bits r = (bb & ~static_cast<Bits>(m)) | (vb & static_cast<Bits>(m));
+                  std::memcpy(&orow[ow], &r, sizeof(T));
+                  irow[ow] = (irow[ow] & ~m) | (q & m);
+                }
+              }
+          }
+          continue;
+        }
         for (int64_t oh = 0; oh < g.Ho; ++oh)
           for (int64_t ow = 0; ow < g.Wo; ++ow) {
             T best = -std::numeric_limits<T>::infinity();
@@ -414,12 +552,141 @@ struct CpuKernels final : KernelTable<T> {
                 if (bi < 0 || v > best || v != v) { best = v; bi = h * g.W + w; }
               }
             }
-            int64_t o = (nc * g.Ho + oh) * g.Wo + ow;
-            out[o] = best;
-            idx[o] = bi < 0 ? 0 : bi;
+            op[oh * g.Wo + ow] = best;
+            ip[oh * g.Wo + ow] = bi < 0 ? 0 : bi;
           }
       }
     });
+  }
+
+  // ---- fused dense convolution ------------------------------------------------------------
+  // The batch is cut into chunks of a few samples whose im2col columns stay in cache; chunks run
+  // on separate threads (the GEMMs inside are then single-threaded), each thread summing its
+  // own weight/bias gradient, reduced in thread order at the end. For one chunk (batch 1) the
+  // GEMMs themselves use the threads.
+  static gemm_detail::Scratch& conv_scratch() {
+    thread_local gemm_detail::Scratch s;
+    return s;
+  }
+  // Samples per chunk: about 192 KiB of columns, and at least two chunks per thread when the
+  // batch allows.
+  static int64_t conv_chunk(int64_t per_sample_elems, int64_t n) {
+    const int64_t budget = (192 << 10) / static_cast<int64_t>(sizeof(T));
+    int64_t nb = std::max<int64_t>(1, budget / std::max<int64_t>(per_sample_elems, 1));
+    const int64_t nt = std::max(1, max_threads());
+    nb = std::min(nb, std::max<int64_t>(1, n / (2 * nt)));
+    return std::min(nb, n);
+  }
+  template <class F>
+  static void conv_threads(int64_t chunks, double work, F&& f) {  // f(thread, c0, c1)
+    int nt = (chunks >= 2 && !in_parallel() && work >= 2e5) ? max_threads() : 1;
+    nt = static_cast<int>(std::min<int64_t>(nt, chunks));
+    if (nt <= 1) return f(0, int64_t(0), chunks);
+    parallel_for(nt, kParallelGrain, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) f(static_cast<int>(t), chunks * t / nt, chunks * (t + 1) / nt);
+    });
+  }
+
+  bool conv2d_fused(const T* x, const T* w, const T* b, const Conv2dGeometry& g, int64_t cout,
+                    T* y) override {
+    if constexpr (!std::is_floating_point_v<T>) {
+      (void)x; (void)w; (void)b; (void)g; (void)cout; (void)y;
+      return false;
+    } else {
+      const int64_t L = g.Ho * g.Wo, K = g.C * g.kh * g.kw, xs = g.C * g.H * g.W, ys = cout * L;
+      if (g.N == 0) return true;
+      const int64_t nb = conv_chunk(K * L, g.N), chunks = (g.N + nb - 1) / nb;
+      conv_threads(chunks, double(g.N) * double(cout) * double(K * L), [&](int, int64_t c0,
+                                                                           int64_t c1) {
+        T* cols = static_cast<T*>(conv_scratch().get(sizeof(T) * nb * K * L));
+        for (int64_t ch = c0; ch < c1; ++ch) {
+          const int64_t n0 = ch * nb, n = std::min(nb, g.N - n0);
+          Conv2dGeometry gc = g;
+          gc.N = n;
+          im2col(x + n0 * xs, gc, cols);
+          T* yc = y + n0 * ys;
+          if (b)
+            for (int64_t i = 0; i < n; ++i)
+              for (int64_t c = 0; c < cout; ++c)
+                std::fill(yc + i * ys + c * L, yc + i * ys + (c + 1) * L, b[c]);
+          // y[i] [cout, L] = w [cout, K] · cols[i] [K, L]
+          gemm(false, false, cout, L, K, T(1), w, K, 0, cols, L, K * L, b ? T(1) : T(0), yc, L,
+               ys, n);
+        }
+      });
+      return true;
+    }
+  }
+
+  bool conv2d_fused_backward(const T* x, const T* w, const T* gy, const Conv2dGeometry& g,
+                             int64_t cout, T* gx, T* gw, T* gb) override {
+    if constexpr (!std::is_floating_point_v<T>) {
+      (void)x; (void)w; (void)gy; (void)g; (void)cout; (void)gx; (void)gw; (void)gb;
+      return false;
+    } else {
+      const int64_t L = g.Ho * g.Wo, K = g.C * g.kh * g.kw, xs = g.C * g.H * g.W, ys = cout * L;
+      if (g.N == 0) {
+        if (gw) std::fill(gw, gw + cout * K, T(0));
+        if (gb) std::fill(gb, gb + cout, T(0));
+        return true;
+      }
+      const int64_t nb = conv_chunk(K * L, g.N), chunks = (g.N + nb - 1) / nb;
+      const int nt_max = std::max(1, max_threads());
+      // per-thread partial sums: gw as [K, cout] (the GEMM below produces gwᵀ), then gb
+      const int64_t part_sz = (gw ? K * cout : 0) + (gb ? cout : 0);
+      std::vector<T> parts(static_cast<size_t>(part_sz * nt_max), T(0));
+      conv_threads(chunks, 3.0 * double(g.N) * double(cout) * double(K * L),
+                   [&](int t, int64_t c0, int64_t c1) {
+        if (c0 >= c1) return;
+        T* cols = static_cast<T*>(conv_scratch().get(sizeof(T) * nb * K * L));
+        T* pw = parts.data() + t * part_sz;
+        T* pb = pw + (gw ? K * cout : 0);
+        for (int64_t ch = c0; ch < c1; ++ch) {
+          const int64_t n0 = ch * nb, n = std::min(nb, g.N - n0);
+          Conv2dGeometry gc = g;
+          gc.N = n;
+          const T* gyc = gy + n0 * ys;
+          if (gw) {
+            im2col(x + n0 * xs, gc, cols);
+            // gwᵀ [K, cout] += cols[i] [K, L] · gy[i]ᵀ [L, cout]
+            for (int64_t i = 0; i < n; ++i)
+              gemm(false, true, K, cout, L, T(1), cols + i * K * L, L, 0, gyc + i * ys, L, 0,
+                   T(1), pw, cout, 0, 1);
+          }
+          if (gb)
+            for (int64_t i = 0; i < n; ++i)
+              for (int64_t c = 0; c < cout; ++c) {
+                const T* r = gyc + i * ys + c * L;
+                Acc<T> acc = 0;
+                for (int64_t l = 0; l < L; ++l) acc += r[l];
+                pb[c] += static_cast<T>(acc);
+              }
+          if (gx) {
+            // cols[i] [K, L] = wᵀ [K, cout] · gy[i] [cout, L], then col2im into gx
+            gemm(true, false, K, L, cout, T(1), w, K, 0, gyc, L, ys, T(0), cols, L, K * L, n);
+            T* gxc = gx + n0 * xs;
+            std::fill(gxc, gxc + n * xs, T(0));
+            col2im(cols, gc, gxc);
+          }
+        }
+      });
+      const int used = nt_max;  // partials of idle threads are zero
+      if (gw)
+        for (int64_t c = 0; c < cout; ++c)
+          for (int64_t k = 0; k < K; ++k) {
+            T acc = parts[k * cout + c];
+            for (int t = 1; t < used; ++t) acc += parts[t * part_sz + k * cout + c];
+            gw[c * K + k] = acc;
+          }
+      if (gb)
+        for (int64_t c = 0; c < cout; ++c) {
+          const int64_t off = gw ? K * cout : 0;
+          T acc = parts[off + c];
+          for (int t = 1; t < used; ++t) acc += parts[t * part_sz + off + c];
+          gb[c] = acc;
+        }
+      return true;
+    }
   }
 
   void sort(const T* in, int64_t rows, int64_t cols, bool descending, T* vals, I* idx) override {

@@ -41,19 +41,23 @@ Coalesced<K> coalesce(const Shape& shape, const View* const* views) {
   return c;
 }
 
+// Row-level form: f(flat_begin, offsets, n, inner_strides) for each run of n elements along the
+// innermost (coalesced) dim, so kernels can specialise their inner loops on the strides.
 template <int K, class F>
-void strided_for(const Shape& shape, const View* const* views, F&& f) {
+void strided_rows(const Shape& shape, const View* const* views, F&& f) {
   Coalesced<K> c = coalesce<K>(shape, views);
   if (c.nd == 0) {  // a single element
-    std::array<int64_t, K> off;
+    std::array<int64_t, K> off, st{};
     for (int k = 0; k < K; ++k) off[k] = c.base[k];
-    f(int64_t(0), off.data());
+    f(int64_t(0), off.data(), int64_t(1), st.data());
     return;
   }
   const int last = c.nd - 1;
   const int64_t inner = c.size[last];
   int64_t outer = 1;
   for (int d = 0; d < last; ++d) outer *= c.size[d];
+  std::array<int64_t, K> ist;
+  for (int k = 0; k < K; ++k) ist[k] = c.stride[k][last];
   parallel_for(outer, inner, [&](int64_t ob, int64_t oe) {
     int64_t idx[kMaxDims] = {};
     int64_t rem = ob;
@@ -68,15 +72,24 @@ void strided_for(const Shape& shape, const View* const* views, F&& f) {
         for (int d = 0; d < last; ++d) v += idx[d] * c.stride[k][d];
         off[k] = v;
       }
-      int64_t flat = o * inner;
-      for (int64_t i = 0; i < inner; ++i) {
-        f(flat + i, off.data());
-        for (int k = 0; k < K; ++k) off[k] += c.stride[k][last];
-      }
+      f(o * inner, off.data(), inner, ist.data());
       for (int d = last - 1; d >= 0; --d) {
         if (++idx[d] < c.size[d]) break;
         idx[d] = 0;
       }
+    }
+  });
+}
+
+template <int K, class F>
+void strided_for(const Shape& shape, const View* const* views, F&& f) {
+  strided_rows<K>(shape, views, [&](int64_t flat, const int64_t* off0, int64_t n,
+                                    const int64_t* st) {
+    std::array<int64_t, K> off;
+    for (int k = 0; k < K; ++k) off[k] = off0[k];
+    for (int64_t i = 0; i < n; ++i) {
+      f(flat + i, off.data());
+      for (int k = 0; k < K; ++k) off[k] += st[k];
     }
   });
 }

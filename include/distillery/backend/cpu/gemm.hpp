@@ -1,0 +1,624 @@
+// backend/cpu/gemm.hpp — packed GEMM with SIMD micro-kernels picked at run time.
+//
+// C = alpha · op(A) · op(B) + beta · C for row-major float/double, the classic GotoBLAS/BLIS
+// scheme: B is packed in KC × NR strips, A in MR × KC strips, and an MR × NR register-blocked
+// micro-kernel runs over them. The micro-kernels are compiled for AVX2+FMA and AVX-512F with
+// function-level target attributes and chosen once by CPUID, so a baseline build (no -march)
+// still runs wide vectors on the machines that have them; other CPUs (and other compilers) fall
+// back to Eigen's GEMM (kernels.hpp). Work is split statically over OpenMP threads by output
+// tiles (each thread packs its own operands, no barriers); every C element accumulates over k in
+// the same order whatever the split, so results depend only on the inputs and the ISA.
+//
+// beta == 0 never reads C (it may hold garbage or NaN), as BLAS.
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <type_traits>
+
+#include "parallel.hpp"
+
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__)) && \
+    !defined(DISTILLERY_NO_SIMD_GEMM)
+#include <immintrin.h>
+#define DST_GEMM_X86 1
+#define DST_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define DST_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma")))
+#endif
+
+namespace distillery::cpu {
+
+enum class GemmIsa : int { eigen = 0, avx2 = 1, avx512 = 2 };
+
+namespace gemm_detail {
+
+inline GemmIsa detect_isa() {
+#ifdef DST_GEMM_X86
+  __builtin_cpu_init();
+  GemmIsa best = GemmIsa::eigen;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) best = GemmIsa::avx2;
+  if (best == GemmIsa::avx2 && __builtin_cpu_supports("avx512f")) best = GemmIsa::avx512;
+  // DISTILLERY_GEMM=eigen|avx2|avx512 lowers the choice (for comparisons; never raises it).
+  if (const char* env = std::getenv("DISTILLERY_GEMM")) {
+    GemmIsa want = best;
+    if (!std::strcmp(env, "eigen")) want = GemmIsa::eigen;
+    else if (!std::strcmp(env, "avx2")) want = GemmIsa::avx2;
+    if (static_cast<int>(want) < static_cast<int>(best)) best = want;
+  }
+  return best;
+#else
+  return GemmIsa::eigen;
+#endif
+}
+
+inline GemmIsa& isa_slot() {
+  static GemmIsa isa = detect_isa();
+  return isa;
+}
+inline GemmIsa supported_isa() {
+  static const GemmIsa isa = detect_isa();
+  return isa;
+}
+
+// 64-byte aligned scratch that only grows (one per thread, reused across calls).
+struct Scratch {
+  void* p = nullptr;
+  std::size_t bytes = 0;
+  ~Scratch() { std::free(p); }
+  void* get(std::size_t n) {
+    if (n > bytes) {
+      std::free(p);
+      bytes = ((n + 4095) / 4096) * 4096;
+      p = std::aligned_alloc(64, bytes);
+      if (!p) throw std::bad_alloc();
+    }
+    return p;
+  }
+};
+inline Scratch& scratch_a() { thread_local Scratch s; return s; }
+inline Scratch& scratch_b() { thread_local Scratch s; return s; }
+
+#ifdef DST_GEMM_X86
+// ---- micro-kernels: C[MR×NR] (ldc) = alpha · A·B + beta · C  (beta == 0: C not read) --------
+// A: packed (kc columns of MR values) or, with DA ("direct A"), MR rows read in place with row
+// stride lda. B: kc rows of NR values, row stride ldb (the packed strip, or B itself in place).
+// One text per (ISA, type), instantiated for both A layouts; NR = 2 vectors.
+
+DST_TARGET_AVX2 inline void uk_avx2_f32_pa(int64_t kc, const float* A, int64_t lda, const float* B, int64_t ldb,
+                                    float* C, int64_t ldc, float alpha, float beta) {
+  constexpr bool DA = false;
+  constexpr int MR = 6;
+  __m256 c[MR][2];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) c[i][0] = c[i][1] = _mm256_setzero_ps();
+  for (int64_t p = 0; p < kc; ++p) {
+    const __m256 b0 = _mm256_loadu_ps(B), b1 = _mm256_loadu_ps(B + 8);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const __m256 a = _mm256_broadcast_ss(DA ? A + i * lda : A + i);
+      c[i][0] = _mm256_fmadd_ps(a, b0, c[i][0]);
+      c[i][1] = _mm256_fmadd_ps(a, b1, c[i][1]);
+    }
+    A += DA ? 1 : MR;
+    B += ldb;
+  }
+  const __m256 va = _mm256_set1_ps(alpha);
+  if (beta == float(0)) {
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      _mm256_storeu_ps(C + i * ldc, _mm256_mul_ps(va, c[i][0]));
+      _mm256_storeu_ps(C + i * ldc + 8, _mm256_mul_ps(va, c[i][1]));
+    }
+  } else {
+    const __m256 vb = _mm256_set1_ps(beta);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      float* r = C + i * ldc;
+      _mm256_storeu_ps(r, _mm256_fmadd_ps(va, c[i][0], _mm256_mul_ps(vb, _mm256_loadu_ps(r))));
+      _mm256_storeu_ps(r + 8, _mm256_fmadd_ps(va, c[i][1], _mm256_mul_ps(vb, _mm256_loadu_ps(r + 8))));
+    }
+  }
+}
+
+DST_TARGET_AVX2 inline void uk_avx2_f32_da(int64_t kc, const float* A, int64_t lda, const float* B, int64_t ldb,
+                                    float* C, int64_t ldc, float alpha, float beta) {
+  constexpr bool DA = true;
+  constexpr int MR = 6;
+  __m256 c[MR][2];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) c[i][0] = c[i][1] = _mm256_setzero_ps();
+  for (int64_t p = 0; p < kc; ++p) {
+    const __m256 b0 = _mm256_loadu_ps(B), b1 = _mm256_loadu_ps(B + 8);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const __m256 a = _mm256_broadcast_ss(DA ? A + i * lda : A + i);
+      c[i][0] = _mm256_fmadd_ps(a, b0, c[i][0]);
+      c[i][1] = _mm256_fmadd_ps(a, b1, c[i][1]);
+    }
+    A += DA ? 1 : MR;
+    B += ldb;
+  }
+  const __m256 va = _mm256_set1_ps(alpha);
+  if (beta == float(0)) {
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      _mm256_storeu_ps(C + i * ldc, _mm256_mul_ps(va, c[i][0]));
+      _mm256_storeu_ps(C + i * ldc + 8, _mm256_mul_ps(va, c[i][1]));
+    }
+  } else {
+    const __m256 vb = _mm256_set1_ps(beta);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      float* r = C + i * ldc;
+      _mm256_storeu_ps(r, _mm256_fmadd_ps(va, c[i][0], _mm256_mul_ps(vb, _mm256_loadu_ps(r))));
+      _mm256_storeu_ps(r + 8, _mm256_fmadd_ps(va, c[i][1], _mm256_mul_ps(vb, _mm256_loadu_ps(r + 8))));
+    }
+  }
+}
+
+DST_TARGET_AVX2 inline void uk_avx2_f64_pa(int64_t kc, const double* A, int64_t lda, const double* B, int64_t ldb,
+                                    double* C, int64_t ldc, double alpha, double beta) {
+  constexpr bool DA = false;
+  constexpr int MR = 6;
+  __m256d c[MR][2];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) c[i][0] = c[i][1] = _mm256_setzero_pd();
+  for (int64_t p = 0; p < kc; ++p) {
+    const __m256d b0 = _mm256_loadu_pd(B), b1 = _mm256_loadu_pd(B + 4);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const __m256d a = _mm256_broadcast_sd(DA ? A + i * lda : A + i);
+      c[i][0] = _mm256_fmadd_pd(a, b0, c[i][0]);
+      c[i][1] = _mm256_fmadd_pd(a, b1, c[i][1]);
+    }
+    A += DA ? 1 : MR;
+    B += ldb;
+  }
+  const __m256d va = _mm256_set1_pd(alpha);
+  if (beta == double(0)) {
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      _mm256_storeu_pd(C + i * ldc, _mm256_mul_pd(va, c[i][0]));
+      _mm256_storeu_pd(C + i * ldc + 4, _mm256_mul_pd(va, c[i][1]));
+    }
+  } else {
+    const __m256d vb = _mm256_set1_pd(beta);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      double* r = C + i * ldc;
+      _mm256_storeu_pd(r, _mm256_fmadd_pd(va, c[i][0], _mm256_mul_pd(vb, _mm256_loadu_pd(r))));
+      _mm256_storeu_pd(r + 4, _mm256_fmadd_pd(va, c[i][1], _mm256_mul_pd(vb, _mm256_loadu_pd(r + 4))));
+    }
+  }
+}
+
+DST_TARGET_AVX2 inline void uk_avx2_f64_da(int64_t kc, const double* A, int64_t lda, const double* B, int64_t ldb,
+                                    double* C, int64_t ldc, double alpha, double beta) {
+  constexpr bool DA = true;
+  constexpr int MR = 6;
+  __m256d c[MR][2];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) c[i][0] = c[i][1] = _mm256_setzero_pd();
+  for (int64_t p = 0; p < kc; ++p) {
+    const __m256d b0 = _mm256_loadu_pd(B), b1 = _mm256_loadu_pd(B + 4);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const __m256d a = _mm256_broadcast_sd(DA ? A + i * lda : A + i);
+      c[i][0] = _mm256_fmadd_pd(a, b0, c[i][0]);
+      c[i][1] = _mm256_fmadd_pd(a, b1, c[i][1]);
+    }
+    A += DA ? 1 : MR;
+    B += ldb;
+  }
+  const __m256d va = _mm256_set1_pd(alpha);
+  if (beta == double(0)) {
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      _mm256_storeu_pd(C + i * ldc, _mm256_mul_pd(va, c[i][0]));
+      _mm256_storeu_pd(C + i * ldc + 4, _mm256_mul_pd(va, c[i][1]));
+    }
+  } else {
+    const __m256d vb = _mm256_set1_pd(beta);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      double* r = C + i * ldc;
+      _mm256_storeu_pd(r, _mm256_fmadd_pd(va, c[i][0], _mm256_mul_pd(vb, _mm256_loadu_pd(r))));
+      _mm256_storeu_pd(r + 4, _mm256_fmadd_pd(va, c[i][1], _mm256_mul_pd(vb, _mm256_loadu_pd(r + 4))));
+    }
+  }
+}
+
+DST_TARGET_AVX512 inline void uk_avx512_f32_pa(int64_t kc, const float* A, int64_t lda, const float* B, int64_t ldb,
+                                    float* C, int64_t ldc, float alpha, float beta) {
+  constexpr bool DA = false;
+  constexpr int MR = 12;
+  __m512 c[MR][2];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) c[i][0] = c[i][1] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < kc; ++p) {
+    const __m512 b0 = _mm512_loadu_ps(B), b1 = _mm512_loadu_ps(B + 16);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const __m512 a = _mm512_set1_ps(*(DA ? A + i * lda : A + i));
+      c[i][0] = _mm512_fmadd_ps(a, b0, c[i][0]);
+      c[i][1] = _mm512_fmadd_ps(a, b1, c[i][1]);
+    }
+    A += DA ? 1 : MR;
+    B += ldb;
+  }
+  const __m512 va = _mm512_set1_ps(alpha);
+  if (beta == float(0)) {
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      _mm512_storeu_ps(C + i * ldc, _mm512_mul_ps(va, c[i][0]));
+      _mm512_storeu_ps(C + i * ldc + 16, _mm512_mul_ps(va, c[i][1]));
+    }
+  } else {
+    const __m512 vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      float* r = C + i * ldc;
+      _mm512_storeu_ps(r, _mm512_fmadd_ps(va, c[i][0], _mm512_mul_ps(vb, _mm512_loadu_ps(r))));
+      _mm512_storeu_ps(r + 16, _mm512_fmadd_ps(va, c[i][1], _mm512_mul_ps(vb, _mm512_loadu_ps(r + 16))));
+    }
+  }
+}
+
+DST_TARGET_AVX512 inline void uk_avx512_f32_da(int64_t kc, const float* A, int64_t lda, const float* B, int64_t ldb,
+                                    float* C, int64_t ldc, float alpha, float beta) {
+  constexpr bool DA = true;
+  constexpr int MR = 12;
+  __m512 c[MR][2];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) c[i][0] = c[i][1] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < kc; ++p) {
+    const __m512 b0 = _mm512_loadu_ps(B), b1 = _mm512_loadu_ps(B + 16);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const __m512 a = _mm512_set1_ps(*(DA ? A + i * lda : A + i));
+      c[i][0] = _mm512_fmadd_ps(a, b0, c[i][0]);
+      c[i][1] = _mm512_fmadd_ps(a, b1, c[i][1]);
+    }
+    A += DA ? 1 : MR;
+    B += ldb;
+  }
+  const __m512 va = _mm512_set1_ps(alpha);
+  if (beta == float(0)) {
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      _mm512_storeu_ps(C + i * ldc, _mm512_mul_ps(va, c[i][0]));
+      _mm512_storeu_ps(C + i * ldc + 16, _mm512_mul_ps(va, c[i][1]));
+    }
+  } else {
+    const __m512 vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      float* r = C + i * ldc;
+      _mm512_storeu_ps(r, _mm512_fmadd_ps(va, c[i][0], _mm512_mul_ps(vb, _mm512_loadu_ps(r))));
+      _mm512_storeu_ps(r + 16, _mm512_fmadd_ps(va, c[i][1], _mm512_mul_ps(vb, _mm512_loadu_ps(r + 16))));
+    }
+  }
+}
+
+DST_TARGET_AVX512 inline void uk_avx512_f64_pa(int64_t kc, const double* A, int64_t lda, const double* B, int64_t ldb,
+                                    double* C, int64_t ldc, double alpha, double beta) {
+  constexpr bool DA = false;
+  constexpr int MR = 12;
+  __m512d c[MR][2];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) c[i][0] = c[i][1] = _mm512_setzero_pd();
+  for (int64_t p = 0; p < kc; ++p) {
+    const __m512d b0 = _mm512_loadu_pd(B), b1 = _mm512_loadu_pd(B + 8);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const __m512d a = _mm512_set1_pd(*(DA ? A + i * lda : A + i));
+      c[i][0] = _mm512_fmadd_pd(a, b0, c[i][0]);
+      c[i][1] = _mm512_fmadd_pd(a, b1, c[i][1]);
+    }
+    A += DA ? 1 : MR;
+    B += ldb;
+  }
+  const __m512d va = _mm512_set1_pd(alpha);
+  if (beta == double(0)) {
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      _mm512_storeu_pd(C + i * ldc, _mm512_mul_pd(va, c[i][0]));
+      _mm512_storeu_pd(C + i * ldc + 8, _mm512_mul_pd(va, c[i][1]));
+    }
+  } else {
+    const __m512d vb = _mm512_set1_pd(beta);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      double* r = C + i * ldc;
+      _mm512_storeu_pd(r, _mm512_fmadd_pd(va, c[i][0], _mm512_mul_pd(vb, _mm512_loadu_pd(r))));
+      _mm512_storeu_pd(r + 8, _mm512_fmadd_pd(va, c[i][1], _mm512_mul_pd(vb, _mm512_loadu_pd(r + 8))));
+    }
+  }
+}
+
+DST_TARGET_AVX512 inline void uk_avx512_f64_da(int64_t kc, const double* A, int64_t lda, const double* B, int64_t ldb,
+                                    double* C, int64_t ldc, double alpha, double beta) {
+  constexpr bool DA = true;
+  constexpr int MR = 12;
+  __m512d c[MR][2];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) c[i][0] = c[i][1] = _mm512_setzero_pd();
+  for (int64_t p = 0; p < kc; ++p) {
+    const __m512d b0 = _mm512_loadu_pd(B), b1 = _mm512_loadu_pd(B + 8);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const __m512d a = _mm512_set1_pd(*(DA ? A + i * lda : A + i));
+      c[i][0] = _mm512_fmadd_pd(a, b0, c[i][0]);
+      c[i][1] = _mm512_fmadd_pd(a, b1, c[i][1]);
+    }
+    A += DA ? 1 : MR;
+    B += ldb;
+  }
+  const __m512d va = _mm512_set1_pd(alpha);
+  if (beta == double(0)) {
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      _mm512_storeu_pd(C + i * ldc, _mm512_mul_pd(va, c[i][0]));
+      _mm512_storeu_pd(C + i * ldc + 8, _mm512_mul_pd(va, c[i][1]));
+    }
+  } else {
+    const __m512d vb = _mm512_set1_pd(beta);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      double* r = C + i * ldc;
+      _mm512_storeu_pd(r, _mm512_fmadd_pd(va, c[i][0], _mm512_mul_pd(vb, _mm512_loadu_pd(r))));
+      _mm512_storeu_pd(r + 8, _mm512_fmadd_pd(va, c[i][1], _mm512_mul_pd(vb, _mm512_loadu_pd(r + 8))));
+    }
+  }
+}
+
+#endif  // DST_GEMM_X86
+
+template <class T>
+using MicroKernel = void (*)(int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t, T, T);
+
+// Packs the MR-row strips of A(i, p) = a[i·rs + p·cs], i < mc, p < kc (zero-padded rows).
+template <class T, int MR>
+void pack_a(const T* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc, T* out) {
+  for (int64_t i0 = 0; i0 < mc; i0 += MR) {
+    const int64_t h = std::min<int64_t>(MR, mc - i0);
+    const T* src = a + i0 * rs;
+    if (rs == 1) {  // columns of A contiguous (A transposed in memory)
+      if (h == MR) {
+        for (int64_t p = 0; p < kc; ++p, out += MR) std::memcpy(out, src + p * cs, sizeof(T) * MR);
+      } else {
+        for (int64_t p = 0; p < kc; ++p, out += MR) {
+          const T* col = src + p * cs;
+          for (int64_t i = 0; i < MR; ++i) out[i] = i < h ? col[i] : T(0);
+        }
+      }
+    } else {
+      for (int64_t i = 0; i < h; ++i) {
+        const T* row = src + i * rs;
+        if (cs == 1)
+          for (int64_t p = 0; p < kc; ++p) out[p * MR + i] = row[p];
+        else
+          for (int64_t p = 0; p < kc; ++p) out[p * MR + i] = row[p * cs];
+      }
+      for (int64_t i = h; i < MR; ++i)
+        for (int64_t p = 0; p < kc; ++p) out[p * MR + i] = T(0);
+      out += kc * MR;
+    }
+  }
+}
+
+// Packs the NR-column strips of B(p, j) = b[p·rs + j·cs], p < kc, j < nc (zero-padded cols).
+template <class T, int NR>
+void pack_b(const T* b, int64_t rs, int64_t cs, int64_t kc, int64_t nc, T* out) {
+  for (int64_t j0 = 0; j0 < nc; j0 += NR) {
+    const int64_t w = std::min<int64_t>(NR, nc - j0);
+    const T* src = b + j0 * cs;
+    if (cs == 1) {  // rows of B contiguous
+      if (w == NR) {
+        for (int64_t p = 0; p < kc; ++p, out += NR) std::memcpy(out, src + p * rs, sizeof(T) * NR);
+      } else {
+        for (int64_t p = 0; p < kc; ++p, out += NR) {
+          const T* row = src + p * rs;
+          for (int64_t j = 0; j < NR; ++j) out[j] = j < w ? row[j] : T(0);
+        }
+      }
+    } else {
+      for (int64_t j = 0; j < w; ++j) {
+        const T* col = src + j * cs;
+        if (rs == 1)
+          for (int64_t p = 0; p < kc; ++p) out[p * NR + j] = col[p];
+        else
+          for (int64_t p = 0; p < kc; ++p) out[p * NR + j] = col[p * rs];
+      }
+      for (int64_t j = w; j < NR; ++j)
+        for (int64_t p = 0; p < kc; ++p) out[p * NR + j] = T(0);
+      out += kc * NR;
+    }
+  }
+}
+
+// One thread's share: rows [m0, m1) × cols [n0, n1) of C. A(i, p) = a[i·ars + p·acs],
+// B(p, j) = b[p·brs + j·bcs]. UKP reads packed A, UKD reads A rows in place.
+template <class T, int MR, int NR, MicroKernel<T> UKP, MicroKernel<T> UKD>
+void gemm_tile(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t k, T alpha, const T* a,
+               int64_t ars, int64_t acs, const T* b, int64_t brs, int64_t bcs, T beta, T* c,
+               int64_t ldc) {
+  constexpr int64_t KC = 256, MC = 144, NC = sizeof(T) == 4 ? 4096 : 2048;
+  static_assert(MC % MR == 0 && NC % NR == 0, "block sizes must be multiples of the tile");
+  // Packing pays off when the packed panel is reused many times. With few rows (columns), each
+  // B (A) element is used only a few times: the micro-kernel then reads it in place when its
+  // rows are contiguous, and only a ragged last strip is packed (zero-padded).
+  const bool direct_b = bcs == 1 && (m1 - m0) <= 4 * MR;
+  const bool direct_a = acs == 1 && (n1 - n0) <= 4 * NR;
+  const int64_t kcmax = std::min(KC, k);
+  const int64_t ncmax = direct_b ? NR : std::min(NC, ((n1 - n0 + NR - 1) / NR) * NR);
+  const int64_t mcmax = direct_a ? MR : std::min(MC, ((m1 - m0 + MR - 1) / MR) * MR);
+  T* bp = static_cast<T*>(scratch_b().get(sizeof(T) * kcmax * ncmax));
+  T* ap = static_cast<T*>(scratch_a().get(sizeof(T) * kcmax * mcmax));
+  alignas(64) T tmp[MR * NR];
+  for (int64_t jc = n0; jc < n1; jc += NC) {
+    const int64_t nc = std::min(NC, n1 - jc);
+    const int64_t nfull = (nc / NR) * NR;
+    for (int64_t pc = 0; pc < k; pc += KC) {
+      const int64_t kc = std::min(KC, k - pc);
+      const T be = pc == 0 ? beta : T(1);
+      const T* bsrc = b + pc * brs + jc * bcs;
+      if (!direct_b) pack_b<T, NR>(bsrc, brs, bcs, kc, nc, bp);
+      else if (nfull < nc) pack_b<T, NR>(bsrc + nfull, brs, bcs, kc, nc - nfull, bp);
+      for (int64_t ic = m0; ic < m1; ic += MC) {
+        const int64_t mc = std::min(MC, m1 - ic);
+        const int64_t mfull = (mc / MR) * MR;
+        const T* asrc = a + ic * ars + pc * acs;
+        if (!direct_a) pack_a<T, MR>(asrc, ars, acs, mc, kc, ap);
+        else if (mfull < mc) pack_a<T, MR>(asrc + mfull * ars, ars, acs, mc - mfull, kc, ap);
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          const int64_t w = std::min<int64_t>(NR, nc - jr);
+          const T* bs = bp + jr * kc;
+          int64_t ldb = NR;
+          if (direct_b) {
+            if (jr < nfull) { bs = bsrc + jr; ldb = brs; }
+            else bs = bp;
+          }
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            const int64_t h = std::min<int64_t>(MR, mc - ir);
+            const bool da = direct_a && ir < mfull;
+            const T* as = da ? asrc + ir * ars : (direct_a ? ap : ap + ir * kc);
+            auto uk = da ? UKD : UKP;
+            T* cp = c + (ic + ir) * ldc + jc + jr;
+            if (h == MR && w == NR) {
+              uk(kc, as, ars, bs, ldb, cp, ldc, alpha, be);
+            } else {
+              uk(kc, as, ars, bs, ldb, tmp, NR, T(1), T(0));
+              for (int64_t i = 0; i < h; ++i)
+                for (int64_t j = 0; j < w; ++j) {
+                  const T v = alpha * tmp[i * NR + j];
+                  cp[i * ldc + j] = be == T(0) ? v : v + be * cp[i * ldc + j];
+                }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+template <class T>
+struct KernelSpec {
+  void (*tile)(int64_t, int64_t, int64_t, int64_t, int64_t, T, const T*, int64_t, int64_t,
+               const T*, int64_t, int64_t, T, T*, int64_t) = nullptr;
+  int mr = 0, nr = 0;
+};
+
+template <class T, int MR, int NR, MicroKernel<T> UKP, MicroKernel<T> UKD>
+KernelSpec<T> make_spec() {
+  KernelSpec<T> ks;
+  ks.tile = gemm_tile<T, MR, NR, UKP, UKD>;
+  ks.mr = MR;
+  ks.nr = NR;
+  return ks;
+}
+
+// The kernel for an m × n product: the widest ISA, except that small products whose padding to
+// the big AVX-512 tile would waste much more work than the AVX2 tile use the AVX2 tile.
+template <class T>
+bool kernel_spec(GemmIsa isa, int64_t m, int64_t n, KernelSpec<T>& ks) {
+#ifdef DST_GEMM_X86
+  auto padded = [&](int mr, int nr) {
+    return double((m + mr - 1) / mr * mr) * double((n + nr - 1) / nr * nr);
+  };
+  if constexpr (std::is_same_v<T, float>) {
+    if (isa == GemmIsa::avx512 && padded(12, 32) <= 1.25 * padded(6, 16)) {
+      ks = make_spec<float, 12, 32, uk_avx512_f32_pa, uk_avx512_f32_da>();
+      return true;
+    }
+    if (isa != GemmIsa::eigen) {
+      ks = make_spec<float, 6, 16, uk_avx2_f32_pa, uk_avx2_f32_da>();
+      return true;
+    }
+  } else {
+    if (isa == GemmIsa::avx512 && padded(12, 16) <= 1.25 * padded(6, 8)) {
+      ks = make_spec<double, 12, 16, uk_avx512_f64_pa, uk_avx512_f64_da>();
+      return true;
+    }
+    if (isa != GemmIsa::eigen) {
+      ks = make_spec<double, 6, 8, uk_avx2_f64_pa, uk_avx2_f64_da>();
+      return true;
+    }
+  }
+#endif
+  (void)isa; (void)m; (void)n; (void)ks;
+  return false;
+}
+
+}  // namespace gemm_detail
+
+// The GEMM path in use ("avx512", "avx2" or "eigen"); set_gemm_isa lowers it (tests compare
+// the paths; asking for more than the CPU has is ignored).
+inline const char* gemm_kernel_name() {
+  switch (gemm_detail::isa_slot()) {
+    case GemmIsa::avx512: return "avx512";
+    case GemmIsa::avx2: return "avx2";
+    default: return "eigen";
+  }
+}
+inline GemmIsa gemm_isa() { return gemm_detail::isa_slot(); }
+inline void set_gemm_isa(GemmIsa isa) {
+  if (static_cast<int>(isa) > static_cast<int>(gemm_detail::supported_isa()))
+    isa = gemm_detail::supported_isa();
+  gemm_detail::isa_slot() = isa;
+}
+
+// Batched row-major GEMM on the packed kernels; returns false when no SIMD kernel applies
+// (the caller then uses Eigen). k > 0, m, n > 0.
+template <class T>
+bool packed_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* A,
+                 int64_t lda, int64_t sA, const T* B, int64_t ldb, int64_t sB, T beta, T* C,
+                 int64_t ldc, int64_t sC, int64_t batch) {
+  gemm_detail::KernelSpec<T> ks;
+  if (!gemm_detail::kernel_spec<T>(gemm_detail::isa_slot(), m, n, ks)) return false;
+  const int64_t ars = ta ? 1 : lda, acs = ta ? lda : 1;
+  const int64_t brs = tb ? 1 : ldb, bcs = tb ? ldb : 1;
+  const double flops = double(m) * double(n) * double(k);
+  int nt = in_parallel() ? 1 : max_threads();
+  if (flops * double(batch) < 40000.0) nt = 1;
+  auto whole = [&](int64_t b0, int64_t b1) {
+    for (int64_t bi = b0; bi < b1; ++bi)
+      ks.tile(0, m, 0, n, k, alpha, A + bi * sA, ars, acs, B + bi * sB, brs, bcs, beta,
+              C + bi * sC, ldc);
+  };
+  if (nt == 1) {
+    whole(0, batch);
+    return true;
+  }
+  if (batch >= nt) {  // whole products per thread (static split over the batch)
+    parallel_for(batch, kParallelGrain, whole);
+    return true;
+  }
+  // split each product's output over the threads, along the longer side in micro-tile units
+  const bool split_n = (n / ks.nr) >= (m / ks.mr);
+  const int64_t unit = split_n ? ks.nr : ks.mr, ext = split_n ? n : m;
+  const int64_t tiles = (ext + unit - 1) / unit;
+  nt = static_cast<int>(std::min<int64_t>(nt, tiles));
+  for (int64_t bi = 0; bi < batch; ++bi) {
+    const T* a = A + bi * sA;
+    const T* b = B + bi * sB;
+    T* c = C + bi * sC;
+    parallel_for(nt, kParallelGrain, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t lo = std::min(ext, (tiles * t / nt) * unit);
+        const int64_t hi = std::min(ext, (tiles * (t + 1) / nt) * unit);
+        if (lo >= hi) continue;
+        if (split_n)
+          ks.tile(0, m, lo, hi, k, alpha, a, ars, acs, b, brs, bcs, beta, c, ldc);
+        else
+          ks.tile(lo, hi, 0, n, k, alpha, a, ars, acs, b, brs, bcs, beta, c, ldc);
+      }
+    });
+  }
+  return true;
+}
+
+}  // namespace distillery::cpu

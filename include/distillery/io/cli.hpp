@@ -1,0 +1,124 @@
+// io/cli.hpp — the small command-line parser and progress line every example uses.
+//
+//   Args args(argc, argv, "lenet_mnist: trains LeNet-5 on real digits");
+//   int epochs = args.get<int>("epochs", 5, "training epochs");
+//   std::string json = args.get<std::string>("json", "", "write results here");
+//   args.finish();          // prints --help and exits, or rejects unknown flags
+//
+// Flags are `--name value` or `--name=value`; booleans accept `--flag` alone. Progress prints
+// "label  i/n  rate  ETA" lines at most every `interval` seconds, so long runs show progress.
+#pragma once
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "../core/error.hpp"
+
+namespace distillery {
+
+class Args {
+ public:
+  Args(int argc, char** argv, std::string about) : about_(std::move(about)) {
+    prog_ = argc > 0 ? argv[0] : "program";
+    for (int i = 1; i < argc; ++i) {
+      std::string a = argv[i];
+      if (a == "-h" || a == "--help") { help_ = true; continue; }
+      check(a.rfind("--", 0) == 0, "Args", "unexpected argument '", a, "' (flags are --name value)");
+      a = a.substr(2);
+      auto eq = a.find('=');
+      if (eq != std::string::npos) {
+        values_[a.substr(0, eq)] = a.substr(eq + 1);
+      } else if (i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0) {
+        values_[a] = argv[++i];
+      } else {
+        values_[a] = "true";
+      }
+    }
+  }
+
+  template <class V>
+  V get(const std::string& name, const V& def, const std::string& doc = "") {
+    std::ostringstream d;
+    d << def;
+    usage_.push_back("  --" + name + " (default: " + d.str() + ")  " + doc);
+    known_.insert(name);
+    auto it = values_.find(name);
+    if (it == values_.end()) return def;
+    return parse<V>(name, it->second);
+  }
+
+  bool has(const std::string& name) const { return values_.count(name) > 0; }
+
+  // Call after all get()s: handles --help and rejects unknown flags.
+  void finish() const {
+    if (help_) {
+      std::cout << about_ << "\nusage: " << prog_ << " [flags]\n";
+      for (const auto& u : usage_) std::cout << u << "\n";
+      std::exit(0);
+    }
+    for (const auto& [k, v] : values_)
+      check(known_.count(k) > 0, "Args", "unknown flag --", k, " (see --help)");
+  }
+
+ private:
+  template <class V>
+  static V parse(const std::string& name, const std::string& s) {
+    if constexpr (std::is_same_v<V, std::string>) {
+      return s;
+    } else if constexpr (std::is_same_v<V, bool>) {
+      if (s == "true" || s == "1" || s == "on" || s == "yes") return true;
+      if (s == "false" || s == "0" || s == "off" || s == "no") return false;
+      fail("Args", "--", name, " expects a boolean, got '", s, "'");
+    } else {
+      std::istringstream is(s);
+      V v;
+      is >> v;
+      check(!is.fail() && is.eof(), "Args", "--", name, " expects a number, got '", s, "'");
+      return v;
+    }
+  }
+  std::string about_, prog_;
+  std::map<std::string, std::string> values_;
+  std::set<std::string> known_;
+  std::vector<std::string> usage_;
+  bool help_ = false;
+};
+
+// Progress line with rate and ETA, printed at most every `interval` seconds (and at the end).
+class Progress {
+ public:
+  Progress(std::string label, int64_t total, double interval = 2.0)
+      : label_(std::move(label)), total_(total), interval_(interval),
+        start_(std::chrono::steady_clock::now()), last_(start_) {}
+  double elapsed() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+  // Returns true when a line was printed.
+  bool update(int64_t done, const std::string& extra = "") {
+    auto now = std::chrono::steady_clock::now();
+    bool end = done >= total_;
+    if (!end && std::chrono::duration<double>(now - last_).count() < interval_) return false;
+    last_ = now;
+    double t = elapsed(), rate = t > 0 ? double(done) / t : 0;
+    double eta = rate > 0 ? double(total_ - done) / rate : 0;
+    std::printf("%s %lld/%lld  %.1f/s  elapsed %.0fs  ETA %.0fs  %s\n", label_.c_str(),
+                static_cast<long long>(done), static_cast<long long>(total_), rate, t, eta,
+                extra.c_str());
+    std::fflush(stdout);
+    return true;
+  }
+
+ private:
+  std::string label_;
+  int64_t total_;
+  double interval_;
+  std::chrono::steady_clock::time_point start_, last_;
+};
+
+}  // namespace distillery

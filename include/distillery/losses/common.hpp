@@ -1,0 +1,285 @@
+// losses/common.hpp — what every loss family shares: the convention enums, input checks, the
+// safe L2 normalisation, elementwise matching losses, and the machinery of fused losses.
+//
+// Fused losses. A hot loss (KD, CKD relations, RKD angle) has two paths that compute the same
+// number:
+//   composed  built from differentiable ops, so gradients of any order work (create_graph);
+//   fused     one custom node: its forward runs a dedicated OpenMP loop (kd_kernel.hpp,
+//             relation_kernels.hpp) that computes the loss AND the analytic gradient of the
+//             student in the same pass (no intermediate graph); its backward rule only scales
+//             that saved gradient by the upstream scalar (or hands it out as is when that is 1).
+// Rule (LossPath::automatic, the default): the fused path is taken whenever the loss has a fused
+// kernel for the requested OPTIONS and the tensors live on the CPU; otherwise the composed one.
+// The choice never depends on requires_grad or grad mode, so values are identical bit for bit
+// with or without a graph. If a fused node is later differentiated with create_graph=true, its
+// backward rule notices (grad mode is on while the rule runs) and falls back to the composed
+// formula: it rebuilds the composed loss on fresh leaves aliasing the saved inputs,
+// differentiates it with create_graph, and re-points those leaves at the real inputs (`relink`),
+// so second and higher orders stay exact. The nested sweep only ever sees the fresh sub-graph,
+// never the outer graph's bookkeeping. A retained graph swept a second time after the saved
+// gradient was handed out also takes the composed route (without a graph).
+// LossPath::fused / LossPath::composed force a path (fused throws where no kernel exists).
+#pragma once
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <vector>
+
+#include "../ops/loss.hpp"
+#include "../ops/tensor_methods.hpp"
+
+namespace distillery::losses {
+
+// Which implementation a hot loss uses (see the header comment).
+enum class LossPath { automatic, fused, composed };
+
+// Whether the teacher side receives gradient. Every teacher-taking loss detaches by default.
+enum class TeacherGrad { detach, keep };
+
+// Elementwise matching of two relation tensors (CKD's `lossfunc`): |d|, d², smooth-L1 (β = 1),
+// or KL t·(log t − s) with 0 where t = 0 (then s is read as a log-probability).
+enum class MatchLoss { kldiv, l1, l2, smooth_l1 };
+
+inline const char* match_loss_name(MatchLoss m) {
+  switch (m) {
+    case MatchLoss::kldiv:
+      return "kldiv";
+    case MatchLoss::l1:
+      return "l1";
+    case MatchLoss::l2:
+      return "l2";
+    case MatchLoss::smooth_l1:
+      return "smooth_l1";
+  }
+  return "?";
+}
+
+// The clamp of F.normalize / the reference pdist: u(v) = v / max(‖v‖, kNormEps).
+constexpr double kNormEps = 1e-12;
+
+namespace detail {
+
+template <class T>
+void check_temperature(double temperature, const char* loss) {
+  check(temperature > 0 && std::isfinite(temperature), loss,
+        "temperature must be positive and finite, got ", temperature);
+}
+
+template <class T>
+void check_logits_pair(const Tensor<T>& s, const Tensor<T>& t, const char* loss) {
+  check(s.defined() && t.defined(), loss, "undefined input");
+  check(s.dim() == 2 && s.shape() == t.shape(), loss, "student logits ", s.shape(),
+        " and teacher logits ", t.shape(), " must both be [N, C] with the same shape");
+}
+
+template <class T>
+void check_labels(const Tensor<T>& logits, const Tensor<int64_t>& labels, const char* loss) {
+  check(labels.dim() == 1 && logits.dim() == 2 && labels.shape()[0] == logits.shape()[0], loss,
+        "labels ", labels.shape(), " must be [N] for logits ", logits.shape());
+}
+
+template <class T>
+void check_alpha(double alpha, const char* loss) {
+  check(alpha >= 0 && alpha <= 1, loss, "alpha must be in [0, 1], got ", alpha);
+}
+
+template <class T>
+Tensor<T> teacher_side(const Tensor<T>& t, TeacherGrad g) {
+  return g == TeacherGrad::detach ? t.detach() : t;
+}
+
+// x / max(‖x‖₂, eps) along `dim` — F.normalize. Written as x · rsqrt(max(Σx², eps²)) so that the
+// zero vector maps to 0 with finite derivatives of every order (sqrt'(0) is never evaluated).
+template <class T>
+Tensor<T> l2_normalize(const Tensor<T>& x, int64_t dim, double eps = kNormEps) {
+  Tensor<T> ss = sum(square(x), {dim}, true);
+  return mul(x, rsqrt(clamp_min(ss, T(eps * eps))));
+}
+
+// Squared distances between the rows of x [..., m, d] as the reference pdist computes them:
+// ‖a‖² + ‖b‖² − 2ab clamped at 1e-12 (the diagonal is NOT zeroed here; see zero_diagonal).
+template <class T>
+Tensor<T> clamped_squared_distance(const Tensor<T>& x) {
+  Tensor<T> sq = sum(square(x), {-1}, true);         // [..., m, 1]
+  Tensor<T> prod = matmul(x, transpose(x, -1, -2));  // [..., m, m]
+  return clamp_min(sub(add(sq, transpose(sq, -1, -2)), mul_scalar(prod, T(2))), T(1e-12));
+}
+
+// d [..., m, m] with the diagonal set to exactly 0 (value and gradient), as `d[range, range] = 0`.
+template <class T>
+Tensor<T> zero_diagonal(const Tensor<T>& d) {
+  const int64_t m = d.shape()[d.dim() - 1];
+  std::vector<T> off_diagonal(m * m, T(1));
+  for (int64_t i = 0; i < m; ++i) off_diagonal[i * m + i] = T(0);
+  return mul(d, Tensor<T>::from_vector(off_diagonal, Shape{m, m}, d.device()));
+}
+
+// Elementwise matching loss e(s, t) of the MatchLoss family (no reduction).
+template <class T>
+Tensor<T> match_elements(const Tensor<T>& s, const Tensor<T>& t, MatchLoss f) {
+  switch (f) {
+    case MatchLoss::l1:
+      return abs(sub(s, t));
+    case MatchLoss::l2:
+      return square(sub(s, t));
+    case MatchLoss::smooth_l1:
+      return smooth_l1_loss(s, t, Reduction::none, 1.0);
+    case MatchLoss::kldiv:
+      return kl_div(s, t, Reduction::none, false);
+  }
+  return s;
+}
+
+// Scalar versions for the fused kernels: value and derivative w.r.t. s of e(s, t).
+template <class T>
+inline T match_value(MatchLoss f, T s, T t) {
+  const T d = s - t;
+  switch (f) {
+    case MatchLoss::l1:
+      return std::abs(d);
+    case MatchLoss::l2:
+      return d * d;
+    case MatchLoss::smooth_l1:
+      return std::abs(d) < T(1) ? T(0.5) * d * d : std::abs(d) - T(0.5);
+    case MatchLoss::kldiv:
+      return t > T(0) ? t * (std::log(t) - s) : T(0);
+  }
+  return T(0);
+}
+template <class T>
+inline T match_grad(MatchLoss f, T s, T t) {
+  const T d = s - t;
+  switch (f) {
+    case MatchLoss::l1:
+      return T((d > 0) - (d < 0));
+    case MatchLoss::l2:
+      return T(2) * d;
+    case MatchLoss::smooth_l1:
+      return std::abs(d) < T(1) ? d : T((d > 0) - (d < 0));
+    case MatchLoss::kldiv:
+      return -t;
+  }
+  return T(0);
+}
+
+// ---- fused losses ---------------------------------------------------------------------------
+template <class T>
+using ComposedLoss = std::function<Tensor<T>(const std::vector<Tensor<T>>&)>;
+
+// Turns the accumulator node of a fresh leaf into an identity edge to `target`, so a graph built
+// on the leaf differentiates into `target` (see the header comment).
+template <class T>
+void relink(const Tensor<T>& leaf, const Tensor<T>& target) {
+  const auto& n = leaf.impl()->node;
+  if (!n || !n->is_leaf) return;
+  n->is_leaf = false;
+  n->leaf.reset();
+  n->name = "fused_relink";
+  n->next = {grad_edge(target)};
+  n->backward = [](const Tensor<T>& g) { return std::vector<Tensor<T>>{g}; };
+}
+
+// The fallback route of a fused node: d(composed)/d(inputs) · g. With create_graph it is a
+// differentiable graph (the leaves are relinked to the real inputs); without, plain tensors.
+template <class T>
+std::vector<Tensor<T>> composed_gradients(const std::vector<Tensor<T>>& inputs, const Tensor<T>& g,
+                                          const ComposedLoss<T>& composed, bool create_graph) {
+  GradModeGuard building(true);  // the composed forward must record its graph
+  std::vector<Tensor<T>> args, leaves;
+  std::vector<size_t> which;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    Tensor<T> a = inputs[i].defined() ? inputs[i].detach() : inputs[i];
+    if (inputs[i].defined() && inputs[i].requires_grad()) {
+      a.requires_grad_();
+      leaves.push_back(a);
+      which.push_back(i);
+    }
+    args.push_back(a);
+  }
+  std::vector<Tensor<T>> out(inputs.size());
+  if (leaves.empty()) return out;
+  Tensor<T> loss = composed(args);
+  auto gs = grad<T>(std::vector<Tensor<T>>{loss}, leaves, std::vector<Tensor<T>>{g}, create_graph,
+                    /*allow_unused=*/true);
+  for (size_t k = 0; k < leaves.size(); ++k) {
+    if (create_graph) relink(leaves[k], inputs[which[k]]);
+    out[which[k]] = gs[k];
+  }
+  return out;
+}
+
+// s · x for a contiguous CPU tensor, as one vectorised OpenMP loop (no broadcasting machinery).
+template <class T>
+Tensor<T> scaled_copy(const Tensor<T>& x, T s) {
+  Tensor<T> out = Tensor<T>::empty(x.shape(), x.device());
+  const T* src = x.data_ptr();
+  T* dst = out.data_ptr();
+  cpu::parallel_for(x.numel(), 1, [&](int64_t b, int64_t e) {
+    using Arr = Eigen::Array<T, Eigen::Dynamic, 1>;
+    Eigen::Map<Arr>(dst + b, e - b) = Eigen::Map<const Arr>(src + b, e - b) * s;
+  });
+  return out;
+}
+
+// Wraps a fused result: `value` is the loss, grads[i] its gradient w.r.t. inputs[i] (undefined
+// where inputs[i] needs none), `composed` the same loss built from ops. First-order backward
+// scales the saved gradients by the upstream scalar (handing them out as they are when it is 1;
+// a retained graph swept a second time then takes the composed route, so the handed-out buffers
+// may be modified freely); under create_graph the rule takes the composed route with a graph.
+template <class T>
+Tensor<T> fused_scalar_loss(const char* name, double value, const std::vector<Tensor<T>>& inputs,
+                            const std::vector<Tensor<T>>& grads, ComposedLoss<T> composed) {
+  Tensor<T> out = Tensor<T>::scalar(T(value), inputs[0].device());
+  bool any = false;
+  for (const auto& x : inputs) any = any || (x.defined() && x.requires_grad());
+  if (!any || !is_grad_enabled()) return out;
+  struct State {
+    std::vector<Tensor<T>> grads;
+    bool handed_out = false;
+  };
+  auto state = std::make_shared<State>(State{grads, false});
+  auto node = std::make_shared<Node<T>>();
+  node->name = name;
+  for (const auto& x : inputs)
+    node->next.push_back(x.defined() && x.requires_grad() ? grad_edge(x) : nullptr);
+  node->backward = [inputs, state, composed](const Tensor<T>& g) {
+    if (is_grad_enabled()) return composed_gradients(inputs, g, composed, true);
+    if (state->handed_out) return composed_gradients(inputs, g, composed, false);
+    const T gv = g.item();
+    std::vector<Tensor<T>> r(inputs.size());
+    for (size_t i = 0; i < inputs.size(); ++i)
+      if (inputs[i].defined() && inputs[i].requires_grad() && state->grads[i].defined())
+        r[i] = gv == T(1) ? state->grads[i] : scaled_copy(state->grads[i], gv);
+    if (gv == T(1)) state->handed_out = true;
+    return r;
+  };
+  node->shape = out.shape();
+  out.impl()->requires_grad = true;
+  out.impl()->node = std::move(node);
+  return out;
+}
+
+// True when `path` selects the fused kernel; `supported` says whether one exists for the options.
+template <class T>
+bool use_fused(LossPath path, bool supported, const Tensor<T>& x, const char* loss) {
+  if (path == LossPath::composed) return false;
+  const bool ok = supported && x.device() == Device::cpu;
+  check(ok || path != LossPath::fused, loss,
+        "no fused kernel for these options/device; use "
+        "LossPath::automatic or LossPath::composed");
+  return ok;
+}
+
+// A 0/1 validity mask [B, n] as a host vector (nonzero = valid), shape-checked.
+template <class T>
+std::vector<T> host_mask(const Tensor<T>& mask, int64_t B, int64_t n, const char* loss) {
+  if (!mask.defined()) return std::vector<T>(B * n, T(1));
+  check(mask.shape() == Shape{B, n}, loss, "mask ", mask.shape(), " must be [B, n] = [", B, ", ", n,
+        "]");
+  std::vector<T> m = mask.to_vector();
+  for (auto& v : m) v = v != T(0) ? T(1) : T(0);
+  return m;
+}
+
+}  // namespace detail
+}  // namespace distillery::losses

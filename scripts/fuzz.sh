@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# scripts/fuzz.sh — build and briefly run the libFuzzer targets in tests/fuzz/ (one per parser).
+#
+# Each target feeds arbitrary bytes to a reader (IDX + gzip/inflate, safetensors, MNIST JSON,
+# review sentences) built with -fsanitize=fuzzer,address,undefined; any crash, sanitizer report,
+# leak or timeout fails the script and leaves the input that caused it in the build folder.
+# Needs clang (installs Debian's clang-14 + libclang-rt-14-dev when missing, if run as root).
+# The fuzz targets are not part of the CMake build.
+#
+# Usage: scripts/fuzz.sh [SECONDS_PER_TARGET]     (default 20; or FUZZ_SECONDS)
+#        FUZZ_TARGETS="idx safetensors" scripts/fuzz.sh 5
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+seconds="${1:-${FUZZ_SECONDS:-20}}"
+targets="${FUZZ_TARGETS:-idx safetensors mnist_json sentences}"
+out="$repo/build-fuzz"
+
+say() { printf 'fuzz: %s\n' "$*"; }
+die() { printf 'fuzz: error: %s\n' "$*" >&2; exit 1; }
+
+find_clang() {
+  local c
+  for c in clang++-14 clang++ clang++-15 clang++-16; do
+    if command -v "$c" >/dev/null 2>&1 &&
+       echo 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }' |
+         "$c" -x c++ -fsanitize=fuzzer - -o /dev/null 2>/dev/null; then
+      echo "$c"
+      return 0
+    fi
+  done
+  return 1
+}
+
+cxx="$(find_clang || true)"
+if [[ -z "$cxx" ]]; then
+  [[ "$(id -u)" == 0 ]] || die "no clang with libFuzzer found; install clang-14 and libclang-rt-14-dev"
+  say "installing clang-14 and libclang-rt-14-dev (libFuzzer runtime)"
+  apt-get install -y -qq clang-14 libclang-rt-14-dev >/dev/null ||
+    { apt-get update -qq && apt-get install -y -qq clang-14 libclang-rt-14-dev >/dev/null; } ||
+    die "apt-get install clang-14 libclang-rt-14-dev failed"
+  cxx="$(find_clang)" || die "clang-14 is installed but cannot build a libFuzzer target"
+fi
+say "compiler: $cxx ($("$cxx" --version | head -n 1))"
+
+eigen=/usr/include/eigen3
+[[ -d "$eigen" ]] || die "Eigen headers not found in $eigen (Debian: libeigen3-dev)"
+mkdir -p "$out"
+
+# Seed corpora: the committed fixtures plus a few small hand-made files per format.
+seed() {  # $1 = target, then files
+  local t="$1" d="$out/corpus/$1"
+  shift
+  mkdir -p "$d" "$out/seeds/$t"
+  for f in "$@"; do [[ -f "$f" ]] && cp "$f" "$out/seeds/$t/" || true; done
+}
+fx="$repo/tests/fixtures"
+seed idx "$fx/tiny_images.idx" "$fx/tiny_images.idx.gz" "$fx/tiny_labels.idx.gz" "$fx/inflate_fixed.gz"
+seed safetensors "$fx/torch_state.safetensors"
+seed mnist_json
+seed sentences
+printf '{"data":[0,0.5,1%s]}' "$(printf ',0.25%.0s' $(seq 781))" > "$out/seeds/mnist_json/one.json"
+printf '{ "data": [] }' > "$out/seeds/mnist_json/empty.json"
+printf '[{"text":"Great phone, don'"'"'t buy.","class":1},{"text":"Caf\\u00e9 \\"bad\\"","class":0},{"text":"","class":null}]' \
+  > "$out/seeds/sentences/s.json"
+printf 'So there is no way.\t0\r\nGood case.\t1\n' > "$out/seeds/sentences/s.txt"
+
+status=0
+for t in $targets; do
+  src="$repo/tests/fuzz/fuzz_$t.cpp"
+  [[ -f "$src" ]] || die "no fuzz target $src"
+  bin="$out/fuzz_$t"
+  if [[ ! -x "$bin" || "$src" -nt "$bin" || -n "$(find "$repo/include" -newer "$bin" -name '*.hpp' -print -quit)" ]]; then
+    say "building fuzz_$t"
+    "$cxx" -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+      -fno-omit-frame-pointer -I "$repo/include" -I "$eigen" "$src" -o "$bin"
+  fi
+  dict=()
+  [[ "$t" == idx ]] || dict=(-dict="$repo/tests/fuzz/json.dict")
+  say "running fuzz_$t for ${seconds}s"
+  if ! (cd "$out" && "$bin" "$out/corpus/$t" "$out/seeds/$t" "${dict[@]}" \
+          -max_total_time="$seconds" -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
+          -print_final_stats=1 >"$out/fuzz_$t.log" 2>&1); then
+    say "fuzz_$t FAILED; last lines of $out/fuzz_$t.log:"
+    tail -n 40 "$out/fuzz_$t.log" >&2
+    status=1
+  else
+    say "fuzz_$t ok: $(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$out/fuzz_$t.log" | grep -Eo '[0-9]+$') runs, corpus $(ls "$out/corpus/$t" | wc -l) files"
+  fi
+done
+exit $status
