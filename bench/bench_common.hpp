@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <distillery/distillery.hpp>
+#include <distillery/optim/optim.hpp>
 
 extern "C" {
 void cblas_sgemm(int order, int transa, int transb, int m, int n, int k, float alpha,

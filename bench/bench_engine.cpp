@@ -15,7 +15,6 @@
 
 namespace {
 namespace ds = distillery;
-using bench::DsSgd;
 
 // ---- GEMM --------------------------------------------------------------------------------
 void set_gemm_counters(benchmark::State& st, int64_t n) {
@@ -115,8 +114,9 @@ struct TorchMlp {
 
 void BM_ds_mlp_step(benchmark::State& st) {
   DsMlp m;
-  DsSgd opt;
-  opt.params = m.p;
+  ds::optim::SGDOptions so;
+  so.lr = 0.01;
+  ds::optim::SGD<float> opt(m.p, so);
   for (auto _ : st) {
     opt.zero_grad();
     auto l = m.loss();

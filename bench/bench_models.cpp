@@ -16,7 +16,6 @@
 
 namespace {
 namespace ds = distillery;
-using bench::DsSgd;
 
 // ---- LeNet-5 -----------------------------------------------------------------------------
 // conv 1→6 5×5 pad 2, ReLU, maxpool 2 | conv 6→16 5×5, ReLU, maxpool 2 | 400→120→84→10
@@ -76,10 +75,10 @@ struct LeNetData {
 void BM_ds_lenet_step(benchmark::State& st) {
   DsLeNet m;
   LeNetData d(64);
-  DsSgd opt;
-  opt.params = m.p;
-  opt.lr = 0.01f;
-  opt.momentum = 0.9f;
+  ds::optim::SGDOptions so;
+  so.lr = 0.01;
+  so.momentum = 0.9;
+  ds::optim::SGD<float> opt(m.p, so);
   for (auto _ : st) {
     opt.zero_grad();
     auto l = ds::cross_entropy(m.forward(d.x), d.y);

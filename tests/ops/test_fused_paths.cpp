@@ -89,7 +89,7 @@ TEST_CASE("conv2d fused == composed: values and gradients (double)") {
   conv_first_order<double>(1e-12);
 }
 TEST_CASE("conv2d fused == composed: values and gradients (float)") {
-  conv_first_order<float>(2e-5);
+  conv_first_order<float>(1e-4);  // sums over up to 7,000 products in float
 }
 
 TEST_CASE("conv2d fused: non-contiguous inputs, input-only and weight-only gradients") {

@@ -82,7 +82,7 @@ class Tensor {
     check(static_cast<int64_t>(v.size()) == shape.numel(), "from_vector", "expected ",
           shape.numel(), " values for shape ", shape, ", got ", v.size());
     Tensor t = empty(shape, d);
-    runtime(d)->copy_from_host(t.data_ptr(), v.data(), sizeof(T) * v.size());
+    if (!v.empty()) runtime(d)->copy_from_host(t.data_ptr(), v.data(), sizeof(T) * v.size());
     return t;
   }
   static Tensor from_vector(const std::vector<T>& v) {

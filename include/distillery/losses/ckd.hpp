@@ -119,10 +119,10 @@ void check_hidden(const Tensor<T>& s, const Tensor<T>& t, const Tensor<T>& mask,
   check(s.defined() && t.defined(), loss, "undefined input");
   check(s.dim() == 4 && t.dim() == 4 && s.shape()[0] == t.shape()[0] &&
             s.shape()[1] == t.shape()[1] && s.shape()[2] == t.shape()[2],
-        loss, "student hidden states ", s.shape(), " and teacher ", t.shape(),
+        loss, "student hidden states ", detail::shape_of(s), " and teacher ", detail::shape_of(t),
         " must be [B, L, n, Ds] and [B, L, n, Dt] with the same B, L, n");
   if (mask.defined())
-    check(mask.shape() == Shape{s.shape()[0], s.shape()[2]}, loss, "mask ", mask.shape(),
+    check(mask.shape() == Shape{s.shape()[0], s.shape()[2]}, loss, "mask ", detail::shape_of(mask),
           " must be [B, n] = [", s.shape()[0], ", ", s.shape()[2], "]");
 }
 
@@ -354,7 +354,7 @@ Tensor<T> word_relation_window_loss(const Tensor<T>& student_hidden,
   detail::check_hidden(student_hidden, teacher_hidden, mask, name);
   detail::check_angle_loss(f, name);
   check(window >= 1 && window % 2 == 1, name, "window must be odd and >= 1, got ", window,
-        " (hidden states ", student_hidden.shape(), ")");
+        " (hidden states ", detail::shape_of(student_hidden), ")");
   const auto hm =
       detail::host_mask(mask, student_hidden.shape()[0], student_hidden.shape()[2], name);
   detail::RelationTerms word;
@@ -404,8 +404,8 @@ Tensor<T> ckd_loss(const Tensor<T>& student_hidden, const Tensor<T>& teacher_hid
   const char* name = "ckd_loss";
   detail::check_hidden(student_hidden, teacher_hidden, mask, name);
   check(triple == WordTriple::full || (window >= 1 && window % 2 == 1), name,
-        "window must be odd and >= 1, got ", window, " (hidden states ", student_hidden.shape(),
-        ")");
+        "window must be odd and >= 1, got ", window, " (hidden states ",
+        detail::shape_of(student_hidden), ")");
   const auto hm =
       detail::host_mask(mask, student_hidden.shape()[0], student_hidden.shape()[2], name);
   const Tensor<T>& s = student_hidden;

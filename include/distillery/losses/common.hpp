@@ -59,6 +59,20 @@ constexpr double kNormEps = 1e-12;
 
 namespace detail {
 
+// Prints a tensor's shape, or "(undefined)"; lazy, so error messages may name any input.
+template <class T>
+struct ShapeOf {
+  const Tensor<T>& t;
+};
+template <class T>
+std::ostream& operator<<(std::ostream& os, const ShapeOf<T>& s) {
+  return s.t.defined() ? os << s.t.shape() : os << "(undefined)";
+}
+template <class T>
+ShapeOf<T> shape_of(const Tensor<T>& t) {
+  return {t};
+}
+
 template <class T>
 void check_temperature(double temperature, const char* loss) {
   check(temperature > 0 && std::isfinite(temperature), loss,
@@ -68,14 +82,15 @@ void check_temperature(double temperature, const char* loss) {
 template <class T>
 void check_logits_pair(const Tensor<T>& s, const Tensor<T>& t, const char* loss) {
   check(s.defined() && t.defined(), loss, "undefined input");
-  check(s.dim() == 2 && s.shape() == t.shape(), loss, "student logits ", s.shape(),
-        " and teacher logits ", t.shape(), " must both be [N, C] with the same shape");
+  check(s.dim() == 2 && s.shape() == t.shape(), loss, "student logits ", shape_of(s),
+        " and teacher logits ", shape_of(t), " must both be [N, C] with the same shape");
 }
 
 template <class T>
 void check_labels(const Tensor<T>& logits, const Tensor<int64_t>& labels, const char* loss) {
-  check(labels.dim() == 1 && logits.dim() == 2 && labels.shape()[0] == logits.shape()[0], loss,
-        "labels ", labels.shape(), " must be [N] for logits ", logits.shape());
+  check(labels.defined() && logits.defined() && labels.dim() == 1 && logits.dim() == 2 &&
+            labels.shape()[0] == logits.shape()[0],
+        loss, "labels ", shape_of(labels), " must be [N] for logits ", shape_of(logits));
 }
 
 template <class T>
@@ -274,8 +289,8 @@ bool use_fused(LossPath path, bool supported, const Tensor<T>& x, const char* lo
 template <class T>
 std::vector<T> host_mask(const Tensor<T>& mask, int64_t B, int64_t n, const char* loss) {
   if (!mask.defined()) return std::vector<T>(B * n, T(1));
-  check(mask.shape() == Shape{B, n}, loss, "mask ", mask.shape(), " must be [B, n] = [", B, ", ", n,
-        "]");
+  check(mask.shape() == Shape{B, n}, loss, "mask ", shape_of(mask), " must be [B, n] = [", B, ", ",
+        n, "]");
   std::vector<T> m = mask.to_vector();
   for (auto& v : m) v = v != T(0) ? T(1) : T(0);
   return m;

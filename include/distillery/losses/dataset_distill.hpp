@@ -32,8 +32,8 @@ Tensor<T> soft_label_binary_cross_entropy(const Tensor<T>& logits, const Tensor<
                                           Reduction reduction = Reduction::mean) {
   check(logits.defined() && labels.defined() && logits.shape() == labels.shape() &&
             (logits.dim() == 1 || (logits.dim() == 2 && logits.shape()[1] == 1)),
-        "soft_label_binary_cross_entropy", "logits ", logits.shape(), " and labels ",
-        labels.shape(), " must both be [N] or [N, 1]");
+        "soft_label_binary_cross_entropy", "logits ", detail::shape_of(logits), " and labels ",
+        detail::shape_of(labels), " must both be [N] or [N, 1]");
   Tensor<T> l = binary_cross_entropy_with_logits(reshape(logits, Shape{-1}),
                                                  reshape(labels, Shape{-1}), Reduction::none);
   return reduce_loss(l, reduction == Reduction::batchmean ? Reduction::mean : reduction);

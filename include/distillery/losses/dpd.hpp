@@ -28,8 +28,8 @@ Tensor<T> dpd_weights(const Tensor<T>& peer_values, const Tensor<T>& own_values,
                       AdvantageSign sign) {
   check(peer_values.defined() && own_values.defined() && peer_values.dim() == 1 &&
             peer_values.shape() == own_values.shape(),
-        "dpd_weights", "peer values ", peer_values.shape(), " and own values ", own_values.shape(),
-        " must both be [N]");
+        "dpd_weights", "peer values ", detail::shape_of(peer_values), " and own values ",
+        detail::shape_of(own_values), " must both be [N]");
   NoGradGuard no_grad;
   Tensor<T> delta = sign == AdvantageSign::peer_minus_own
                         ? sub(peer_values.detach(), own_values.detach())
@@ -41,8 +41,8 @@ Tensor<T> dpd_weights(const Tensor<T>& peer_values, const Tensor<T>& own_values,
 namespace detail {
 template <class T>
 void check_weights(const Tensor<T>& w, int64_t N, const char* loss) {
-  check(w.defined() && w.shape() == Shape{N}, loss, "weights ", w.shape(), " must be [N] = [", N,
-        "]");
+  check(w.defined() && w.shape() == Shape{N}, loss, "weights ", detail::shape_of(w),
+        " must be [N] = [", N, "]");
 }
 template <class T>
 Tensor<T> dpd_scale(const Tensor<T>& l, DpdBatchScale scale, int64_t N) {
@@ -57,8 +57,8 @@ Tensor<T> dpd_imitation_loss(const Tensor<T>& actions, const Tensor<T>& peer_act
                              const Tensor<T>& weights, DpdBatchScale scale) {
   check(actions.defined() && peer_actions.defined() && actions.dim() == 2 &&
             actions.shape() == peer_actions.shape(),
-        "dpd_imitation_loss", "actions ", actions.shape(), " and peer actions ",
-        peer_actions.shape(), " must both be [N, D]");
+        "dpd_imitation_loss", "actions ", detail::shape_of(actions), " and peer actions ",
+        detail::shape_of(peer_actions), " must both be [N, D]");
   const int64_t N = actions.shape()[0];
   detail::check_weights(weights, N, "dpd_imitation_loss");
   Tensor<T> per_state = mean(square(sub(actions, peer_actions.detach())), {1});
@@ -68,7 +68,7 @@ Tensor<T> dpd_imitation_loss(const Tensor<T>& actions, const Tensor<T>& peer_act
 template <class T>
 Tensor<T> dpd_nll_loss(const Tensor<T>& log_probs, const Tensor<T>& weights, DpdBatchScale scale) {
   check(log_probs.defined() && log_probs.dim() == 1, "dpd_nll_loss", "log-probabilities ",
-        log_probs.shape(), " must be [N]");
+        detail::shape_of(log_probs), " must be [N]");
   detail::check_weights(weights, log_probs.shape()[0], "dpd_nll_loss");
   return detail::dpd_scale(neg(sum(mul(weights.detach(), log_probs))), scale, log_probs.shape()[0]);
 }
@@ -76,11 +76,13 @@ Tensor<T> dpd_nll_loss(const Tensor<T>& log_probs, const Tensor<T>& weights, Dpd
 template <class T>
 Tensor<T> gaussian_log_prob(const Tensor<T>& mean_actions, const Tensor<T>& log_std,
                             const Tensor<T>& actions) {
-  check(mean_actions.dim() == 2 && actions.shape() == mean_actions.shape() &&
+  check(mean_actions.defined() && log_std.defined() && actions.defined() &&
+            mean_actions.dim() == 2 && actions.shape() == mean_actions.shape() &&
             (log_std.shape() == Shape{mean_actions.shape()[1]} ||
              log_std.shape() == mean_actions.shape()),
-        "gaussian_log_prob", "mean ", mean_actions.shape(), ", log_std ", log_std.shape(),
-        " and actions ", actions.shape(), " must be [N, D], [D] or [N, D], and [N, D]");
+        "gaussian_log_prob", "mean ", detail::shape_of(mean_actions), ", log_std ",
+        detail::shape_of(log_std), " and actions ", detail::shape_of(actions),
+        " must be [N, D], [D] or [N, D], and [N, D]");
   Tensor<T> z = mul(sub(actions, mean_actions), exp(neg(log_std)));
   Tensor<T> per_dim = add_scalar(add(mul_scalar(square(z), T(-0.5)), neg(log_std)),
                                  T(-0.91893853320467274178));  // −½ log 2π

@@ -38,14 +38,15 @@ template <class T, class Regressor,
           class = std::enable_if_t<std::is_invocable_r_v<Tensor<T>, Regressor, const Tensor<T>&>>>
 Tensor<T> fitnets_hint_loss(const Tensor<T>& student_features, const Tensor<T>& teacher_features,
                             Regressor&& regressor, Reduction reduction) {
-  check(student_features.defined() && teacher_features.defined() && student_features.dim() >= 2 &&
-            teacher_features.dim() >= 2 &&
-            student_features.shape()[0] == teacher_features.shape()[0],
-        "fitnets_hint_loss", "student features ", student_features.shape(), " and teacher ",
-        teacher_features.shape(), " must be [N, Cs, ...] and [N, Ct, ...] with the same N");
+  check(
+      student_features.defined() && teacher_features.defined() && student_features.dim() >= 2 &&
+          teacher_features.dim() >= 2 && student_features.shape()[0] == teacher_features.shape()[0],
+      "fitnets_hint_loss", "student features ", detail::shape_of(student_features), " and teacher ",
+      detail::shape_of(teacher_features), " must be [N, Cs, ...] and [N, Ct, ...] with the same N");
   Tensor<T> r = regressor(student_features);
-  check(r.shape() == teacher_features.shape(), "fitnets_hint_loss", "regressed student ", r.shape(),
-        " (from ", student_features.shape(), ") must match teacher ", teacher_features.shape());
+  check(r.shape() == teacher_features.shape(), "fitnets_hint_loss", "regressed student ",
+        detail::shape_of(r), " (from ", detail::shape_of(student_features), ") must match teacher ",
+        detail::shape_of(teacher_features));
   return mse_loss(r, teacher_features.detach(), reduction);
 }
 
@@ -56,11 +57,11 @@ Tensor<T> fitnets_hint_loss(const Tensor<T>& student_features, const Tensor<T>& 
                             Reduction reduction) {
   check(regressor_weight.defined() && regressor_weight.dim() == 2 && student_features.dim() >= 2 &&
             regressor_weight.shape()[1] == student_features.shape()[1],
-        "fitnets_hint_loss", "regressor weight ", regressor_weight.shape(),
-        " must be [Ct, Cs] for student features ", student_features.shape());
+        "fitnets_hint_loss", "regressor weight ", detail::shape_of(regressor_weight),
+        " must be [Ct, Cs] for student features ", detail::shape_of(student_features));
   check(!regressor_bias.defined() || regressor_bias.shape() == Shape{regressor_weight.shape()[0]},
-        "fitnets_hint_loss", "regressor bias ", regressor_bias.shape(), " must be [Ct] for weight ",
-        regressor_weight.shape());
+        "fitnets_hint_loss", "regressor bias ", detail::shape_of(regressor_bias),
+        " must be [Ct] for weight ", detail::shape_of(regressor_weight));
   return fitnets_hint_loss(
       student_features, teacher_features,
       [&](const Tensor<T>& x) {
@@ -72,8 +73,8 @@ Tensor<T> fitnets_hint_loss(const Tensor<T>& student_features, const Tensor<T>& 
 // Per-sample L2-normalised spatial attention map of f [N, C, ...] -> [N, prod(spatial)].
 template <class T>
 Tensor<T> attention_map(const Tensor<T>& features, double p = 2) {
-  check(features.defined() && features.dim() >= 2, "attention_map", "features ", features.shape(),
-        " must be [N, C, ...]");
+  check(features.defined() && features.dim() >= 2, "attention_map", "features ",
+        detail::shape_of(features), " must be [N, C, ...]");
   check(p > 0, "attention_map", "p must be positive, got ", p);
   Tensor<T> powered = p == 2 ? square(features) : pow_scalar(abs(features), T(p));
   Tensor<T> m = mean(powered, {1});
@@ -89,8 +90,8 @@ Tensor<T> attention_transfer_loss(const Tensor<T>& student_features,
             student_features.shape()[0] == teacher_features.shape()[0] &&
             student_features.numel() / std::max<int64_t>(student_features.shape()[1], 1) ==
                 teacher_features.numel() / std::max<int64_t>(teacher_features.shape()[1], 1),
-        "attention_transfer_loss", "student features ", student_features.shape(), " and teacher ",
-        teacher_features.shape(),
+        "attention_transfer_loss", "student features ", detail::shape_of(student_features),
+        " and teacher ", detail::shape_of(teacher_features),
         " must share the batch size and the spatial size (channels may differ)");
   Tensor<T> at;
   {

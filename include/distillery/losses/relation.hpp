@@ -24,8 +24,9 @@ namespace detail {
 template <class T>
 void check_embedding_pair(const Tensor<T>& s, const Tensor<T>& t, const char* loss) {
   check(s.defined() && t.defined(), loss, "undefined input");
-  check(s.dim() == 2 && t.dim() == 2 && s.shape()[0] == t.shape()[0], loss, "student ", s.shape(),
-        " and teacher ", t.shape(), " must be [N, Ds] and [N, Dt] with the same N");
+  check(s.dim() == 2 && t.dim() == 2 && s.shape()[0] == t.shape()[0], loss, "student ",
+        detail::shape_of(s), " and teacher ", detail::shape_of(t),
+        " must be [N, Ds] and [N, Dt] with the same N");
 }
 
 // A[g, i, j, k] = <u(x_j − x_i), u(x_k − x_i)> for x [G, m, d] -> [G, m, m, m] (composed path;
@@ -120,11 +121,11 @@ Tensor<T> rkd_loss(const Tensor<T>& student, const Tensor<T>& teacher, double di
 template <class T>
 Tensor<T> similarity_preserving_loss(const Tensor<T>& student_features,
                                      const Tensor<T>& teacher_features) {
-  check(student_features.defined() && teacher_features.defined() && student_features.dim() >= 1 &&
-            teacher_features.dim() >= 1 &&
-            student_features.shape()[0] == teacher_features.shape()[0],
-        "similarity_preserving_loss", "student ", student_features.shape(), " and teacher ",
-        teacher_features.shape(), " must share the batch size B (first dim)");
+  check(
+      student_features.defined() && teacher_features.defined() && student_features.dim() >= 1 &&
+          teacher_features.dim() >= 1 && student_features.shape()[0] == teacher_features.shape()[0],
+      "similarity_preserving_loss", "student ", detail::shape_of(student_features), " and teacher ",
+      detail::shape_of(teacher_features), " must share the batch size B (first dim)");
   const int64_t B = student_features.shape()[0];
   auto gram = [B](const Tensor<T>& f) {
     Tensor<T> flat = reshape(f, Shape{B, -1});

@@ -29,7 +29,8 @@ namespace distillery::losses {
 template <class T>
 Tensor<T> label_smoothing_targets(const Tensor<int64_t>& labels, int64_t num_classes,
                                   double epsilon) {
-  check(labels.dim() == 1, "label_smoothing_targets", "labels ", labels.shape(), " must be [N]");
+  check(labels.defined() && labels.dim() == 1, "label_smoothing_targets", "labels ",
+        detail::shape_of(labels), " must be [N]");
   check(num_classes >= 2, "label_smoothing_targets", "need at least 2 classes, got ", num_classes);
   check(epsilon >= 0 && epsilon <= 1, "label_smoothing_targets", "epsilon must be in [0, 1], got ",
         epsilon);
@@ -70,9 +71,9 @@ Tensor<T> beta_smoothing_targets_from_samples(const Tensor<T>& ema_logits,
   detail::check_labels(ema_logits, labels, "beta_smoothing_targets");
   const int64_t N = ema_logits.shape()[0], K = ema_logits.shape()[1];
   check(int64_t(samples.size()) == N, "beta_smoothing_targets", "got ", samples.size(),
-        " samples for ", N, " examples (ema logits ", ema_logits.shape(), ")");
+        " samples for ", N, " examples (ema logits ", detail::shape_of(ema_logits), ")");
   check(K >= 2, "beta_smoothing_targets", "need at least 2 classes, got logits ",
-        ema_logits.shape());
+        detail::shape_of(ema_logits));
   std::vector<T> probs;
   {
     NoGradGuard no_grad;
@@ -104,8 +105,8 @@ template <class T>
 Tensor<T> beta_smoothing_targets(const Tensor<T>& ema_logits, const Tensor<int64_t>& labels,
                                  double a, Generator& gen) {
   check(a > 0, "beta_smoothing_targets", "Beta parameter a must be positive, got ", a);
-  check(ema_logits.dim() == 2, "beta_smoothing_targets", "ema logits ", ema_logits.shape(),
-        " must be [N, K]");
+  check(ema_logits.defined() && ema_logits.dim() == 2, "beta_smoothing_targets", "ema logits ",
+        detail::shape_of(ema_logits), " must be [N, K]");
   std::vector<double> samples(ema_logits.shape()[0]);
   {
     std::lock_guard<std::mutex> lk(gen.mutex());
@@ -127,7 +128,7 @@ Tensor<T> beta_smoothing_loss(const Tensor<T>& logits, const Tensor<int64_t>& la
 // Mean over the batch of H(softmax(z)) = −Σ p log p.
 template <class T>
 Tensor<T> entropy(const Tensor<T>& logits) {
-  check(logits.defined() && logits.dim() == 2, "entropy", "logits ", logits.shape(),
+  check(logits.defined() && logits.dim() == 2, "entropy", "logits ", detail::shape_of(logits),
         " must be [N, C]");
   Tensor<T> lp = log_softmax(logits, 1);
   return mul_scalar(neg(sum(mul(exp(lp), lp))),

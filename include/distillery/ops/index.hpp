@@ -26,6 +26,26 @@ void check_index_geometry(const Tensor<T>& x, int d, const Tensor<int64_t>& idx,
 template <class T>
 Tensor<T> scatter_add(const Tensor<T>& base, int64_t dim, const Tensor<int64_t>& index,
                       const Tensor<T>& src);
+template <class T>
+Tensor<T> gather(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index);
+
+namespace detail {
+// scatter_add(zeros(shape), d, index, src) without materialising and copying the zero base
+// (gather's adjoint, e.g. every max-pool backward). index is contiguous and checked.
+template <class T>
+Tensor<T> scatter_add_zeros(const Shape& shape, int d, const Tensor<int64_t>& index,
+                            const Tensor<T>& src) {
+  Tensor<T> out = Tensor<T>::zeros(shape, src.device());
+  Tensor<T> sc = raw_contiguous(src);
+  kernels<T>(src.device()).scatter_add(out.data_ptr(), shape, index.data_ptr(), index.shape(),
+                                       sc.data_ptr(), d);
+  if (needs_grad({&src}))
+    attach<T>(out, "scatter_add", {&src}, [d, index](const Tensor<T>& g) {
+      return std::vector<Tensor<T>>{gather(g, d, index)};
+    });
+  return out;
+}
+}  // namespace detail
 
 // out[..i..] = x[.. index[..i..] ..] along dim.
 template <class T>
@@ -41,7 +61,7 @@ Tensor<T> gather(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index) 
   if (needs_grad({&x})) {
     Shape s = x.shape();
     attach<T>(out, "gather", {&x}, [s, d, ic](const Tensor<T>& g) {
-      return std::vector<Tensor<T>>{scatter_add(Tensor<T>::zeros(s, g.device()), d, ic, g)};
+      return std::vector<Tensor<T>>{detail::scatter_add_zeros(s, d, ic, g)};
     });
   }
   return out;

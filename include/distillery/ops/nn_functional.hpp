@@ -5,7 +5,7 @@
 // dx = g − eᵞ Σ g), unfold/fold (im2col/col2im, each other's adjoint). Everything else is
 // composed, so gradients of any order come for free:
 //   conv2d      = W[G, Cout/G, K/G] · unfold(x)[N, G, K/G, L]  (+ b)
-//   max_pool2d  = gather(x, argmax window)        avg_pool2d = mean over unfold windows
+//   max_pool2d  = gather(x, argmax window) (rule: scatter_add)   avg_pool2d = mean over unfold
 //   adaptive_avg_pool2d = x[N, C, H·W] · P[H·W, oh·ow]  (P the constant pooling matrix)
 //   layer_norm  = (x − μ) · rsqrt(σ² + ε) · w + b   (biased σ², as PyTorch)
 #pragma once
@@ -220,12 +220,20 @@ Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b = Te
     Tensor<T> xc = raw_contiguous(x), wc = raw_contiguous(w);
     Tensor<T> bc = b.defined() ? raw_contiguous(b) : Tensor<T>();
     Tensor<T> y = Tensor<T>::empty(Shape{g.N, Cout, g.Ho, g.Wo}, x.device());
+    const bool grad = needs_grad({&x, &w, &b});
+    // Training: keep the unfolded input for the weight gradient (up to 64 MiB; beyond that the
+    // backward unfolds again).
+    const int64_t ncols = g.N * x.shape()[1] * g.kh * g.kw * g.Ho * g.Wo;
+    Tensor<T> cols = grad && w.requires_grad() && ncols * int64_t(sizeof(T)) <= (int64_t(64) << 20)
+                         ? Tensor<T>::empty(Shape{ncols}, x.device())
+                         : Tensor<T>();
     if (kernels<T>(x.device()).conv2d_fused(xc.data_ptr(), wc.data_ptr(),
                                             bc.defined() ? bc.data_ptr() : nullptr, g, Cout,
-                                            y.data_ptr())) {
-      if (needs_grad({&x, &w, &b})) {
+                                            y.data_ptr(),
+                                            cols.defined() ? cols.data_ptr() : nullptr)) {
+      if (grad) {
         const bool nx = x.requires_grad(), nw = w.requires_grad(), nb = b.requires_grad();
-        attach<T>(y, "conv2d", {&x, &w, &b}, [x, w, g, nx, nw, nb](const Tensor<T>& gy) {
+        attach<T>(y, "conv2d", {&x, &w, &b}, [x, w, g, nx, nw, nb, cols](const Tensor<T>& gy) {
           if (is_grad_enabled()) return detail::conv2d_backward_composed(gy, x, w, g, nx, nw, nb);
           const Device d = x.device();
           Tensor<T> gyc = raw_contiguous(gy), xc2 = raw_contiguous(x), wc2 = raw_contiguous(w);
@@ -233,7 +241,9 @@ Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b = Te
           Tensor<T> gw = nw ? Tensor<T>::empty(w.shape(), d) : Tensor<T>();
           Tensor<T> gb = nb ? Tensor<T>::empty(Shape{w.shape()[0]}, d) : Tensor<T>();
           kernels<T>(d).conv2d_fused_backward(xc2.data_ptr(), wc2.data_ptr(), gyc.data_ptr(), g,
-                                              w.shape()[0], nx ? gx.data_ptr() : nullptr,
+                                              w.shape()[0],
+                                              cols.defined() ? cols.data_ptr() : nullptr,
+                                              nx ? gx.data_ptr() : nullptr,
                                               nw ? gw.data_ptr() : nullptr,
                                               nb ? gb.data_ptr() : nullptr);
           return std::vector<Tensor<T>>{gx, gw, gb};
@@ -280,9 +290,16 @@ Tensor<T> max_pool2d(const Tensor<T>& x, const Pool2dOptions& p) {
   Tensor<T> vals = Tensor<T>::empty(Shape{g.N, g.C, g.Ho, g.Wo}, x.device());
   auto idx = Tensor<int64_t>::empty(Shape{g.N, g.C, g.Ho * g.Wo}, x.device());
   kernels<T>(x.device()).max_pool2d(xc.data_ptr(), g, vals.data_ptr(), idx.data_ptr());
-  if (!needs_grad({&x})) return vals;
-  return reshape(gather(reshape(x, Shape{g.N, g.C, g.H * g.W}), 2, idx),
-                 Shape{g.N, g.C, g.Ho, g.Wo});
+  if (needs_grad({&x})) {
+    // The values are gather(x, argmax): the rule is gather's adjoint (itself differentiable).
+    const Shape xs = x.shape();
+    attach<T>(vals, "max_pool2d", {&x}, [g, idx, xs](const Tensor<T>& gy) {
+      Tensor<T> gflat = reshape(gy, Shape{g.N, g.C, g.Ho * g.Wo});
+      return std::vector<Tensor<T>>{
+          reshape(detail::scatter_add_zeros(Shape{g.N, g.C, g.H * g.W}, 2, idx, gflat), xs)};
+    });
+  }
+  return vals;
 }
 template <class T>
 Tensor<T> max_pool2d(const Tensor<T>& x, int64_t kernel, int64_t stride = 0, int64_t padding = 0) {

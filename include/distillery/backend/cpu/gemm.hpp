@@ -31,6 +31,9 @@
 
 namespace distillery::cpu {
 
+// Products with fewer multiply-adds than this run on one thread.
+constexpr int64_t kGemmThreadMin = int64_t(1) << 19;
+
 enum class GemmIsa : int { eigen = 0, avx2 = 1, avx512 = 2 };
 
 namespace gemm_detail {
@@ -375,6 +378,67 @@ DST_TARGET_AVX512 inline void uk_avx512_f64_da(int64_t kc, const double* A, int6
   }
 }
 
+// ---- dot-product blocks for C = A·Bᵀ with both operands row-major and a long k ---------------
+// (small m × n, e.g. a convolution's weight gradient gy · colsᵀ): a 2 × 4 block of dot products
+// per pass, vectorised along k, no packing. out[i·4 + j] = Σ_p a[i][p] · b[j][p].
+DST_TARGET_AVX2 inline void dot_block_avx2_f32(int64_t k, const float* const* a,
+                                               const float* const* b, float* out) {
+  __m256 acc[2][4];
+#pragma GCC unroll 8
+  for (int i = 0; i < 2; ++i)
+#pragma GCC unroll 8
+    for (int j = 0; j < 4; ++j) acc[i][j] = _mm256_setzero_ps();
+  int64_t p = 0;
+  for (; p + 8 <= k; p += 8) {
+    const __m256 a0 = _mm256_loadu_ps(a[0] + p), a1 = _mm256_loadu_ps(a[1] + p);
+#pragma GCC unroll 8
+    for (int j = 0; j < 4; ++j) {
+      const __m256 bj = _mm256_loadu_ps(b[j] + p);
+      acc[0][j] = _mm256_fmadd_ps(a0, bj, acc[0][j]);
+      acc[1][j] = _mm256_fmadd_ps(a1, bj, acc[1][j]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < 2; ++i)
+#pragma GCC unroll 8
+    for (int j = 0; j < 4; ++j) {
+      alignas(32) float v[8];
+      _mm256_store_ps(v, acc[i][j]);
+      float s = ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+      for (int64_t q = p; q < k; ++q) s += a[i][q] * b[j][q];
+      out[i * 4 + j] = s;
+    }
+}
+
+DST_TARGET_AVX2 inline void dot_block_avx2_f64(int64_t k, const double* const* a,
+                                               const double* const* b, double* out) {
+  __m256d acc[2][4];
+#pragma GCC unroll 8
+  for (int i = 0; i < 2; ++i)
+#pragma GCC unroll 8
+    for (int j = 0; j < 4; ++j) acc[i][j] = _mm256_setzero_pd();
+  int64_t p = 0;
+  for (; p + 4 <= k; p += 4) {
+    const __m256d a0 = _mm256_loadu_pd(a[0] + p), a1 = _mm256_loadu_pd(a[1] + p);
+#pragma GCC unroll 8
+    for (int j = 0; j < 4; ++j) {
+      const __m256d bj = _mm256_loadu_pd(b[j] + p);
+      acc[0][j] = _mm256_fmadd_pd(a0, bj, acc[0][j]);
+      acc[1][j] = _mm256_fmadd_pd(a1, bj, acc[1][j]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < 2; ++i)
+#pragma GCC unroll 8
+    for (int j = 0; j < 4; ++j) {
+      alignas(32) double v[4];
+      _mm256_store_pd(v, acc[i][j]);
+      double s = (v[0] + v[2]) + (v[1] + v[3]);
+      for (int64_t q = p; q < k; ++q) s += a[i][q] * b[j][q];
+      out[i * 4 + j] = s;
+    }
+}
+
 #endif  // DST_GEMM_X86
 
 template <class T>
@@ -553,6 +617,43 @@ bool kernel_spec(GemmIsa isa, int64_t m, int64_t n, KernelSpec<T>& ks) {
   return false;
 }
 
+// C = alpha · A·Bᵀ + beta · C by dot-product blocks (A [m, k] and B [n, k] row-major, rows
+// contiguous). Used for small m × n with a long k, where packing would cost more than the
+// products; returns false when no dot kernel exists for this ISA/type.
+template <class T>
+bool dot_gemm(int64_t m, int64_t n, int64_t k, T alpha, const T* A, int64_t lda, const T* B,
+              int64_t ldb, T beta, T* C, int64_t ldc) {
+#ifdef DST_GEMM_X86
+  void (*blk)(int64_t, const T* const*, const T* const*, T*) = nullptr;
+  if constexpr (std::is_same_v<T, float>) blk = dot_block_avx2_f32;
+  else blk = dot_block_avx2_f64;
+  const int64_t bi = (m + 1) / 2, bj = (n + 3) / 4;
+  auto run = [&](int64_t b0, int64_t b1) {
+    for (int64_t blkid = b0; blkid < b1; ++blkid) {
+      const int64_t i0 = (blkid / bj) * 2, j0 = (blkid % bj) * 4;
+      const T* ap[2];
+      const T* bp[4];
+      for (int i = 0; i < 2; ++i) ap[i] = A + std::min(i0 + i, m - 1) * lda;  // ragged: repeat
+      for (int j = 0; j < 4; ++j) bp[j] = B + std::min(j0 + j, n - 1) * ldb;  // the last row
+      alignas(64) T out[8];
+      blk(k, ap, bp, out);
+      for (int i = 0; i < 2 && i0 + i < m; ++i)
+        for (int j = 0; j < 4 && j0 + j < n; ++j) {
+          T& cv = C[(i0 + i) * ldc + j0 + j];
+          const T v = alpha * out[i * 4 + j];
+          cv = beta == T(0) ? v : v + beta * cv;
+        }
+    }
+  };
+  parallel_for(bi * bj, 8 * k, run);
+  return true;
+#else
+  (void)m; (void)n; (void)k; (void)alpha; (void)A; (void)lda; (void)B; (void)ldb; (void)beta;
+  (void)C; (void)ldc;
+  return false;
+#endif
+}
+
 }  // namespace gemm_detail
 
 // The GEMM path in use ("avx512", "avx2" or "eigen"); set_gemm_isa lowers it (tests compare
@@ -579,11 +680,19 @@ bool packed_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, con
                  int64_t ldc, int64_t sC, int64_t batch) {
   gemm_detail::KernelSpec<T> ks;
   if (!gemm_detail::kernel_spec<T>(gemm_detail::isa_slot(), m, n, ks)) return false;
+  // A·Bᵀ with both operands' rows contiguous, few outputs and a long k: dot products, unpacked
+  if (!ta && tb && m * n <= 1024 && std::min(m, n) <= 16 && k >= 1024) {
+    for (int64_t bi = 0; bi < batch; ++bi)
+      gemm_detail::dot_gemm(m, n, k, alpha, A + bi * sA, lda, B + bi * sB, ldb, beta,
+                            C + bi * sC, ldc);
+    return true;
+  }
   const int64_t ars = ta ? 1 : lda, acs = ta ? lda : 1;
   const int64_t brs = tb ? 1 : ldb, bcs = tb ? ldb : 1;
   const double flops = double(m) * double(n) * double(k);
   int nt = in_parallel() ? 1 : max_threads();
-  if (flops * double(batch) < 40000.0) nt = 1;
+  // Below ~0.5 M multiply-adds (a few µs of work) a fork/join costs more than it saves.
+  if (flops * double(batch) < double(kGemmThreadMin)) nt = 1;
   auto whole = [&](int64_t b0, int64_t b1) {
     for (int64_t bi = b0; bi < b1; ++bi)
       ks.tile(0, m, 0, n, k, alpha, A + bi * sA, ars, acs, B + bi * sB, brs, bcs, beta,

@@ -53,7 +53,11 @@ struct CpuKernels final : KernelTable<T> {
 
   void copy(const T* src, const View& sv, T* dst, const View& dv) override {
     if (is_contiguous_view(sv, sv.shape) && is_contiguous_view(dv, dv.shape)) {
-      std::memcpy(dst + dv.offset, src + sv.offset, sizeof(T) * sv.shape.numel());
+      const T* s = src + sv.offset;
+      T* d = dst + dv.offset;
+      parallel_for(sv.shape.numel(), 1, [&](int64_t b, int64_t e) {
+        std::memcpy(d + b, s + b, sizeof(T) * (e - b));
+      });
       return;
     }
     const View* vs[2] = {&sv, &dv};
@@ -393,15 +397,18 @@ struct CpuKernels final : KernelTable<T> {
     lo = std::min(lo, hi);
   }
 
-  void im2col(const T* x, const Conv2dGeometry& g, T* cols) override {
-    const int64_t L = g.Ho * g.Wo, K = g.C * g.kh * g.kw;
+  // im2col/col2im with the row of (sample n, patch element k) at cols + k·ldk + n·lds: the
+  // kernel-table layout [N, K, L] is ldk = L, lds = K·L; the fused convolution uses [K, N·L].
+  static void im2col_impl(const T* x, const Conv2dGeometry& g, T* cols, int64_t ldk,
+                          int64_t lds) {
+    const int64_t L = g.Ho * g.Wo;
     parallel_for(g.N * g.C, g.kh * g.kw * L, [&](int64_t b, int64_t e) {
       for (int64_t nc = b; nc < e; ++nc) {
         int64_t n = nc / g.C, c = nc % g.C;
         const T* xp = x + nc * g.H * g.W;
         for (int64_t ki = 0; ki < g.kh; ++ki)
           for (int64_t kj = 0; kj < g.kw; ++kj) {
-            T* row = cols + (n * K + (c * g.kh + ki) * g.kw + kj) * L;
+            T* row = cols + ((c * g.kh + ki) * g.kw + kj) * ldk + n * lds;
             int64_t lo, hi;
             valid_cols(g, kj, lo, hi);
             const int64_t off = kj * g.dw - g.pw;
@@ -420,15 +427,16 @@ struct CpuKernels final : KernelTable<T> {
     });
   }
 
-  void col2im(const T* cols, const Conv2dGeometry& g, T* x) override {
-    const int64_t L = g.Ho * g.Wo, K = g.C * g.kh * g.kw;
+  static void col2im_impl(const T* cols, const Conv2dGeometry& g, T* x, int64_t ldk,
+                          int64_t lds) {
+    const int64_t L = g.Ho * g.Wo;
     parallel_for(g.N * g.C, g.kh * g.kw * L, [&](int64_t b, int64_t e) {
       for (int64_t nc = b; nc < e; ++nc) {
         int64_t n = nc / g.C, c = nc % g.C;
         T* xp = x + nc * g.H * g.W;
         for (int64_t ki = 0; ki < g.kh; ++ki)
           for (int64_t kj = 0; kj < g.kw; ++kj) {
-            const T* row = cols + (n * K + (c * g.kh + ki) * g.kw + kj) * L;
+            const T* row = cols + ((c * g.kh + ki) * g.kw + kj) * ldk + n * lds;
             int64_t lo, hi;
             valid_cols(g, kj, lo, hi);
             const int64_t off = kj * g.dw - g.pw;
@@ -443,6 +451,16 @@ struct CpuKernels final : KernelTable<T> {
           }
       }
     });
+  }
+
+  void im2col(const T* x, const Conv2dGeometry& g, T* cols) override {
+    const int64_t L = g.Ho * g.Wo;
+    im2col_impl(x, g, cols, L, g.C * g.kh * g.kw * L);
+  }
+
+  void col2im(const T* cols, const Conv2dGeometry& g, T* x) override {
+    const int64_t L = g.Ho * g.Wo;
+    col2im_impl(cols, g, x, L, g.C * g.kh * g.kw * L);
   }
 
   // One output row of a 2×2 stride-2 max pool over input rows r0 and r0 + W (flat index of
@@ -568,18 +586,16 @@ struct CpuKernels final : KernelTable<T> {
     thread_local gemm_detail::Scratch s;
     return s;
   }
-  // Samples per chunk: about 192 KiB of columns, and at least two chunks per thread when the
-  // batch allows.
+  // Samples per chunk: about 192 KiB of columns. Depends only on the geometry (not on the
+  // thread count), so a forward's saved columns match the backward's chunking.
   static int64_t conv_chunk(int64_t per_sample_elems, int64_t n) {
     const int64_t budget = (192 << 10) / static_cast<int64_t>(sizeof(T));
     int64_t nb = std::max<int64_t>(1, budget / std::max<int64_t>(per_sample_elems, 1));
-    const int64_t nt = std::max(1, max_threads());
-    nb = std::min(nb, std::max<int64_t>(1, n / (2 * nt)));
     return std::min(nb, n);
   }
   template <class F>
   static void conv_threads(int64_t chunks, double work, F&& f) {  // f(thread, c0, c1)
-    int nt = (chunks >= 2 && !in_parallel() && work >= 2e5) ? max_threads() : 1;
+    int nt = (chunks >= 2 && !in_parallel() && work >= double(kGemmThreadMin)) ? max_threads() : 1;
     nt = static_cast<int>(std::min<int64_t>(nt, chunks));
     if (nt <= 1) return f(0, int64_t(0), chunks);
     parallel_for(nt, kParallelGrain, [&](int64_t t0, int64_t t1) {
@@ -588,9 +604,9 @@ struct CpuKernels final : KernelTable<T> {
   }
 
   bool conv2d_fused(const T* x, const T* w, const T* b, const Conv2dGeometry& g, int64_t cout,
-                    T* y) override {
+                    T* y, T* saved) override {
     if constexpr (!std::is_floating_point_v<T>) {
-      (void)x; (void)w; (void)b; (void)g; (void)cout; (void)y;
+      (void)x; (void)w; (void)b; (void)g; (void)cout; (void)y; (void)saved;
       return false;
     } else {
       const int64_t L = g.Ho * g.Wo, K = g.C * g.kh * g.kw, xs = g.C * g.H * g.W, ys = cout * L;
@@ -598,20 +614,22 @@ struct CpuKernels final : KernelTable<T> {
       const int64_t nb = conv_chunk(K * L, g.N), chunks = (g.N + nb - 1) / nb;
       conv_threads(chunks, double(g.N) * double(cout) * double(K * L), [&](int, int64_t c0,
                                                                            int64_t c1) {
-        T* cols = static_cast<T*>(conv_scratch().get(sizeof(T) * nb * K * L));
+        T* scratch = saved ? nullptr : static_cast<T*>(conv_scratch().get(sizeof(T) * nb * K * L));
         for (int64_t ch = c0; ch < c1; ++ch) {
           const int64_t n0 = ch * nb, n = std::min(nb, g.N - n0);
           Conv2dGeometry gc = g;
           gc.N = n;
-          im2col(x + n0 * xs, gc, cols);
+          const int64_t P = n * L;  // chunk columns: cols [K, n·L] (saved: chunk after chunk)
+          T* cols = saved ? saved + n0 * K * L : scratch;
+          im2col_impl(x + n0 * xs, gc, cols, P, L);
           T* yc = y + n0 * ys;
           if (b)
             for (int64_t i = 0; i < n; ++i)
               for (int64_t c = 0; c < cout; ++c)
                 std::fill(yc + i * ys + c * L, yc + i * ys + (c + 1) * L, b[c]);
-          // y[i] [cout, L] = w [cout, K] · cols[i] [K, L]
-          gemm(false, false, cout, L, K, T(1), w, K, 0, cols, L, K * L, b ? T(1) : T(0), yc, L,
-               ys, n);
+          // y[i] [cout, L] = w [cout, K] · cols[:, i·L : (i+1)·L]
+          gemm(false, false, cout, L, K, T(1), w, K, 0, cols, P, L, b ? T(1) : T(0), yc, L, ys,
+               n);
         }
       });
       return true;
@@ -619,9 +637,9 @@ struct CpuKernels final : KernelTable<T> {
   }
 
   bool conv2d_fused_backward(const T* x, const T* w, const T* gy, const Conv2dGeometry& g,
-                             int64_t cout, T* gx, T* gw, T* gb) override {
+                             int64_t cout, const T* saved, T* gx, T* gw, T* gb) override {
     if constexpr (!std::is_floating_point_v<T>) {
-      (void)x; (void)w; (void)gy; (void)g; (void)cout; (void)gx; (void)gw; (void)gb;
+      (void)x; (void)w; (void)gy; (void)g; (void)cout; (void)saved; (void)gx; (void)gw; (void)gb;
       return false;
     } else {
       const int64_t L = g.Ho * g.Wo, K = g.C * g.kh * g.kw, xs = g.C * g.H * g.W, ys = cout * L;
@@ -632,13 +650,16 @@ struct CpuKernels final : KernelTable<T> {
       }
       const int64_t nb = conv_chunk(K * L, g.N), chunks = (g.N + nb - 1) / nb;
       const int nt_max = std::max(1, max_threads());
-      // per-thread partial sums: gw as [K, cout] (the GEMM below produces gwᵀ), then gb
+      // Few output channels: the weight gradient as dot products (no tile padding of cout);
+      // otherwise as a GEMM producing gwᵀ. Per-thread partial sums: gw (or gwᵀ), then gb.
+      const bool gw_dot = cout < 8;
       const int64_t part_sz = (gw ? K * cout : 0) + (gb ? cout : 0);
       std::vector<T> parts(static_cast<size_t>(part_sz * nt_max), T(0));
       conv_threads(chunks, 3.0 * double(g.N) * double(cout) * double(K * L),
                    [&](int t, int64_t c0, int64_t c1) {
         if (c0 >= c1) return;
-        T* cols = static_cast<T*>(conv_scratch().get(sizeof(T) * nb * K * L));
+        T* cols = static_cast<T*>(conv_scratch().get(sizeof(T) * nb * (K + cout) * L));
+        T* gyt = cols + nb * K * L;
         T* pw = parts.data() + t * part_sz;
         T* pb = pw + (gw ? K * cout : 0);
         for (int64_t ch = c0; ch < c1; ++ch) {
@@ -646,27 +667,36 @@ struct CpuKernels final : KernelTable<T> {
           Conv2dGeometry gc = g;
           gc.N = n;
           const T* gyc = gy + n0 * ys;
+          const int64_t P = n * L;  // chunk columns: cols [K, n·L], gyt [cout, n·L]
           if (gw) {
-            im2col(x + n0 * xs, gc, cols);
-            // gwᵀ [K, cout] += cols[i] [K, L] · gy[i]ᵀ [L, cout]
+            const T* cols_in = cols;
+            if (saved) cols_in = saved + n0 * K * L;
+            else im2col_impl(x + n0 * xs, gc, cols, P, L);
             for (int64_t i = 0; i < n; ++i)
-              gemm(false, true, K, cout, L, T(1), cols + i * K * L, L, 0, gyc + i * ys, L, 0,
-                   T(1), pw, cout, 0, 1);
+              for (int64_t c = 0; c < cout; ++c)
+                std::copy(gyc + i * ys + c * L, gyc + i * ys + (c + 1) * L, gyt + c * P + i * L);
+            if (gw_dot)  // gw [cout, K] += gyt [cout, P] · colsᵀ [P, K]  (dot products)
+              gemm(false, true, cout, K, P, T(1), gyt, P, 0, cols_in, P, 0, T(1), pw, K, 0, 1);
+            else  // gwᵀ [K, cout] += cols [K, P] · gytᵀ [P, cout]  (cols read in place)
+              gemm(false, true, K, cout, P, T(1), cols_in, P, 0, gyt, P, 0, T(1), pw, cout, 0, 1);
           }
           if (gb)
             for (int64_t i = 0; i < n; ++i)
               for (int64_t c = 0; c < cout; ++c) {
                 const T* r = gyc + i * ys + c * L;
-                Acc<T> acc = 0;
-                for (int64_t l = 0; l < L; ++l) acc += r[l];
-                pb[c] += static_cast<T>(acc);
+                Acc<T> acc[4] = {0, 0, 0, 0};  // independent chains (vectorisable)
+                int64_t l = 0;
+                for (; l + 4 <= L; l += 4)
+                  for (int j = 0; j < 4; ++j) acc[j] += r[l + j];
+                for (; l < L; ++l) acc[0] += r[l];
+                pb[c] += static_cast<T>((acc[0] + acc[1]) + (acc[2] + acc[3]));
               }
           if (gx) {
-            // cols[i] [K, L] = wᵀ [K, cout] · gy[i] [cout, L], then col2im into gx
-            gemm(true, false, K, L, cout, T(1), w, K, 0, gyc, L, ys, T(0), cols, L, K * L, n);
+            // cols[:, i·L : (i+1)·L] = wᵀ [K, cout] · gy[i] [cout, L], then col2im into gx
+            gemm(true, false, K, L, cout, T(1), w, K, 0, gyc, L, ys, T(0), cols, P, L, n);
             T* gxc = gx + n0 * xs;
             std::fill(gxc, gxc + n * xs, T(0));
-            col2im(cols, gc, gxc);
+            col2im_impl(cols, gc, gxc, P, L);
           }
         }
       });
@@ -674,8 +704,9 @@ struct CpuKernels final : KernelTable<T> {
       if (gw)
         for (int64_t c = 0; c < cout; ++c)
           for (int64_t k = 0; k < K; ++k) {
-            T acc = parts[k * cout + c];
-            for (int t = 1; t < used; ++t) acc += parts[t * part_sz + k * cout + c];
+            const int64_t j = gw_dot ? c * K + k : k * cout + c;
+            T acc = parts[j];
+            for (int t = 1; t < used; ++t) acc += parts[t * part_sz + j];
             gw[c * K + k] = acc;
           }
       if (gb)
