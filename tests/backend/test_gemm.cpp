@@ -1,7 +1,7 @@
 // tests/backend/test_gemm.cpp — the CPU GEMM paths (backend/cpu/gemm.hpp) against a long-double
 // reference: every SIMD kernel the CPU has plus the Eigen fallback, all transpose flags, ragged
-// edges, k larger than one cache block, batches (including broadcast operands), alpha/beta, and
-// beta = 0 ignoring NaN in C. The packed kernels must also give bit-identical results for any
+// edges, packed and in-place (direct) operands, the dot-product path, k larger than one cache
+// block, batches (including broadcast operands), alpha/beta, and beta = 0 ignoring NaN in C. The packed kernels must also give bit-identical results for any
 // thread count (the split is by output tiles, never along k).
 #include <distillery/distillery.hpp>
 
@@ -44,21 +44,23 @@ struct Case {
   bool bcast_a = false;  // batch stride 0 for A
 };
 
-// Runs one case on the current path; returns the max error scaled by sqrt(k) against the
-// reference (and checks that the padding between rows of C is untouched).
+// Runs one case on each path in `paths` (the reference is computed once); returns the worst
+// error scaled by sqrt(k) (the padding between rows of C must stay untouched). `out` receives
+// the last path's C.
 template <class T>
-double run_case(const Case<T>& c, std::vector<T>* out = nullptr) {
+double run_case(const Case<T>& c, const std::vector<GemmIsa>& paths,
+                std::vector<T>* out = nullptr) {
   Generator gen(static_cast<uint64_t>(c.m * 131 + c.n * 7 + c.k));
   const int64_t lda = (c.ta ? c.m : c.k) + 3, ldb = (c.tb ? c.k : c.n) + 1, ldc = c.n + 2;
   const int64_t ra = c.ta ? c.k : c.m, rb = c.tb ? c.n : c.k;
   const int64_t sA = c.bcast_a ? 0 : ra * lda + 5, sB = rb * ldb, sC = c.m * ldc + 1;
   std::vector<T> A(std::max<int64_t>(sA, ra * lda) * c.batch), B(sB * c.batch),
-      C(sC * c.batch);
+      C0(sC * c.batch);
   for (auto& x : A) x = static_cast<T>(gen.normal());
   for (auto& x : B) x = static_cast<T>(gen.normal());
-  for (auto& x : C) x = c.beta == T(0) ? std::numeric_limits<T>::quiet_NaN()
-                                       : static_cast<T>(gen.normal());
-  std::vector<T> R = C;
+  for (auto& x : C0) x = c.beta == T(0) ? std::numeric_limits<T>::quiet_NaN()
+                                        : static_cast<T>(gen.normal());
+  std::vector<T> R = C0;
   for (int64_t b = 0; b < c.batch; ++b)
     for (int64_t i = 0; i < c.m; ++i)
       for (int64_t j = 0; j < c.n; ++j) {
@@ -71,21 +73,26 @@ double run_case(const Case<T>& c, std::vector<T>* out = nullptr) {
         T& r = R[b * sC + i * ldc + j];
         r = c.beta == T(0) ? T(c.alpha * s) : T(c.alpha * s + c.beta * (long double)r);
       }
-  kernels<T>(Device::cpu).gemm(c.ta, c.tb, c.m, c.n, c.k, c.alpha, A.data(), lda, sA, B.data(),
-                               ldb, sB, c.beta, C.data(), ldc, sC, c.batch);
   double err = 0;
-  for (int64_t b = 0; b < c.batch; ++b)
-    for (int64_t i = 0; i < c.m; ++i) {
-      for (int64_t j = 0; j < c.n; ++j) {
-        double d = std::abs(double(C[b * sC + i * ldc + j]) - double(R[b * sC + i * ldc + j]));
-        err = std::max(err, std::isnan(d) ? 1e30 : d / std::sqrt(double(c.k) + 1));
+  IsaGuard guard;
+  for (GemmIsa isa : paths) {
+    cpu::set_gemm_isa(isa);
+    std::vector<T> C = C0;
+    kernels<T>(Device::cpu).gemm(c.ta, c.tb, c.m, c.n, c.k, c.alpha, A.data(), lda, sA,
+                                 B.data(), ldb, sB, c.beta, C.data(), ldc, sC, c.batch);
+    for (int64_t b = 0; b < c.batch; ++b)
+      for (int64_t i = 0; i < c.m; ++i) {
+        for (int64_t j = 0; j < c.n; ++j) {
+          double d = std::abs(double(C[b * sC + i * ldc + j]) - double(R[b * sC + i * ldc + j]));
+          err = std::max(err, std::isnan(d) ? 1e30 : d / std::sqrt(double(c.k) + 1));
+        }
+        for (int64_t j = c.n; j < ldc && (b * sC + i * ldc + j) < (int64_t)C.size(); ++j) {
+          T got = C[b * sC + i * ldc + j], want = R[b * sC + i * ldc + j];
+          if (!(got == want || (std::isnan(got) && std::isnan(want)))) err = 1e30;
+        }
       }
-      for (int64_t j = c.n; j < ldc && (b * sC + i * ldc + j) < (int64_t)C.size(); ++j) {
-        T got = C[b * sC + i * ldc + j], want = R[b * sC + i * ldc + j];
-        if (!(got == want || (std::isnan(got) && std::isnan(want)))) err = 1e30;
-      }
-    }
-  if (out) *out = C;
+    if (out) *out = C;
+  }
   return err;
 }
 
@@ -93,8 +100,9 @@ template <class T>
 std::vector<Case<T>> cases() {
   std::vector<Case<T>> v;
   const std::vector<std::array<int64_t, 3>> shapes = {
-      {1, 1, 1},    {7, 13, 5},   {13, 33, 300}, {145, 70, 513}, {64, 256, 784},
-      {5, 600, 17}, {300, 9, 40}, {6, 784, 25},  {16, 100, 150}, {49, 97, 64}};
+      {1, 1, 1},    {7, 13, 5},   {13, 33, 300}, {145, 70, 513}, {40, 100, 300},
+      {5, 600, 17}, {300, 9, 40}, {6, 784, 25},  {16, 100, 150}, {49, 97, 64},
+      {6, 25, 1568}, {3, 7, 1100}};  // the last two take the dot-product path when tb
   for (auto [m, n, k] : shapes)
     for (int ta = 0; ta < 2; ++ta)
       for (int tb = 0; tb < 2; ++tb)
@@ -108,15 +116,12 @@ std::vector<Case<T>> cases() {
 
 template <class T>
 void check_all_paths(double tol) {
-  IsaGuard guard;
-  for (GemmIsa isa : isas()) {
-    cpu::set_gemm_isa(isa);
-    for (const auto& c : cases<T>()) {
-      double err = run_case(c);
-      INFO("path ", cpu::gemm_kernel_name(), " ta ", c.ta, " tb ", c.tb, " m ", c.m, " n ", c.n,
-           " k ", c.k, " batch ", c.batch, " beta ", double(c.beta));
-      CHECK(err < tol);
-    }
+  const auto paths = isas();
+  for (const auto& c : cases<T>()) {
+    double err = run_case(c, paths);
+    INFO("ta ", c.ta, " tb ", c.tb, " m ", c.m, " n ", c.n, " k ", c.k, " batch ", c.batch,
+         " beta ", double(c.beta));
+    CHECK(err < tol);
   }
 }
 
@@ -146,9 +151,9 @@ TEST_CASE("gemm: packed kernels give the same bits for 1 and 2 threads") {
                           Case<float>{false, true, 33, 500, 100, 2, 1.f, 0.f}}) {
       std::vector<float> one, two;
       omp_set_num_threads(1);
-      run_case(c, &one);
+      run_case(c, {isa}, &one);
       omp_set_num_threads(2);
-      run_case(c, &two);
+      run_case(c, {isa}, &two);
       CHECK(one.size() == two.size());
       bool same = true;
       for (size_t i = 0; i < one.size(); ++i)
