@@ -3,9 +3,9 @@
 // Every entry of the table-driven harness runs on the CPU and on CUDA with the same inputs, in
 // float and double, with contiguous, transposed and strided (NaN-gapped) inputs, and the two
 // devices must agree on the value, the first-order gradient and the Hessian-vector product
-// (create_graph). Entries whose function captures CPU index tensors (dtest::ids) cannot run on
-// the device as written; they are counted and listed as skipped (the same ops run with device
-// indices in test_cuda_parity.cpp). Without a CUDA device the executable exits 77 (skipped).
+// (create_graph). Index constants (dtest::ids) are made on the device being evaluated; an entry
+// that still mixes devices is counted and listed as skipped. Without a CUDA device the
+// executable exits 77 (skipped).
 #include <distillery/cuda.hpp>
 #include <distillery/distillery.hpp>
 
@@ -21,6 +21,7 @@
 #include "../ops/table_nn.hpp"
 #include "../ops/table_reduce.hpp"
 #include "../ops/table_shape.hpp"
+#include "../losses/table_losses.hpp"
 
 namespace {
 using namespace dtest;
@@ -45,6 +46,11 @@ std::vector<double> host_values(const Tensor<T>& t) {
 template <class T>
 Result evaluate_on(const Entry& e, const Vals& in, Layout layout, Device dev,
                    const std::vector<double>& w, const Vals& v) {
+  struct IdsOn {  // index constants (dtest::ids) on `dev` while this evaluation runs
+    Device saved = ids_device();
+    explicit IdsOn(Device d) { ids_device() = d; }
+    ~IdsOn() { ids_device() = saved; }
+  } ids_on(dev);
   Inputs<T> xs, diff;
   for (size_t i = 0; i < in.size(); ++i) {
     Tensor<T> x = input_on<T>(in[i], e.shapes[i], layout, dev);
@@ -157,10 +163,12 @@ TEST_CASE("cuda op table: device present (else exit 77 = skipped)") {
 TEST_CASE("cuda op table: every entry agrees with the CPU (value, 1st, 2nd order; 3 layouts)") {
   Tally tally;
   for (auto fill : {elementwise_entries, reduce_entries, view_entries, linalg_entries,
-                    index_entries, nn_entries, loss_entries})
+                    index_entries, nn_entries, loss_entries, response_entries,
+                    feature_relation_entries, ckd_entries, other_entries})
     run_family(fill, tally);
   std::printf("cuda op table: %d entries, %d compared on CPU and CUDA (f32+f64, all layouts), "
-              "%d skipped (CPU index constants):%s\n",
+              "%d skipped (inputs on mixed devices):%s\n",
               tally.entries, tally.runs, tally.skipped, tally.skipped_names.c_str());
   CHECK(tally.runs > 0);
+  CHECK_MESSAGE(tally.skipped == 0, "entries skipped:", tally.skipped_names);
 }

@@ -64,11 +64,18 @@ struct OpFn {
     return __VA_ARGS__;                                                       \
   }
 
-// Index tensors for entries (constants captured by FN; they carry no gradient).
-inline Tensor<int64_t> ids(std::vector<int64_t> v, Shape s) {
-  return Tensor<int64_t>::from_vector(v, s);
+// Index tensors for entries (constants captured by FN; they carry no gradient). They are made on
+// ids_device(), which the CUDA table test points at the GPU while it evaluates there.
+inline distillery::Device& ids_device() {
+  static distillery::Device d = distillery::Device::cpu;
+  return d;
 }
-inline Tensor<int64_t> ids(std::vector<int64_t> v) { return Tensor<int64_t>::from_vector(v); }
+inline Tensor<int64_t> ids(std::vector<int64_t> v, Shape s) {
+  return Tensor<int64_t>::from_vector(v, s).to(ids_device());
+}
+inline Tensor<int64_t> ids(std::vector<int64_t> v) {
+  return Tensor<int64_t>::from_vector(v).to(ids_device());
+}
 // Index results as values of type T, so value-only entries can return them.
 template <class T>
 Tensor<T> as_real(const Tensor<int64_t>& i) {

@@ -147,13 +147,13 @@ inline void loss_entries(Table& t) {
   for (const auto& red : reductions) {
     const Reduction r = red.first;
     const std::string rn = red.second;
-    t.add("smooth_l1_loss", {nc}, FN(smooth_l1_loss(x[0], Tensor<T>::zeros(x[0].shape()), r)),
+    t.add("smooth_l1_loss", {nc}, FN(smooth_l1_loss(x[0], Tensor<T>::zeros(x[0].shape(), x[0].device()), r)),
           "zero target, both branches, " + rn)
         .gen(Gen::range(-3, 3).away_from({-1, 0, 1}, 0.1))
         .ref([=](const Args& a) {
           return ref::reduced(ref::unary([=](double d) { return sl1(d, 1); })(a), r);
         });
-    t.add("huber_loss", {nc}, FN(huber_loss(x[0], Tensor<T>::zeros(x[0].shape()), r, 0.5)),
+    t.add("huber_loss", {nc}, FN(huber_loss(x[0], Tensor<T>::zeros(x[0].shape(), x[0].device()), r, 0.5)),
           "zero target, delta 0.5, " + rn)
         .gen(Gen::range(-3, 3).away_from({-0.5, 0, 0.5}, 0.1))
         .ref([=](const Args& a) {

@@ -167,7 +167,7 @@ Tensor<T> pair_relation(const Tensor<T>& x, const Tensor<T>& M, const Tensor<T>&
   if (dist == RelationDistance::cosine) {
     Tensor<T> u = l2_normalize(x, -1);
     Tensor<T> S = matmul(u, transpose(u, -1, -2));
-    Tensor<T> filled = where(valid, S, Tensor<T>::full({}, -std::numeric_limits<T>::infinity()));
+    Tensor<T> filled = where(valid, S, Tensor<T>::full({}, -std::numeric_limits<T>::infinity(), S.device()));
     filled = where(row_has, filled, zero);  // rows without a valid partner: finite, zeroed below
     return where(valid, student ? log_softmax(filled, -1) : softmax(filled, -1), zero);
   }
@@ -219,7 +219,7 @@ Tensor<T> window_angles(const Tensor<T>& x, int64_t w) {
   for (int64_t i = 0; i < n; ++i)
     for (int64_t p = 0; p < w; ++p)
       idx[i * w + p] = std::min(std::max<int64_t>(i - r + p, 0), n - 1);
-  Tensor<T> nb = reshape(index_select(x, 1, Tensor<int64_t>::from_vector(idx)), Shape{G, n, w, d});
+  Tensor<T> nb = reshape(index_select(x, 1, Tensor<int64_t>::from_vector(idx).to(x.device())), Shape{G, n, w, d});
   Tensor<T> u = l2_normalize(sub(unsqueeze(x, 2), nb), -1);
   return matmul(u, transpose(u, -1, -2));  // [G, n, w, w]
 }

@@ -242,9 +242,9 @@ class DatasetDistiller {
       if (cfg_.soft_labels) acc(h.labels, v[3]);
       dw = add(dw, v[0]);
     }
-    if (!h.images.defined()) h.images = Tensor<T>::zeros(images_.shape());
-    if (!h.raw_lrs.defined()) h.raw_lrs = Tensor<T>::zeros(raw_lrs_.shape());
-    if (cfg_.soft_labels && !h.labels.defined()) h.labels = Tensor<T>::zeros(labels_.shape());
+    if (!h.images.defined()) h.images = Tensor<T>::zeros(images_.shape(), images_.device());
+    if (!h.raw_lrs.defined()) h.raw_lrs = Tensor<T>::zeros(raw_lrs_.shape(), raw_lrs_.device());
+    if (cfg_.soft_labels && !h.labels.defined()) h.labels = Tensor<T>::zeros(labels_.shape(), labels_.device());
     return h;
   }
 
@@ -252,8 +252,8 @@ class DatasetDistiller {
   void adam(Tensor<T>& p, Tensor<T>& m, Tensor<T>& v, const Tensor<T>& g) {
     NoGradGuard ng;
     if (!m.defined()) {
-      m = Tensor<T>::zeros(p.shape());
-      v = Tensor<T>::zeros(p.shape());
+      m = Tensor<T>::zeros(p.shape(), p.device());
+      v = Tensor<T>::zeros(p.shape(), p.device());
     }
     const T b1 = T(cfg_.beta1), b2 = T(cfg_.beta2);
     m = add(mul_scalar(m, b1), mul_scalar(g, T(1) - b1));

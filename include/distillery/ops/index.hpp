@@ -99,6 +99,8 @@ template <class T>
 Tensor<T> index_select(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index) {
   int d = normalize_dim(dim, x.dim(), "index_select");
   check(index.dim() == 1, "index_select", "index must be 1-D, got shape ", index.shape());
+  check(index.device() == x.device(), "index_select", "index on ", index.device(), ", input on ",
+        x.device());
   Shape s = x.shape();
   int64_t outer = 1, inner = 1, n = x.dim() ? x.shape()[d] : 1;
   for (int i = 0; i < d; ++i) outer *= s[i];
@@ -124,6 +126,9 @@ Tensor<T> index_add(const Tensor<T>& base, int64_t dim, const Tensor<int64_t>& i
                     const Tensor<T>& src) {
   int d = normalize_dim(dim, base.dim(), "index_add");
   check(index.dim() == 1, "index_add", "index must be 1-D, got shape ", index.shape());
+  check(index.device() == base.device(), "index_add", "index on ", index.device(), ", input on ",
+        base.device());
+  check_same_device(base, src, "index_add");
   Shape expect = base.shape();
   if (base.dim()) expect[d] = index.numel();
   check(src.shape() == expect, "index_add", "src shape ", src.shape(), " must be ", expect);
@@ -151,6 +156,8 @@ Tensor<T> index_add(const Tensor<T>& base, int64_t dim, const Tensor<int64_t>& i
 template <class T>
 Tensor<T> embedding(const Tensor<T>& weight, const Tensor<int64_t>& ids) {
   check(weight.dim() == 2, "embedding", "weight must be [V, D], got ", weight.shape());
+  check(ids.device() == weight.device(), "embedding", "ids on ", ids.device(), ", weight on ",
+        weight.device());
   Shape s = ids.shape();
   s.push_back(weight.shape()[1]);
   Tensor<int64_t> ic = raw_contiguous(ids);

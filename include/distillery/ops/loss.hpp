@@ -55,6 +55,8 @@ template <class T>
 Tensor<T> nll_loss(const Tensor<T>& logp, const Tensor<int64_t>& target,
                    Reduction r = Reduction::mean) {
   detail::check_class_targets(logp.shape(), target.shape(), "nll_loss");
+  check(target.device() == logp.device(), "nll_loss", "target on ", target.device(), ", input on ",
+        logp.device());
   Tensor<T> picked = squeeze(gather(logp, 1, unsqueeze(target, 1)), 1);
   return reduce_loss(neg(picked), r == Reduction::batchmean ? Reduction::mean : r);
 }
@@ -65,6 +67,8 @@ template <class T>
 Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<int64_t>& target,
                         Reduction r = Reduction::mean, double label_smoothing = 0) {
   detail::check_class_targets(logits.shape(), target.shape(), "cross_entropy");
+  check(target.device() == logits.device(), "cross_entropy", "target on ", target.device(), ", input on ",
+        logits.device());
   check(label_smoothing >= 0 && label_smoothing <= 1, "cross_entropy",
         "label_smoothing must be in [0, 1], got ", label_smoothing);
   Tensor<T> lp = log_softmax(logits, 1);

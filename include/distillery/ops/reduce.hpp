@@ -222,7 +222,7 @@ Tensor<T> logsumexp(const Tensor<T>& a, const std::vector<int64_t>& dims = {},
 template <class T>
 std::pair<Tensor<T>, Tensor<int64_t>> sort(const Tensor<T>& a, int64_t dim = -1,
                                            bool descending = false) {
-  if (a.dim() == 0) return {a, Tensor<int64_t>::zeros({})};
+  if (a.dim() == 0) return {a, Tensor<int64_t>::zeros({}, a.device())};
   int d = normalize_dim(dim, a.dim(), "sort");
   Tensor<T> moved = raw_contiguous(transpose(a.detach(), d, -1));
   int64_t cols = moved.shape().back(), rows = cols ? moved.numel() / cols : 0;
