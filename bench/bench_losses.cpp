@@ -14,11 +14,15 @@
 // both sides and built outside the timed loop. Run through scripts/bench.sh (OMP_NUM_THREADS=2,
 // OPENBLAS_NUM_THREADS=1, torch::set_num_threads(2)).
 #include "bench_common.hpp"
+#include "torch_reference.hpp"
 
 namespace {
 namespace ds = distillery;
 namespace L = distillery::losses;
 namespace F = torch::nn::functional;
+using bench_ref::torch_angles;
+using bench_ref::torch_ltr_triple;
+using bench_ref::torch_pair;
 
 // ---- KD -------------------------------------------------------------------------------------
 constexpr int64_t kN = 256, kC = 1000;
@@ -62,13 +66,6 @@ void BM_ds_rkd_angle(benchmark::State& st) {
     L::rkd_angle_loss(s, t).backward();
     benchmark::DoNotOptimize(s.grad().data_ptr());
   }
-}
-
-torch::Tensor torch_angles(const torch::Tensor& x) {  // [G, m, d] -> [G, m, m, m]
-  const int64_t G = x.size(0), m = x.size(1), d = x.size(2);
-  auto sub = F::normalize(x.unsqueeze(1) - x.unsqueeze(2), F::NormalizeFuncOptions().p(2).dim(3));
-  sub = sub.reshape({-1, m, d});
-  return torch::bmm(sub, sub.transpose(1, 2)).view({G, m, m, m});
 }
 
 void BM_torch_rkd_angle(benchmark::State& st) {
@@ -129,83 +126,15 @@ void BM_ds_ckd(benchmark::State& st) {
   }
 }
 
-// LibTorch, following GeondoPark/CKD loss.py (x [B, L, n, d], mask [B, n]).
-torch::Tensor grouped(const torch::Tensor& x, bool layer) {
-  return layer ? x.transpose(1, 2).reshape({-1, x.size(1), x.size(3)})
-               : x.reshape({-1, x.size(2), x.size(3)});
-}
-torch::Tensor grouped_mask(const torch::Tensor& mask, bool layer) {
-  return layer ? mask.reshape({-1, 1}).repeat({1, kL})
-               : mask.unsqueeze(1).repeat({1, kL, 1}).reshape({-1, kTok});
-}
-
-torch::Tensor torch_pair(const torch::Tensor& s, const torch::Tensor& t, const torch::Tensor& mask,
-                         bool layer) {
-  auto gm = grouped_mask(mask, layer);
-  const int64_t m = gm.size(1);
-  auto M = gm.unsqueeze(2) * gm.unsqueeze(1);
-  auto valid = (M * (1 - torch::eye(m))) > 0;
-  auto has = valid.any(-1, true);
-  auto rel = [&](const torch::Tensor& x, bool student) {
-    auto xn = F::normalize(grouped(x, layer), F::NormalizeFuncOptions().p(2).dim(2));
-    auto d = (torch::bmm(xn, xn.transpose(1, 2)) * M).masked_fill(~valid, -INFINITY);
-    d = torch::where(has, d, torch::zeros_like(d));
-    d = student ? torch::log_softmax(d, -1) : torch::softmax(d, -1);
-    return torch::where(valid, d, torch::zeros_like(d));
-  };
-  torch::Tensor td;
-  {
-    torch::NoGradGuard ng;
-    td = rel(t, false);
-  }
-  return torch::kl_div(rel(s, true), td, at::Reduction::Sum) / M.sum();
-}
-
-torch::Tensor torch_window(const torch::Tensor& s, const torch::Tensor& t,
-                           const torch::Tensor& mask) {
-  const int64_t G = kB * kL, r = (kW - 1) / 2;
-  auto idx = torch::arange(kTok).unsqueeze(0).unsqueeze(2).repeat({G, 1, kW});
-  idx = (idx + torch::arange(-r, r + 1).expand_as(idx)).clamp(0, kTok - 1);
-  idx = idx + torch::arange(G).view({-1, 1, 1}) * kTok;
-  auto M = grouped_mask(mask, false).unsqueeze(2).unsqueeze(3).repeat({1, 1, kW, kW});
-  auto angles = [&](const torch::Tensor& x) {
-    auto xg = grouped(x, false);
-    const int64_t d = xg.size(2);
-    auto round = xg.reshape({G * kTok, d}).index({idx});
-    auto sub = F::normalize(xg.unsqueeze(2) - round, F::NormalizeFuncOptions().p(2).dim(3));
-    sub = sub.view({-1, kW, d});
-    return torch::bmm(sub, sub.transpose(1, 2)).view({G, kTok, kW, kW}) * M;
-  };
-  torch::Tensor ta;
-  {
-    torch::NoGradGuard ng;
-    ta = angles(t);
-  }
-  return F::mse_loss(angles(s), ta, F::MSELossFuncOptions(torch::kSum)) / M.sum();
-}
-
-torch::Tensor torch_ltr_triple(const torch::Tensor& s, const torch::Tensor& t,
-                               const torch::Tensor& mask) {
-  auto gm = grouped_mask(mask, true);
-  auto M = gm.unsqueeze(2).unsqueeze(3) * gm.unsqueeze(1).unsqueeze(3) * gm.unsqueeze(1).unsqueeze(2);
-  torch::Tensor ta;
-  {
-    torch::NoGradGuard ng;
-    ta = torch_angles(grouped(t, true)) * M;
-  }
-  auto sa = torch_angles(grouped(s, true)) * M;
-  return F::mse_loss(sa, ta, F::MSELossFuncOptions(torch::kSum)) / M.sum();
-}
-
 torch::Tensor torch_term(const torch::Tensor& s, const torch::Tensor& t, const torch::Tensor& m,
                          Term term) {
   switch (term) {
     case Term::wr_pair: return torch_pair(s, t, m, false);
-    case Term::wr_window: return torch_window(s, t, m);
+    case Term::wr_window: return bench_ref::torch_window(s, t, m, kW);
     case Term::ltr_pair: return torch_pair(s, t, m, true);
     case Term::ltr_triple: return torch_ltr_triple(s, t, m);
     case Term::total:
-      return torch_pair(s, t, m, false) + 10 * torch_window(s, t, m) + torch_pair(s, t, m, true) +
+      return torch_pair(s, t, m, false) + 10 * bench_ref::torch_window(s, t, m, kW) + torch_pair(s, t, m, true) +
              10 * torch_ltr_triple(s, t, m);
   }
   return {};

@@ -275,6 +275,15 @@ struct CudaFloatKernels final : KernelTable<T> {
   void sort(const T* in, int64_t rows, int64_t cols, bool descending, T* vals, I* idx) override {
     cuda_detail::sort<T>(in, rows, cols, descending, vals, idx);
   }
+  bool has_fused_losses() const override { return true; }
+  bool kd_fused(const T* z, const T* v, int64_t N, int64_t C, double temperature, bool soft_ce,
+                double coef, T* value, T* grad) override {
+    return cuda_detail::kd_fused<T>(z, v, N, C, temperature, soft_ce, coef, value, grad);
+  }
+  bool relation_fused(const T* Gs, const T* Gt, const T* mask, int64_t groups, int64_t m,
+                      const RelationSpec& spec, T* value, T* dG) override {
+    return cuda_detail::relation_fused<T>(Gs, Gt, mask, groups, m, spec, value, dG);
+  }
 };
 
 namespace {

@@ -131,4 +131,9 @@ template <class T> void max_pool2d(const T* x, const Conv2dGeometry& g, T* out, 
 template <class T> void sort(const T* in, int64_t rows, int64_t cols, bool descending, T* vals,
                              I* idx);
 
+// kernels_loss.cu (fused distillation losses; false = not for these sizes)
+template <class T> bool kd_fused(const T* z, const T* v, int64_t N, int64_t C, double temperature,
+                                 bool soft_ce, double coef, T* value, T* grad);
+template <class T> bool relation_fused(const T* Gs, const T* Gt, const T* mask, int64_t groups,
+                                       int64_t m, const RelationSpec& spec, T* value, T* dG);
 }  // namespace distillery::cuda_detail

@@ -3,7 +3,16 @@
 // Pairs `distillery_cuda/<case>` / `libtorch_cuda/<case>` (and `cublas/gemm_4096`) in one binary:
 //   gemm_4096   fp32 4096x4096x4096 matmul (no TF32 on any side)
 //   kd_loss     KD loss fwd+bwd: T² · KL(softmax(t/T) ‖ log_softmax(s/T)), batch 256 × 1000, T = 4
+//               (Distillery: losses::kd_loss, the fused kernel; kd_loss_composed: the same from ops)
+//   rkd_angle_b128_d512            RKD angle loss fwd+bwd, embeddings 128 × 512 (fused)
+//   ckd_<term>_b32_l7_n128         CKD terms fwd+bwd on hidden states 32 × 7 × 128, student 312
+//                                  wide, teacher 768, padded batch: wr_pair, wr_window21,
+//                                  ltr_pair, total (weights 1, 10, 1, 10; LTR triple composed)
+//   encoder_layer_b32_s128         one post-LN transformer encoder layer fwd+bwd, d 256, 4 heads,
+//                                  FFN 1024, dropout 0
 //   lenet_step  LeNet-5 training step (forward, cross-entropy, backward, SGD), batch 256, 1×28×28
+// The LibTorch side of the relation losses is bench/torch_reference.hpp (the reference
+// implementations' composition), the same code the CPU benchmark uses.
 // Timing: each iteration ends with cudaDeviceSynchronize and is timed on the host clock
 // (UseManualTime), after warm-up runs that keep module loading, cuBLAS handle creation and
 // the caching allocators' first cudaMallocs out of the numbers. LibTorch cases are compiled when
@@ -18,9 +27,12 @@
 
 #include <distillery/cuda.hpp>
 #include <distillery/distillery.hpp>
+#include <distillery/nn/nn.hpp>
 
 #ifdef DST_BENCH_TORCH
 #include <torch/torch.h>
+
+#include "../torch_reference.hpp"
 #endif
 
 namespace ds = distillery;
@@ -101,10 +113,87 @@ void BM_ds_kd(benchmark::State& st) {
   auto s = ds::TensorF::randn({kB, kC}, g, 0, 3).to(ds::Device::cuda).requires_grad_();
   auto t = ds::TensorF::randn({kB, kC}, g, 0, 3).to(ds::Device::cuda);
   timed_loop(st, [&] {
+    auto loss = ds::losses::kd_loss(s, t, kT, ds::Reduction::batchmean,
+                                    ds::losses::TemperatureScale::t_squared);
+    auto gs = ds::grad({loss}, {s});
+    benchmark::DoNotOptimize(gs);
+  });
+}
+
+void BM_ds_kd_composed(benchmark::State& st) {
+  ds::Generator g(2);
+  auto s = ds::TensorF::randn({kB, kC}, g, 0, 3).to(ds::Device::cuda).requires_grad_();
+  auto t = ds::TensorF::randn({kB, kC}, g, 0, 3).to(ds::Device::cuda);
+  timed_loop(st, [&] {
     auto ls = ds::log_softmax(ds::mul_scalar(s, 1 / kT), 1);
     auto pt = ds::softmax(ds::mul_scalar(t, 1 / kT), 1);
     auto loss = ds::mul_scalar(ds::kl_div(ls, pt, ds::Reduction::batchmean), kT * kT);
     auto gs = ds::grad({loss}, {s});
+    benchmark::DoNotOptimize(gs);
+  });
+}
+
+// ---- relation losses (RKD angle, CKD) ------------------------------------------------------
+constexpr int64_t kRkdN = 128, kRkdD = 512;
+constexpr int64_t kCkdB = 32, kCkdL = 7, kTok = 128, kDt = 768, kDs = 312, kW = 21;
+
+struct CkdInputs {  // the CPU benchmark's inputs (bench_losses.cpp), on the device
+  ds::TensorF s, t, mask;
+  CkdInputs() {
+    ds::Generator gen(3);
+    s = ds::TensorF::randn({kCkdB, kCkdL, kTok, kDs}, gen).to(ds::Device::cuda).requires_grad_();
+    t = ds::TensorF::randn({kCkdB, kCkdL, kTok, kDt}, gen).to(ds::Device::cuda);
+    std::vector<float> m(kCkdB * kTok, 0.f);
+    for (int64_t b = 0; b < kCkdB; ++b)  // lengths 64..128, like a padded GLUE batch
+      for (int64_t i = 0; i < 64 + (b * 37) % 65; ++i) m[b * kTok + i] = 1.f;
+    mask = ds::TensorF::from_vector(m, {kCkdB, kTok}).to(ds::Device::cuda);
+  }
+};
+
+enum class Term { rkd_angle, wr_pair, wr_window, ltr_pair, total };
+
+template <Term term>
+void BM_ds_relation(benchmark::State& st) {
+  namespace L = ds::losses;
+  CkdInputs in;
+  ds::Generator gen(2);
+  auto rs = ds::TensorF::randn({kRkdN, kRkdD}, gen).to(ds::Device::cuda).requires_grad_();
+  auto rt = ds::TensorF::randn({kRkdN, kRkdD}, gen).to(ds::Device::cuda);
+  timed_loop(st, [&] {
+    ds::TensorF loss, x = term == Term::rkd_angle ? rs : in.s;
+    switch (term) {
+      case Term::rkd_angle: loss = L::rkd_angle_loss(rs, rt); break;
+      case Term::wr_pair: loss = L::word_relation_pair_loss(in.s, in.t, in.mask); break;
+      case Term::wr_window: loss = L::word_relation_window_loss(in.s, in.t, in.mask, kW); break;
+      case Term::ltr_pair: loss = L::layer_relation_pair_loss(in.s, in.t, in.mask); break;
+      case Term::total:
+        loss = L::ckd_loss(in.s, in.t, in.mask, L::CkdWeights{1, 10, 1, 10},
+                           L::WordTriple::window, kW);
+        break;
+    }
+    auto gs = ds::grad({loss}, {x});
+    benchmark::DoNotOptimize(gs);
+  });
+}
+
+// ---- transformer encoder layer -------------------------------------------------------------
+constexpr int64_t kEncB = 32, kEncS = 128, kEncD = 256;
+
+void BM_ds_encoder(benchmark::State& st) {
+  ds::Generator g(13);
+  ds::nn::TransformerConfig c;
+  c.d_model = kEncD;
+  c.nhead = 4;
+  c.dim_feedforward = 1024;
+  c.dropout = 0.0;
+  ds::nn::TransformerEncoderLayer<float> layer(c, g);
+  layer.to(ds::Device::cuda);
+  auto params = layer.parameters();
+  auto x = ds::TensorF::randn({kEncB, kEncS, kEncD}, g).to(ds::Device::cuda);
+  auto probe = ds::TensorF::randn({kEncB, kEncS, kEncD}, g).to(ds::Device::cuda);
+  timed_loop(st, [&] {
+    auto loss = ds::sum(ds::mul(layer.forward(x), probe));
+    auto gs = ds::grad({loss}, params);
     benchmark::DoNotOptimize(gs);
   });
 }
@@ -174,6 +263,64 @@ void BM_torch_kd(benchmark::State& st) {
   });
 }
 
+void BM_torch_kd_composed(benchmark::State& st) { BM_torch_kd(st); }  // the same formula
+
+torch::Tensor to_torch_cuda(const ds::TensorF& t, bool grad) {
+  ds::TensorF h = t.to(ds::Device::cpu).contiguous();
+  std::vector<int64_t> shape(h.shape().begin(), h.shape().end());
+  auto out = torch::from_blob(h.data_ptr(), shape, torch::kFloat).clone().to(tdev());
+  return grad ? out.requires_grad_() : out;
+}
+
+template <Term term>
+void BM_torch_relation(benchmark::State& st) {
+  CkdInputs in;
+  ds::Generator gen(2);
+  auto rs = to_torch_cuda(ds::TensorF::randn({kRkdN, kRkdD}, gen), true);
+  auto rt = to_torch_cuda(ds::TensorF::randn({kRkdN, kRkdD}, gen), false);
+  auto s = to_torch_cuda(in.s, true), t = to_torch_cuda(in.t, false);
+  auto m = to_torch_cuda(in.mask, false);
+  timed_loop(st, [&] {
+    torch::Tensor loss, x = term == Term::rkd_angle ? rs : s;
+    switch (term) {
+      case Term::rkd_angle: {
+        torch::Tensor ta;
+        {
+          torch::NoGradGuard ng;
+          ta = bench_ref::torch_angles(rt.unsqueeze(0)).view(-1);
+        }
+        loss = F::smooth_l1_loss(bench_ref::torch_angles(rs.unsqueeze(0)).view(-1), ta);
+        break;
+      }
+      case Term::wr_pair: loss = bench_ref::torch_pair(s, t, m, false); break;
+      case Term::wr_window: loss = bench_ref::torch_window(s, t, m, kW); break;
+      case Term::ltr_pair: loss = bench_ref::torch_pair(s, t, m, true); break;
+      case Term::total:
+        loss = bench_ref::torch_pair(s, t, m, false) + 10 * bench_ref::torch_window(s, t, m, kW) +
+               bench_ref::torch_pair(s, t, m, true) + 10 * bench_ref::torch_ltr_triple(s, t, m);
+        break;
+    }
+    auto gs = torch::autograd::grad({loss}, {x});
+    benchmark::DoNotOptimize(gs);
+  });
+}
+
+void BM_torch_encoder(benchmark::State& st) {
+  torch::manual_seed(13);
+  torch::nn::TransformerEncoderLayer layer(
+      torch::nn::TransformerEncoderLayerOptions(kEncD, 4).dim_feedforward(1024).dropout(0.0));
+  layer->to(tdev());
+  auto params = layer->parameters();
+  auto o = torch::TensorOptions().device(tdev());
+  auto x = torch::randn({kEncS, kEncB, kEncD}, o);  // LibTorch's layout: [S, B, D]
+  auto probe = torch::randn({kEncS, kEncB, kEncD}, o);
+  timed_loop(st, [&] {
+    auto loss = (layer->forward(x) * probe).sum();
+    auto gs = torch::autograd::grad({loss}, params);
+    benchmark::DoNotOptimize(gs);
+  });
+}
+
 void BM_torch_lenet(benchmark::State& st) {
   torch::manual_seed(3);
   auto o = torch::TensorOptions().device(tdev());
@@ -218,12 +365,26 @@ int main(int argc, char** argv) {
   reg("distillery_cuda/gemm_4096", BM_ds_gemm);
   reg("cublas/gemm_4096", BM_cublas_gemm);
   reg("distillery_cuda/kd_loss", BM_ds_kd);
+  reg("distillery_cuda/kd_loss_composed", BM_ds_kd_composed);
+  reg("distillery_cuda/rkd_angle_b128_d512", BM_ds_relation<Term::rkd_angle>);
+  reg("distillery_cuda/ckd_wr_pair_b32_l7_n128", BM_ds_relation<Term::wr_pair>);
+  reg("distillery_cuda/ckd_wr_window21_b32_l7_n128", BM_ds_relation<Term::wr_window>);
+  reg("distillery_cuda/ckd_ltr_pair_b32_l7_n128", BM_ds_relation<Term::ltr_pair>);
+  reg("distillery_cuda/ckd_total_b32_l7_n128", BM_ds_relation<Term::total>);
+  reg("distillery_cuda/encoder_layer_b32_s128", BM_ds_encoder);
   reg("distillery_cuda/lenet_step", BM_ds_lenet);
 #ifdef DST_BENCH_TORCH
   if (torch::cuda::is_available()) {
     benchmark::AddCustomContext("libtorch", TORCH_VERSION);
     reg("libtorch_cuda/gemm_4096", BM_torch_gemm);
     reg("libtorch_cuda/kd_loss", BM_torch_kd);
+    reg("libtorch_cuda/kd_loss_composed", BM_torch_kd_composed);
+    reg("libtorch_cuda/rkd_angle_b128_d512", BM_torch_relation<Term::rkd_angle>);
+    reg("libtorch_cuda/ckd_wr_pair_b32_l7_n128", BM_torch_relation<Term::wr_pair>);
+    reg("libtorch_cuda/ckd_wr_window21_b32_l7_n128", BM_torch_relation<Term::wr_window>);
+    reg("libtorch_cuda/ckd_ltr_pair_b32_l7_n128", BM_torch_relation<Term::ltr_pair>);
+    reg("libtorch_cuda/ckd_total_b32_l7_n128", BM_torch_relation<Term::total>);
+    reg("libtorch_cuda/encoder_layer_b32_s128", BM_torch_encoder);
     reg("libtorch_cuda/lenet_step", BM_torch_lenet);
   } else {
     std::printf("bench_cuda: LibTorch found but without CUDA; libtorch_cuda/* not registered\n");

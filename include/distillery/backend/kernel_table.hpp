@@ -15,6 +15,7 @@
 #include "../core/device.hpp"
 #include "../core/error.hpp"
 #include "../core/shape.hpp"
+#include "loss_math.hpp"
 #include "scalar_math.hpp"
 
 namespace distillery {
@@ -113,6 +114,20 @@ struct KernelTable {
   virtual bool conv2d_fused_backward(const T* x, const T* w, const T* gy,
                                      const Conv2dGeometry& g, int64_t cout, const T* cols,
                                      T* gx, T* gw, T* gb) { return false; }
+
+  // Optional fused distillation losses (losses/ uses them when has_fused_losses(); the CPU runs
+  // its own OpenMP kernels in losses/ instead). All buffers live on the device; `value` is one
+  // element of device memory; a null grad / dG means "value only". Returning false means "not
+  // for these sizes": losses/ then takes the composed path.
+  virtual bool has_fused_losses() const { return false; }
+  // Hinton KD over rows of contiguous z, v [N, C] (see losses/kd_kernel.hpp):
+  //   value = coef · Σ_rows loss_row,  grad [N, C] = coef/T · (softmax(z/T) − softmax(v/T)).
+  virtual bool kd_fused(const T* z, const T* v, int64_t N, int64_t C, double temperature,
+                        bool soft_ce, double coef, T* value, T* grad) { return false; }
+  // Relation terms of `groups` Gram matrices Gs, Gt [groups, m, m] (contiguous) with a 0/1 mask
+  // [groups, m]: value = Σ of the weighted terms of `spec`, dG [groups, m, m] = ∂value/∂Gs.
+  virtual bool relation_fused(const T* Gs, const T* Gt, const T* mask, int64_t groups, int64_t m,
+                              const RelationSpec& spec, T* value, T* dG) { return false; }
 };
 
 #pragma GCC diagnostic pop

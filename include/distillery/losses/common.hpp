@@ -9,7 +9,8 @@
 //             student in the same pass (no intermediate graph); its backward rule only scales
 //             that saved gradient by the upstream scalar (or hands it out as is when that is 1).
 // Rule (LossPath::automatic, the default): the fused path is taken whenever the loss has a fused
-// kernel for the requested OPTIONS and the tensors live on the CPU; otherwise the composed one.
+// kernel for the requested OPTIONS on the tensors' device (CPU: the OpenMP kernels here; CUDA:
+// cuda/kernels_loss.cu through the kernel table's optional slots); otherwise the composed one.
 // The choice never depends on requires_grad or grad mode, so values are identical bit for bit
 // with or without a graph. If a fused node is later differentiated with create_graph=true, its
 // backward rule notices (grad mode is on while the rule runs) and falls back to the composed
@@ -25,6 +26,7 @@
 #include <limits>
 #include <vector>
 
+#include "../backend/loss_math.hpp"
 #include "../ops/loss.hpp"
 #include "../ops/tensor_methods.hpp"
 
@@ -36,10 +38,8 @@ enum class LossPath { automatic, fused, composed };
 // Whether the teacher side receives gradient. Every teacher-taking loss detaches by default.
 enum class TeacherGrad { detach, keep };
 
-// Elementwise matching of two relation tensors (CKD's `lossfunc`): |d|, d², smooth-L1 (β = 1),
-// or KL t·(log t − s) with 0 where t = 0 (then s is read as a log-probability).
-enum class MatchLoss { kldiv, l1, l2, smooth_l1 };
-
+// The name of a MatchLoss (CKD's `lossfunc`: |d|, d², smooth-L1 (β = 1) or KL t·(log t − s);
+// the enum and its scalar arithmetic live in backend/loss_math.hpp).
 inline const char* match_loss_name(MatchLoss m) {
   switch (m) {
     case MatchLoss::kldiv:
@@ -54,8 +54,8 @@ inline const char* match_loss_name(MatchLoss m) {
   return "?";
 }
 
-// The clamp of F.normalize / the reference pdist: u(v) = v / max(‖v‖, kNormEps).
-constexpr double kNormEps = 1e-12;
+// kNormEps (the clamp of F.normalize / the reference pdist) and MatchLoss live in
+// backend/loss_math.hpp with the scalar arithmetic the CPU and CUDA kernels share.
 
 namespace detail {
 
@@ -145,37 +145,7 @@ Tensor<T> match_elements(const Tensor<T>& s, const Tensor<T>& t, MatchLoss f) {
   return s;
 }
 
-// Scalar versions for the fused kernels: value and derivative w.r.t. s of e(s, t).
-template <class T>
-inline T match_value(MatchLoss f, T s, T t) {
-  const T d = s - t;
-  switch (f) {
-    case MatchLoss::l1:
-      return std::abs(d);
-    case MatchLoss::l2:
-      return d * d;
-    case MatchLoss::smooth_l1:
-      return std::abs(d) < T(1) ? T(0.5) * d * d : std::abs(d) - T(0.5);
-    case MatchLoss::kldiv:
-      return t > T(0) ? t * (std::log(t) - s) : T(0);
-  }
-  return T(0);
-}
-template <class T>
-inline T match_grad(MatchLoss f, T s, T t) {
-  const T d = s - t;
-  switch (f) {
-    case MatchLoss::l1:
-      return T((d > 0) - (d < 0));
-    case MatchLoss::l2:
-      return T(2) * d;
-    case MatchLoss::smooth_l1:
-      return std::abs(d) < T(1) ? d : T((d > 0) - (d < 0));
-    case MatchLoss::kldiv:
-      return -t;
-  }
-  return T(0);
-}
+// Scalar versions for the fused kernels: match_value / match_grad (backend/loss_math.hpp).
 
 // ---- fused losses ---------------------------------------------------------------------------
 template <class T>
@@ -241,10 +211,11 @@ Tensor<T> scaled_copy(const Tensor<T>& x, T s) {
 // scales the saved gradients by the upstream scalar (handing them out as they are when it is 1;
 // a retained graph swept a second time then takes the composed route, so the handed-out buffers
 // may be modified freely); under create_graph the rule takes the composed route with a graph.
+// `value` is a 0-dim tensor on the inputs' device (a device kernel wrote it: no host round trip).
 template <class T>
-Tensor<T> fused_scalar_loss(const char* name, double value, const std::vector<Tensor<T>>& inputs,
+Tensor<T> fused_scalar_loss(const char* name, Tensor<T> value, const std::vector<Tensor<T>>& inputs,
                             const std::vector<Tensor<T>>& grads, ComposedLoss<T> composed) {
-  Tensor<T> out = Tensor<T>::scalar(T(value), inputs[0].device());
+  Tensor<T> out = std::move(value);
   bool any = false;
   for (const auto& x : inputs) any = any || (x.defined() && x.requires_grad());
   if (!any || !is_grad_enabled()) return out;
@@ -260,8 +231,14 @@ Tensor<T> fused_scalar_loss(const char* name, double value, const std::vector<Te
   node->backward = [inputs, state, composed](const Tensor<T>& g) {
     if (is_grad_enabled()) return composed_gradients(inputs, g, composed, true);
     if (state->handed_out) return composed_gradients(inputs, g, composed, false);
-    const T gv = g.item();
     std::vector<Tensor<T>> r(inputs.size());
+    if (g.device() != Device::cpu) {  // scale on the device, without reading g back
+      for (size_t i = 0; i < inputs.size(); ++i)
+        if (inputs[i].defined() && inputs[i].requires_grad() && state->grads[i].defined())
+          r[i] = mul(state->grads[i], g);
+      return r;
+    }
+    const T gv = g.item();
     for (size_t i = 0; i < inputs.size(); ++i)
       if (inputs[i].defined() && inputs[i].requires_grad() && state->grads[i].defined())
         r[i] = gv == T(1) ? state->grads[i] : scaled_copy(state->grads[i], gv);
@@ -273,12 +250,19 @@ Tensor<T> fused_scalar_loss(const char* name, double value, const std::vector<Te
   out.impl()->node = std::move(node);
   return out;
 }
+template <class T>
+Tensor<T> fused_scalar_loss(const char* name, double value, const std::vector<Tensor<T>>& inputs,
+                            const std::vector<Tensor<T>>& grads, ComposedLoss<T> composed) {
+  return fused_scalar_loss<T>(name, Tensor<T>::scalar(T(value), inputs[0].device()), inputs, grads,
+                              std::move(composed));
+}
 
 // True when `path` selects the fused kernel; `supported` says whether one exists for the options.
 template <class T>
 bool use_fused(LossPath path, bool supported, const Tensor<T>& x, const char* loss) {
   if (path == LossPath::composed) return false;
-  const bool ok = supported && x.device() == Device::cpu;
+  const bool ok = supported && (x.device() == Device::cpu ||
+                                kernels<T>(x.device()).has_fused_losses());
   check(ok || path != LossPath::fused, loss,
         "no fused kernel for these options/device; use "
         "LossPath::automatic or LossPath::composed");

@@ -14,7 +14,9 @@
 //   no_grad); only the widths of student and teacher may differ.
 // Fused path (rkd_angle_loss): the angles are read off the Gram matrix (relation_kernels.hpp), one
 // OpenMP pass over vertices computes loss and student gradient; memory O(N²), never N²·D or N³.
+// On CUDA the same terms run in cuda/kernels_loss.cu (relation_device.hpp).
 #pragma once
+#include "relation_device.hpp"
 #include "relation_kernels.hpp"
 
 namespace distillery::losses {
@@ -98,14 +100,31 @@ Tensor<T> rkd_angle_loss(const Tensor<T>& student, const Tensor<T>& teacher,
   const int64_t N = student.shape()[0];
   Tensor<T> sc = raw_contiguous(student), tc = raw_contiguous(t);
   Tensor<T> g;
-  if (student.requires_grad() && is_grad_enabled()) g = Tensor<T>::empty(student.shape());
+  const bool want_grad = student.requires_grad() && is_grad_enabled();
   const double n = double(std::max<int64_t>(N, 1));
+  auto composed = [](const std::vector<Tensor<T>>& in) {
+    return detail::rkd_angle_composed(in[0], in[1]);
+  };
+  if (student.device() != Device::cpu) {  // one group of N points (cuda/kernels_loss.cu)
+    RelationSpec spec;
+    spec.full_angle = 1.0 / (n * n * n);
+    spec.angle_loss = MatchLoss::smooth_l1;
+    Tensor<T> value, dx;
+    const Tensor<T> ones = Tensor<T>::ones(Shape{1, N}, student.device());
+    if (!detail::device_relation(reshape(sc, Shape{1, N, sc.shape()[1]}),
+                                 reshape(tc, Shape{1, N, tc.shape()[1]}), ones, spec, value,
+                                 want_grad ? &dx : nullptr))
+      return composed({student, t});
+    if (want_grad) g = reshape(dx, student.shape());
+    return detail::fused_scalar_loss<T>("rkd_angle_loss_fused", value, {student, t},
+                                        {g, Tensor<T>()}, composed);
+  }
+  if (want_grad) g = Tensor<T>::empty(student.shape());
   const double value = detail::single_group_angle(
       sc.data_ptr(), N, student.shape()[1], tc.data_ptr(), t.shape()[1], MatchLoss::smooth_l1,
       T(1.0 / (n * n * n)), g.defined() ? g.data_ptr() : nullptr);
-  return detail::fused_scalar_loss<T>(
-      "rkd_angle_loss_fused", value, {student, t}, {g, Tensor<T>()},
-      [](const std::vector<Tensor<T>>& in) { return detail::rkd_angle_composed(in[0], in[1]); });
+  return detail::fused_scalar_loss<T>("rkd_angle_loss_fused", value, {student, t},
+                                      {g, Tensor<T>()}, composed);
 }
 
 // w_d · rkd_distance_loss + w_a · rkd_angle_loss (official example 1 and 2; RepDistiller 25, 50).

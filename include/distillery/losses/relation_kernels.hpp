@@ -37,14 +37,9 @@ inline GroupLayout layer_layout(int64_t B, int64_t L, int64_t n, int64_t d) {
   return GroupLayout{B * n, L, d, n, L * n * d, d, n * d};
 }
 
-// Which terms a pass computes, each with coef = weight / denominator (0 = off).
-struct RelationTerms {
-  double pair = 0;          // cosine → masked softmax over j ≠ i → KL(teacher ‖ student)
-  double full_angle = 0;    // all vertex-centred angles, triple mask m_i m_j m_k
-  double window_angle = 0;  // angles inside the clamped window around each valid centre
-  MatchLoss angle_loss = MatchLoss::l2;
-  int64_t window = 21;
-};
+// Which terms a pass computes, each with coef = weight / denominator (0 = off): the device-facing
+// RelationSpec of backend/loss_math.hpp (pair, full_angle, window_angle, angle_loss, window).
+using RelationTerms = RelationSpec;
 
 template <class T>
 using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;

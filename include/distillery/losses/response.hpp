@@ -95,15 +95,26 @@ Tensor<T> kd_loss(const Tensor<T>& student_logits, const Tensor<T>& teacher_logi
       (scale == TemperatureScale::t_squared ? temperature * temperature : 1.0) / den;
   Tensor<T> zc = raw_contiguous(z), vc = raw_contiguous(v);
   Tensor<T> g;
-  if (z.requires_grad() && is_grad_enabled()) g = Tensor<T>::empty(z.shape());
+  if (z.requires_grad() && is_grad_enabled()) g = Tensor<T>::empty(z.shape(), z.device());
+  T* gp = g.defined() ? g.data_ptr() : nullptr;
+  auto composed = [=](const std::vector<Tensor<T>>& in) {
+    return detail::kd_composed(in[0], in[1], temperature, reduction, scale, divergence);
+  };
+  if (z.device() != Device::cpu) {  // the device's fused kernel (cuda/kernels_loss.cu)
+    Tensor<T> value = Tensor<T>::empty(Shape{}, z.device());
+    if (!kernels<T>(z.device()).kd_fused(zc.data_ptr(), vc.data_ptr(), N, C, temperature,
+                                         divergence == Divergence::soft_cross_entropy, coef,
+                                         value.data_ptr(), gp))
+      return composed({z, v});
+    return detail::fused_scalar_loss<T>("kd_loss_fused", value, {z, v}, {g, Tensor<T>()},
+                                        composed);
+  }
   const auto term =
       divergence == Divergence::kl ? detail::KdTerm::kl : detail::KdTerm::soft_cross_entropy;
-  const double value = detail::kd_kernel(zc.data_ptr(), vc.data_ptr(), N, C, temperature, term,
-                                         coef, g.defined() ? g.data_ptr() : nullptr);
-  return detail::fused_scalar_loss<T>(
-      "kd_loss_fused", value, {z, v}, {g, Tensor<T>()}, [=](const std::vector<Tensor<T>>& in) {
-        return detail::kd_composed(in[0], in[1], temperature, reduction, scale, divergence);
-      });
+  const double value =
+      detail::kd_kernel(zc.data_ptr(), vc.data_ptr(), N, C, temperature, term, coef, gp);
+  return detail::fused_scalar_loss<T>("kd_loss_fused", value, {z, v}, {g, Tensor<T>()},
+                                      composed);
 }
 
 // α · kd_loss(z, v, T, reduction, scale, divergence) + (1 − α) · CE(y, z) (batch mean, T = 1).

@@ -1,0 +1,106 @@
+// backend/loss_math.hpp — the scalar arithmetic of the fused distillation losses, written once.
+//
+// The fused KD and relation (RKD angle, CKD word/layer relation) kernels exist on the CPU
+// (losses/kd_kernel.hpp, losses/relation_kernels.hpp) and on CUDA (cuda/kernels_loss.cu). Both
+// evaluate the per-element formulas below, marked DST_HD (= __host__ __device__ under nvcc), so
+// the CPU suite exercises the arithmetic the GPU runs. The device-facing description of a
+// relation pass (RelationSpec) lives here too, so the kernel table needs nothing from losses/.
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#include "scalar_math.hpp"
+
+namespace distillery::losses {
+
+// Elementwise matching of two relation values (CKD's `lossfunc`): |d|, d², smooth-L1 (β = 1),
+// or KL t·(log t − s) with 0 where t = 0 (then s is read as a log-probability).
+enum class MatchLoss { kldiv, l1, l2, smooth_l1 };
+
+// The clamp of F.normalize / the reference pdist: u(v) = v / max(‖v‖, kNormEps).
+constexpr double kNormEps = 1e-12;
+
+// Value and derivative w.r.t. s of e(s, t).
+template <class T>
+DST_HD T match_value(MatchLoss f, T s, T t) {
+  using std::abs;
+  using std::log;
+  const T d = s - t;
+  switch (f) {
+    case MatchLoss::l1:
+      return abs(d);
+    case MatchLoss::l2:
+      return d * d;
+    case MatchLoss::smooth_l1:
+      return abs(d) < T(1) ? T(0.5) * d * d : abs(d) - T(0.5);
+    case MatchLoss::kldiv:
+      return t > T(0) ? t * (log(t) - s) : T(0);
+  }
+  return T(0);
+}
+template <class T>
+DST_HD T match_grad(MatchLoss f, T s, T t) {
+  using std::abs;
+  const T d = s - t;
+  switch (f) {
+    case MatchLoss::l1:
+      return T((d > 0) - (d < 0));
+    case MatchLoss::l2:
+      return T(2) * d;
+    case MatchLoss::smooth_l1:
+      return abs(d) < T(1) ? d : T((d > 0) - (d < 0));
+    case MatchLoss::kldiv:
+      return -t;
+  }
+  return T(0);
+}
+
+// Relations read off a Gram matrix G = X Xᵀ (row-major, m × m):
+//   ρ_i  = 1 / max(√G_ii, ε)                       (cosine: S_ij = G_ij ρ_i ρ_j)
+//   ι_ij = 1 / max(√D_ij, ε), D_ij = G_ii + G_jj − 2 G_ij, and ι_ii = 0 (u(0) = 0)
+//   A_ijk = (G_ii − G_ij − G_ik + G_jk) ι_ij ι_ik  (the angle at vertex i)
+template <class T>
+DST_HD T gram_inv_norm(const T* G, int64_t m, int64_t i) {
+  using std::sqrt;
+  const T g = G[i * m + i];
+  const T n = sqrt(g > T(0) ? g : T(0));
+  return T(1) / (n > T(kNormEps) ? n : T(kNormEps));
+}
+template <class T>
+DST_HD T gram_distance(const T* G, int64_t m, int64_t i, int64_t j) {  // √D_ij
+  using std::sqrt;
+  const T d = G[i * m + i] + G[j * m + j] - T(2) * G[i * m + j];
+  return sqrt(d > T(0) ? d : T(0));
+}
+template <class T>
+DST_HD T gram_inv_distance(const T* G, int64_t m, int64_t i, int64_t j) {
+  if (i == j) return T(0);
+  const T d = gram_distance(G, m, i, j);
+  return T(1) / (d > T(kNormEps) ? d : T(kNormEps));
+}
+template <class T>
+DST_HD T gram_angle(const T* G, int64_t m, int64_t i, int64_t j, int64_t k, T inv_ij, T inv_ik) {
+  return (G[i * m + i] - G[i * m + j] - G[i * m + k] + G[j * m + k]) * inv_ij * inv_ik;
+}
+
+// Window slot p of centre i: clamp(i − r + p, 0, m − 1), r = (w − 1) / 2 (edges replicated).
+DST_HD int64_t window_neighbour(int64_t i, int64_t p, int64_t w, int64_t m) {
+  const int64_t k = i - (w - 1) / 2 + p;
+  return k < 0 ? 0 : (k > m - 1 ? m - 1 : k);
+}
+
+}  // namespace distillery::losses
+
+namespace distillery {
+
+// One relation pass over `groups` Gram matrices of m points each (see losses/relation_kernels.hpp
+// for the terms and their masks): each term's weight already divided by its denominator, 0 = off.
+struct RelationSpec {
+  double pair = 0;          // cosine → masked softmax over j ≠ i → KL(teacher ‖ student)
+  double full_angle = 0;    // every vertex-centred angle, triple mask m_i m_j m_k
+  double window_angle = 0;  // angles inside the clamped window around each valid centre
+  losses::MatchLoss angle_loss = losses::MatchLoss::l2;
+  int64_t window = 21;
+};
+
+}  // namespace distillery
