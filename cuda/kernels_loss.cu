@@ -98,70 +98,97 @@ __global__ void sum_parts_kernel(const double* parts, int64_t n, double scale, T
 }
 
 // ---- relation terms ------------------------------------------------------------------------
-// Cosine pair term, block (g, i): masked softmax over valid j ≠ i of S_ij = G_ij ρ_i ρ_j,
-// loss_i = KL(p_t ‖ q_s); dS_ij = coef (q_j − p_j) → dG_ij += dS ρ_i ρ_j, dρ_i, dρ_j.
+// Warp-wide reductions (every lane gets the result).
+template <class V>
+__device__ V warp_max(V v) {
+  for (int o = 16; o > 0; o >>= 1) {
+    const V u = __shfl_xor_sync(0xffffffffu, v, o);
+    v = v > u ? v : u;
+  }
+  return v;
+}
+__device__ double warp_sum(double v) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+// ρ_i = 1 / max(√G_ii, ε) of every point of every group, for the student and the teacher.
 template <class T>
-__global__ void pair_kernel(const T* Gs_all, const T* Gt_all, const T* mask_all, int64_t m,
-                            double coef, double* loss, double* dG_all, double* drho_all) {
-  __shared__ T sh_t[kLossThreads];
-  __shared__ double sh_d[kLossThreads];
-  const int64_t g = blockIdx.y, i = blockIdx.x;
-  const T* Gs = Gs_all + g * m * m;
-  const T* Gt = Gt_all + g * m * m;
+__global__ void inv_norms_kernel(const T* Gs_all, const T* Gt_all, int64_t groups, int64_t m,
+                                 T* rs, T* rt) {
+  const int64_t n = groups * m;
+  for (int64_t p = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; p < n;
+       p += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t g = p / m, i = p % m;
+    rs[p] = losses::gram_inv_norm(Gs_all + g * m * m, m, i);
+    rt[p] = losses::gram_inv_norm(Gt_all + g * m * m, m, i);
+  }
+}
+
+// Cosine pair term, one warp per row (g, i): masked softmax over valid j ≠ i of
+// S_ij = G_ij ρ_i ρ_j, loss_i = KL(p_t ‖ q_s); dS_ij = coef (q_j − p_j) → dG_ij += dS ρ_i ρ_j,
+// dρ_i += dS G_ij ρ_j, dρ_j += dS G_ij ρ_i.
+constexpr int kPairRows = 4;  // warps (rows) per block
+template <class T>
+__global__ void pair_kernel(const T* Gs_all, const T* Gt_all, const T* mask_all, const T* rs_all,
+                            const T* rt_all, int64_t m, double coef, double* loss,
+                            double* dG_all, double* drho_all) {
+  const int lane = threadIdx.x & 31;
+  const int64_t g = blockIdx.y, i = int64_t(blockIdx.x) * kPairRows + (threadIdx.x >> 5);
+  if (i >= m) return;  // whole warps leave; no block-wide synchronisation below
+  const T* Gs = Gs_all + g * m * m + i * m;  // row i
+  const T* Gt = Gt_all + g * m * m + i * m;
   const T* mask = mask_all + g * m;
+  const T* rs = rs_all + g * m;
+  const T* rt = rt_all + g * m;
   if (mask[i] == T(0)) {
-    if (threadIdx.x == 0) loss[g * m + i] = 0;
+    if (lane == 0) loss[g * m + i] = 0;
     return;
   }
-  const T rsi = losses::gram_inv_norm(Gs, m, i), rti = losses::gram_inv_norm(Gt, m, i);
+  const T rsi = rs[i], rti = rt[i];
   T ls = -INFINITY, lt = -INFINITY;
   double cnt = 0;
-  for (int64_t j = threadIdx.x; j < m; j += kLossThreads) {
+  for (int64_t j = lane; j < m; j += 32) {
     if (j == i || mask[j] == T(0)) continue;
-    const T ss = Gs[i * m + j] * rsi * losses::gram_inv_norm(Gs, m, j);
-    const T st = Gt[i * m + j] * rti * losses::gram_inv_norm(Gt, m, j);
+    const T ss = Gs[j] * rsi * rs[j], st = Gt[j] * rti * rt[j];
     ls = ls > ss ? ls : ss;
     lt = lt > st ? lt : st;
     cnt += 1;
   }
-  const T ms = block_reduce(ls, Max(), sh_t), mt = block_reduce(lt, Max(), sh_t);
-  cnt = block_reduce(cnt, Plus(), sh_d);
-  if (cnt == 0) {  // no valid partner: the reference's NaN row, zeroed
-    if (threadIdx.x == 0) loss[g * m + i] = 0;
+  const T ms = warp_max(ls), mt = warp_max(lt);
+  if (warp_sum(cnt) == 0) {  // no valid partner: the reference's NaN row, zeroed
+    if (lane == 0) loss[g * m + i] = 0;
     return;
   }
   double zs = 0, zt = 0, pdiff = 0;
-  for (int64_t j = threadIdx.x; j < m; j += kLossThreads) {
+  for (int64_t j = lane; j < m; j += 32) {
     if (j == i || mask[j] == T(0)) continue;
-    const T ss = Gs[i * m + j] * rsi * losses::gram_inv_norm(Gs, m, j);
-    const T st = Gt[i * m + j] * rti * losses::gram_inv_norm(Gt, m, j);
+    const T ss = Gs[j] * rsi * rs[j], st = Gt[j] * rti * rt[j];
     const T es = exp(ss - ms), et = exp(st - mt);
     zs += double(es);
     zt += double(et);
     pdiff += double(et) * double(st - ss);
   }
-  zs = block_reduce(zs, Plus(), sh_d);
-  zt = block_reduce(zt, Plus(), sh_d);
-  pdiff = block_reduce(pdiff, Plus(), sh_d);
-  if (threadIdx.x == 0)
+  zs = warp_sum(zs);
+  zt = warp_sum(zt);
+  pdiff = warp_sum(pdiff);
+  if (lane == 0)
     loss[g * m + i] = coef * (pdiff / zt - double(mt) + double(ms) - log(zt) + log(zs));
   if (!dG_all) return;
-  double* dG = dG_all + g * m * m;
+  double* dG = dG_all + g * m * m + i * m;
   double* drho = drho_all + g * m;
   const T cs = T(coef / zs), ct = T(coef / zt);
   double drho_i = 0;
-  for (int64_t j = threadIdx.x; j < m; j += kLossThreads) {
+  for (int64_t j = lane; j < m; j += 32) {
     if (j == i || mask[j] == T(0)) continue;
-    const T rsj = losses::gram_inv_norm(Gs, m, j);
-    const T ss = Gs[i * m + j] * rsi * rsj;
-    const T st = Gt[i * m + j] * rti * losses::gram_inv_norm(Gt, m, j);
+    const T ss = Gs[j] * rsi * rs[j], st = Gt[j] * rti * rt[j];
     const T dS = exp(ss - ms) * cs - exp(st - mt) * ct;
-    dG[i * m + j] += double(dS * rsi * rsj);  // entry (i, j ≠ i) belongs to this block alone
-    drho_i += double(dS * Gs[i * m + j] * rsj);
-    atomicAdd(drho + j, double(dS * Gs[i * m + j] * rsi));
+    dG[j] += double(dS * rsi * rs[j]);  // entry (i, j ≠ i) belongs to this warp alone
+    drho_i += double(dS * Gs[j] * rs[j]);
+    atomicAdd(drho + j, double(dS * Gs[j] * rsi));
   }
-  drho_i = block_reduce(drho_i, Plus(), sh_d);
-  if (threadIdx.x == 0) atomicAdd(drho + i, drho_i);
+  drho_i = warp_sum(drho_i);
+  if (lane == 0) atomicAdd(drho + i, drho_i);
 }
 
 // ρ_i = G_ii^(−1/2) where active: dG_ii += −½ ρ_i³ dρ_i.
@@ -294,8 +321,14 @@ bool relation_fused(const T* Gs, const T* Gt, const T* mask, int64_t groups, int
   }
   const dim3 grid{static_cast<unsigned>(m), static_cast<unsigned>(groups)};
   if (spec.pair != 0) {
-    pair_kernel<T><<<grid, kLossThreads, 0, stream()>>>(Gs, Gt, mask, m, spec.pair, loss.d(),
-                                                        dG.d(), drho.d());
+    Scratch norms(sizeof(T) * 2 * gm);
+    T* rs = static_cast<T*>(norms.p);
+    inv_norms_kernel<T><<<grid_for(gm), kThreads, 0, stream()>>>(Gs, Gt, groups, m, rs, rs + gm);
+    check_launch("relation pair (fused)");
+    const dim3 rows{static_cast<unsigned>((m + kPairRows - 1) / kPairRows),
+                    static_cast<unsigned>(groups)};
+    pair_kernel<T><<<rows, 32 * kPairRows, 0, stream()>>>(Gs, Gt, mask, rs, rs + gm, m, spec.pair,
+                                                          loss.d(), dG.d(), drho.d());
     check_launch("relation pair (fused)");
     if (dG_out) {
       pair_finish_kernel<T><<<grid_for(gm), kThreads, 0, stream()>>>(Gs, groups, m, drho.d(),

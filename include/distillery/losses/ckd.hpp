@@ -259,32 +259,43 @@ Tensor<T> ckd_terms(const char* name, const char* fused_name, const Tensor<T>& s
   Tensor<T> td = t.detach();
   if (!use_fused(path, supported, s, name)) return composed({s, td});
   const int64_t B = s.shape()[0], L = s.shape()[1], n = s.shape()[2];
-  const std::vector<T> hm = host_mask(mask, B, n, name);
   Tensor<T> sc = raw_contiguous(s), tc = raw_contiguous(td), g;
   const bool want_grad = s.requires_grad() && is_grad_enabled();
   if (s.device() != Device::cpu) {  // cuda/kernels_loss.cu through relation_device.hpp
+    check(!mask.defined() || mask.shape() == Shape{B, n}, name, "mask ", shape_of(mask),
+          " must be [B, n] = [", B, ", ", n, "]");
     Tensor<T> value;
-    for (bool by_layer : {false, true}) {
-      const RelationTerms& terms = by_layer ? layer : word;
-      if (terms.pair == 0 && terms.full_angle == 0 && terms.window_angle == 0) continue;
-      const Tensor<T> xs = raw_contiguous(grouped(sc, by_layer));
-      const Tensor<T> xt = raw_contiguous(grouped(tc, by_layer));
-      const Tensor<T> gm = Tensor<T>::from_vector(grouped_mask(hm, B, L, n, by_layer),
-                                                  Shape{xs.shape()[0], xs.shape()[1]}, s.device());
-      Tensor<T> v, dx;
-      if (!device_relation(xs, xt, gm, terms, v, want_grad ? &dx : nullptr))
-        return composed({s, td});
-      NoGradGuard no_grad;
-      value = value.defined() ? add(value, v) : v;
-      if (want_grad) {
-        Tensor<T> back = by_layer ? permute(reshape(dx, Shape{B, n, L, s.shape()[3]}), {0, 2, 1, 3})
-                               : reshape(dx, s.shape());
-        g = g.defined() ? add(g, back) : raw_contiguous(back);
+    bool done = true;
+    {
+      NoGradGuard no_grad;  // raw buffers; the grouped mask stays on the device (nonzero = valid)
+      const Tensor<T> m2 =
+          mask.defined() ? mask.detach() : Tensor<T>::ones(Shape{B, n}, s.device());
+      for (bool by_layer : {false, true}) {
+        const RelationTerms& terms = by_layer ? layer : word;
+        if (terms.pair == 0 && terms.full_angle == 0 && terms.window_angle == 0) continue;
+        const Tensor<T> xs = raw_contiguous(grouped(sc, by_layer));
+        const Tensor<T> xt = raw_contiguous(grouped(tc, by_layer));
+        const Tensor<T> gm =
+            by_layer ? reshape(expand(reshape(m2, Shape{B, n, 1}), Shape{B, n, L}), Shape{B * n, L})
+                     : reshape(expand(reshape(m2, Shape{B, 1, n}), Shape{B, L, n}), Shape{B * L, n});
+        Tensor<T> v, dx;
+        if (!device_relation(xs, xt, gm, terms, v, want_grad ? &dx : nullptr)) {
+          done = false;
+          break;
+        }
+        value = value.defined() ? add(value, v) : v;
+        if (want_grad) {
+          Tensor<T> back = by_layer ? permute(reshape(dx, Shape{B, n, L, s.shape()[3]}), {0, 2, 1, 3})
+                                    : reshape(dx, s.shape());
+          g = g.defined() ? add(g, back) : raw_contiguous(back);
+        }
       }
+      if (done && !value.defined()) value = Tensor<T>::zeros(Shape{}, s.device());
     }
-    if (!value.defined()) value = Tensor<T>::zeros(Shape{}, s.device());
+    if (!done) return composed({s, td});
     return fused_scalar_loss<T>(fused_name, value, {s, td}, {g, Tensor<T>()}, std::move(composed));
   }
+  const std::vector<T> hm = host_mask(mask, B, n, name);
   if (want_grad) g = Tensor<T>::zeros(s.shape());
   T* gp = g.defined() ? g.data_ptr() : nullptr;
   double value = 0;
