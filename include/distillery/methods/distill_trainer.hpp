@@ -91,29 +91,36 @@ struct DistillLoss {
   }
   // Soft CE against 1 − ε on the true class, ε/(K − 1) elsewhere (losses::label_smoothing_loss).
   static DistillLoss label_smoothing(double epsilon) {
-    check(epsilon >= 0 && epsilon <= 1, "DistillLoss", "label smoothing epsilon must be in [0, 1], "
-          "got ", epsilon);
+    check(epsilon >= 0 && epsilon <= 1, "DistillLoss",
+          "label smoothing epsilon must be in [0, 1], got ", epsilon);
     return custom("ls", [epsilon](const DistillBatch<T>& b) {
       return losses::label_smoothing_loss(b.student_logits, b.labels, epsilon);
     });
   }
   // (1 − α) CE + α soft CE against Beta(a, 1) targets rank-matched to the EMA model's confidence.
   static DistillLoss beta_smoothing(double a = 3.0, double alpha = 0.6) {
-    check(a > 0 && alpha >= 0 && alpha <= 1, "DistillLoss", "beta smoothing needs a > 0 and "
-          "alpha in [0, 1], got a = ", a, ", alpha = ", alpha);
-    return custom("beta", [a, alpha](const DistillBatch<T>& b) {
-      Tensor<T> t = losses::beta_smoothing_targets(b.ema_logits, b.labels, a, *b.gen);
-      return losses::beta_smoothing_loss(b.student_logits, b.labels, t, alpha);
-    }, false, true);
+    check(a > 0 && alpha >= 0 && alpha <= 1, "DistillLoss",
+          "beta smoothing needs a > 0 and alpha in [0, 1], got a = ", a, ", alpha = ", alpha);
+    return custom(
+        "beta",
+        [a, alpha](const DistillBatch<T>& b) {
+          Tensor<T> t = losses::beta_smoothing_targets(b.ema_logits, b.labels, a, *b.gen);
+          return losses::beta_smoothing_loss(b.student_logits, b.labels, t, alpha);
+        },
+        false, true);
   }
   // (1 − α) CE(y, z) + α CE(softmax(v / T), z), no T² (losses::self_distillation_loss).
   static DistillLoss self_distillation(double alpha = 0.4, double temperature = 4.0) {
-    check(alpha >= 0 && alpha <= 1 && temperature > 0, "DistillLoss", "self-distillation needs "
-          "alpha in [0, 1] and temperature > 0, got alpha = ", alpha, ", T = ", temperature);
-    return custom("selfdistill", [alpha, temperature](const DistillBatch<T>& b) {
-      return losses::self_distillation_loss(b.student_logits, b.teacher_logits, b.labels, alpha,
-                                            temperature);
-    }, true, false);
+    check(alpha >= 0 && alpha <= 1 && temperature > 0, "DistillLoss",
+          "self-distillation needs alpha in [0, 1] and temperature > 0, got alpha = ", alpha,
+          ", T = ", temperature);
+    return custom(
+        "selfdistill",
+        [alpha, temperature](const DistillBatch<T>& b) {
+          return losses::self_distillation_loss(b.student_logits, b.teacher_logits, b.labels, alpha,
+                                                temperature);
+        },
+        true, false);
   }
 };
 
@@ -136,8 +143,8 @@ Tensor<T> predict_logits(nn::Module<T>& model, const Tensor<T>& x, int64_t batch
   model.train(was_training);
   check(!parts.empty(), "predict_logits", "no inputs (N = 0)");
   Tensor<T> out = parts.size() == 1 ? parts[0] : cat(parts, 0);
-  check(out.dim() == 2 && out.shape()[0] == N, "predict_logits", "the model returned ",
-        out.shape(), " for ", N, " inputs; expected logits [N, C]");
+  check(out.dim() == 2 && out.shape()[0] == N, "predict_logits", "the model returned ", out.shape(),
+        " for ", N, " inputs; expected logits [N, C]");
   return out.contiguous();
 }
 
@@ -231,12 +238,12 @@ class TeacherLogits {
 enum class DistillOptimizer { sgd, adam };
 
 struct EpochRecord {
-  int64_t epoch = 0;             // 1-based
-  double train_loss = 0;         // mean over the epoch's batches
-  double lr = 0;                 // learning rate used in this epoch
-  double val_accuracy = -1;      // -1 without a validation set
+  int64_t epoch = 0;         // 1-based
+  double train_loss = 0;     // mean over the epoch's batches
+  double lr = 0;             // learning rate used in this epoch
+  double val_accuracy = -1;  // -1 without a validation set
   double val_nll = -1;
-  double seconds = 0;            // since training started
+  double seconds = 0;  // since training started
 };
 
 template <class T>
@@ -249,10 +256,10 @@ struct DistillOptions {
   bool nesterov = false;
   std::vector<int64_t> milestones;  // epochs at which lr ×= gamma (MultiStepLR, per epoch)
   double gamma = 0.1;
-  bool cosine = false;              // cosine annealing to 0 over all epochs instead of milestones
-  double ema_max_decay = 0.999;     // EMA model kept iff the loss needs_ema or keep_ema
+  bool cosine = false;           // cosine annealing to 0 over all epochs instead of milestones
+  double ema_max_decay = 0.999;  // EMA model kept iff the loss needs_ema or keep_ema
   bool keep_ema = false;
-  bool select_best = true;          // restore the epoch with the best validation accuracy
+  bool select_best = true;  // restore the epoch with the best validation accuracy
   int64_t eval_batch = 1000;
   // Train-time input transform (augmentation), applied to each batch before the forward passes.
   std::function<Tensor<T>(const Tensor<T>&, Generator&)> transform;
@@ -263,9 +270,9 @@ struct DistillOptions {
 template <class T>
 struct DistillResult {
   std::vector<EpochRecord> history;
-  int64_t best_epoch = 0;           // 1-based; the last epoch when there is no selection
+  int64_t best_epoch = 0;  // 1-based; the last epoch when there is no selection
   double best_val_accuracy = -1;
-  int64_t steps = 0;                // optimizer steps
+  int64_t steps = 0;  // optimizer steps
   double seconds = 0;
   std::shared_ptr<nn::Module<T>> ema_model;  // null unless EMA was kept (at best_epoch)
 };
@@ -289,10 +296,10 @@ std::map<std::string, Tensor<T>> snapshot(const nn::Module<T>& m) {
 // Trains `student` in place on (x, y) with `loss`; see the header comment. Validation data
 // (x_val, y_val) is optional; without it the last epoch is kept.
 template <class T>
-DistillResult<T> train_distill(nn::Module<T>& student, const Tensor<T>& x,
-                               const Tensor<int64_t>& y, const DistillLoss<T>& loss,
-                               const TeacherLogits<T>& teacher, const DistillOptions<T>& opt,
-                               const Tensor<T>& x_val = {}, const Tensor<int64_t>& y_val = {}) {
+DistillResult<T> train_distill(nn::Module<T>& student, const Tensor<T>& x, const Tensor<int64_t>& y,
+                               const DistillLoss<T>& loss, const TeacherLogits<T>& teacher,
+                               const DistillOptions<T>& opt, const Tensor<T>& x_val = {},
+                               const Tensor<int64_t>& y_val = {}) {
   const char* op = "train_distill";
   check(x.defined() && y.defined() && x.dim() >= 1 && y.dim() == 1 && x.shape()[0] == y.shape()[0],
         op, "expected inputs [N, ...] and labels [N] with the same N");
@@ -303,8 +310,8 @@ DistillResult<T> train_distill(nn::Module<T>& student, const Tensor<T>& x,
         ", ", opt.eval_batch);
   check(opt.lr > 0 && opt.momentum >= 0 && opt.weight_decay >= 0 && opt.gamma > 0, op,
         "need lr > 0, momentum >= 0, weight_decay >= 0, gamma > 0");
-  check(opt.ema_max_decay >= 0 && opt.ema_max_decay <= 1, op, "ema_max_decay must be in [0, 1], "
-        "got ", opt.ema_max_decay);
+  check(opt.ema_max_decay >= 0 && opt.ema_max_decay <= 1, op,
+        "ema_max_decay must be in [0, 1], got ", opt.ema_max_decay);
   check(!loss.needs_teacher || teacher.defined(), op, "loss '", loss.name,
         "' needs teacher logits, but no teacher was given");
   if (teacher.is_cached())
@@ -376,8 +383,8 @@ DistillResult<T> train_distill(nn::Module<T>& student, const Tensor<T>& x,
         db.ema_logits = ema->forward(xb).detach();  // training mode, as the reference
       }
       db.student_logits = student.forward(xb);
-      check(db.student_logits.dim() == 2 && db.student_logits.shape()[0] == b.labels.shape()[0],
-            op, "the student returned ", db.student_logits.shape(), " for a batch of ",
+      check(db.student_logits.dim() == 2 && db.student_logits.shape()[0] == b.labels.shape()[0], op,
+            "the student returned ", db.student_logits.shape(), " for a batch of ",
             b.labels.shape()[0], "; expected logits [B, C]");
       if (db.teacher_logits.defined())
         check(db.teacher_logits.shape() == db.student_logits.shape(), op, "teacher logits ",
@@ -445,10 +452,10 @@ using ModelFactory = std::function<std::shared_ptr<nn::Module<T>>(Generator&)>;
 // (`generation0`); `on_generation(g, generation)` is called after each one.
 template <class T>
 std::vector<Generation<T>> train_generations(
-    const typename detail::non_deduced<ModelFactory<T>>::type& make, int64_t generations, const DistillLoss<T>& first,
-    const DistillLoss<T>& later, const Tensor<T>& x, const Tensor<int64_t>& y,
-    const DistillOptions<T>& opt, const Tensor<T>& x_val = {}, const Tensor<int64_t>& y_val = {},
-    bool cache_teacher = true,
+    const typename detail::non_deduced<ModelFactory<T>>::type& make, int64_t generations,
+    const DistillLoss<T>& first, const DistillLoss<T>& later, const Tensor<T>& x,
+    const Tensor<int64_t>& y, const DistillOptions<T>& opt, const Tensor<T>& x_val = {},
+    const Tensor<int64_t>& y_val = {}, bool cache_teacher = true,
     typename detail::non_deduced<std::shared_ptr<nn::Module<T>>>::type generation0 = nullptr,
     const typename detail::non_deduced<std::function<void(int64_t, const Generation<T>&)>>::type&
         on_generation = nullptr) {
@@ -471,7 +478,8 @@ std::vector<Generation<T>> train_generations(
       if (g > 0)
         teacher = cache_teacher ? TeacherLogits<T>::precompute(*out.back().model, x, opt.eval_batch)
                                 : TeacherLogits<T>::on_the_fly(out.back().model);
-      gen.result = train_distill(*gen.model, x, y, g == 0 ? first : later, teacher, o, x_val, y_val);
+      gen.result =
+          train_distill(*gen.model, x, y, g == 0 ? first : later, teacher, o, x_val, y_val);
     }
     out.push_back(gen);
     if (on_generation) on_generation(g, out.back());
