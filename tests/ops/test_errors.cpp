@@ -256,7 +256,12 @@ TEST_CASE("indexing and joining: shapes and out-of-range indices") {
        [] {
          embedding(z({5, 3}), TI::from_vector({1, 5}));
        },
-       {"index_select", "5", "out of range"}},
+       {"embedding", "index_select", "5", "out of range"}},
+      {"nll_loss range",
+       [] {
+         nll_loss(z({2, 3}), TI::from_vector({-1, 0}));
+       },
+       {"nll_loss", "gather", "out of range"}},
       {"embedding weight", [] { embedding(z({5}), TI::from_vector({1})); }, {"embedding", "[5]"}},
       {"split size", [] { split(z({4}), 0); }, {"split", "0"}},
       {"pad count",
@@ -341,7 +346,7 @@ TEST_CASE("nn functional and losses: mismatched inputs") {
        [] {
          cross_entropy(z({2, 3}), TI::from_vector({0, 3}));
        },
-       {"gather", "out of range"}},
+       {"cross_entropy", "gather", "out of range"}},
       {"nll_loss",
        [] {
          nll_loss(z({4, 5}), idx({0, 1, 2, 3}, {2, 2}));

@@ -37,4 +37,16 @@ inline void check(bool cond, const char* op, const Parts&... parts) {
   if (!cond) fail(op, parts...);
 }
 
+// Runs f(); an Error thrown inside (by an op that `op` is built on) comes out prefixed with `op`,
+// so the message names the op the user called and the one that failed: "embedding: index_select:
+// index 5 out of range [0, 5)".
+template <class F>
+auto rethrow_as(const char* op, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const Error& e) {
+    throw Error(std::string(op) + ": " + e.what());
+  }
+}
+
 }  // namespace distillery

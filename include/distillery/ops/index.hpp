@@ -162,7 +162,7 @@ Tensor<T> embedding(const Tensor<T>& weight, const Tensor<int64_t>& ids) {
   s.push_back(weight.shape()[1]);
   Tensor<int64_t> ic = raw_contiguous(ids);
   Tensor<int64_t> flat = ic.alias(Shape{ids.numel()}, Shape{1}, ic.storage_offset());
-  return reshape(index_select(weight, 0, flat), s);
+  return rethrow_as("embedding", [&] { return reshape(index_select(weight, 0, flat), s); });
 }
 
 // cat along dim; all other extents must agree.

@@ -57,7 +57,8 @@ Tensor<T> nll_loss(const Tensor<T>& logp, const Tensor<int64_t>& target,
   detail::check_class_targets(logp.shape(), target.shape(), "nll_loss");
   check(target.device() == logp.device(), "nll_loss", "target on ", target.device(), ", input on ",
         logp.device());
-  Tensor<T> picked = squeeze(gather(logp, 1, unsqueeze(target, 1)), 1);
+  Tensor<T> picked =
+      rethrow_as("nll_loss", [&] { return squeeze(gather(logp, 1, unsqueeze(target, 1)), 1); });
   return reduce_loss(neg(picked), r == Reduction::batchmean ? Reduction::mean : r);
 }
 
@@ -72,7 +73,8 @@ Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<int64_t>& target,
   check(label_smoothing >= 0 && label_smoothing <= 1, "cross_entropy",
         "label_smoothing must be in [0, 1], got ", label_smoothing);
   Tensor<T> lp = log_softmax(logits, 1);
-  Tensor<T> nll = neg(squeeze(gather(lp, 1, unsqueeze(target, 1)), 1));
+  Tensor<T> nll = neg(rethrow_as(
+      "cross_entropy", [&] { return squeeze(gather(lp, 1, unsqueeze(target, 1)), 1); }));
   if (label_smoothing > 0) {
     const T eps = T(label_smoothing), C = T(logits.shape()[1]);
     Tensor<T> smooth = mul_scalar(sum(lp, {1}), T(-1) / C);
