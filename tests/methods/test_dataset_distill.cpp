@@ -152,3 +152,13 @@ TEST_CASE("dataset distillation: outer steps learn and memory does not grow") {
   CHECK(last < first);
   CHECK(dd.peak_bytes() > 0);
 }
+
+TEST_CASE("dataset distillation: set_fixed_init replaces w0 and checks its shape") {
+  Generator gen(13);
+  DatasetDistiller<double> dd(tiny_mlp(), Shape{1, D}, tiny_config(true, false), gen);
+  Tensor<double> w = tiny_mlp().init(gen);
+  dd.set_fixed_init(w);
+  CHECK(dd.fixed_init().to_vector() == w.to_vector());
+  CHECK_FALSE(dd.fixed_init().requires_grad());
+  CHECK_THROWS(dd.set_fixed_init(Tensor<double>::zeros(Shape{3})));
+}

@@ -110,6 +110,13 @@ class DatasetDistiller {
   const Tensor<T>& raw_labels() const { return labels_; }       // [S, M, C]
   const Tensor<T>& raw_lrs() const { return raw_lrs_; }         // [K]
   const Tensor<T>& fixed_init() const { return fixed_init_; }
+  // Replaces the known init w₀ (e.g. to share one w₀ with a reference run); requires the shape
+  // of model.init()'s output.
+  void set_fixed_init(const Tensor<T>& w0) {
+    check(w0.shape() == fixed_init_.shape(), "DatasetDistiller", "fixed init has shape ",
+          fixed_init_.shape(), ", got ", w0.shape());
+    fixed_init_ = w0.detach();
+  }
   Tensor<T> learning_rates() const { return softplus(raw_lrs_.detach()); }
   // Targets the inner loss uses for step s: one-hot (hard), raw ỹ or softmax(ỹ).
   Tensor<T> targets(const Tensor<T>& labels, int64_t s) const {
