@@ -1,0 +1,133 @@
+// bench/bench_dd.cpp — one outer step of dataset distillation (issue 6), next to its LibTorch twin.
+//
+//   case            what is timed                                                     target
+//   dd_outer_step   LeNet-5 (Xavier-normal init, known init w₀), 10 distilled 1×28×28
+//                   images with learnable soft labels [10, 10] and 10 learnable step
+//                   sizes η = softplus(r); 10 inner SGD steps on the 10 images
+//                   (steps 1 × epochs 10), each w ← w − η_t ∇_w CE(f(x̃; w), ỹ) with
+//                   create_graph; outer CE on a real batch of 256; ∇ of it w.r.t.
+//                   (x̃, ỹ, r) through the unroll; Adam step (lr 0.01, β 0.5/0.999)  ≤ 1.0× LibTorch
+//
+// Distillery side: DatasetDistiller::step (methods/dataset_distill.hpp, full unroll). LibTorch
+// side: the same algorithm on one flat weight vector, written with
+// torch::autograd::grad(create_graph=true) and torch::optim::Adam, from the same w₀, x̃, ỹ, r
+// and real batch (random pixels and labels: the cost does not depend on the values). Both
+// report the outer loss of their first step as the counter `first_loss`, which must agree.
+// Run through scripts/bench.sh (OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1).
+#include "bench_common.hpp"
+
+#include <distillery/methods/dataset_distill.hpp>
+#include <distillery/nn/nn.hpp>
+
+namespace {
+namespace ds = distillery;
+constexpr int64_t kImages = 10, kInner = 10, kBatch = 256, kClasses = 10;
+
+// The shared setup: model, distiller (its x̃, ỹ, r, w₀ seed both sides) and the real batch.
+struct DdSetup {
+  std::shared_ptr<ds::nn::LeNet5<float>> net;
+  ds::FunctionalModel<float> model;
+  std::unique_ptr<ds::DatasetDistiller<float>> dd;
+  ds::TensorF x_real;
+  ds::Tensor<int64_t> y_real;
+  ds::Generator gen{3};
+
+  DdSetup() {
+    ds::Generator g0(0);
+    net = std::make_shared<ds::nn::LeNet5<float>>(kClasses, g0, 1, 28, ds::nn::Init::xavier_normal);
+    auto n = net;
+    model.forward = [n](const ds::TensorF& w, const ds::TensorF& x, bool) {
+      return ds::nn::functional_call(*n, w, x);
+    };
+    model.init = [](ds::Generator& g) {
+      ds::nn::LeNet5<float> fresh(kClasses, g, 1, 28, ds::nn::Init::xavier_normal);
+      return ds::nn::flatten_parameters(fresh.parameters()).detach();
+    };
+    ds::DDConfig cfg;
+    cfg.images = kImages;
+    cfg.steps = 1;
+    cfg.epochs = kInner;
+    cfg.distill_lr = 0.01;
+    cfg.soft_labels = true;
+    dd = std::make_unique<ds::DatasetDistiller<float>>(model, ds::Shape{1, 28, 28}, cfg, gen);
+    ds::Generator gd(9);
+    x_real = ds::TensorF::rand({kBatch, 1, 28, 28}, gd);
+    std::vector<int64_t> labels(kBatch);
+    for (auto& l : labels) l = gd.randint(kClasses);
+    y_real = ds::Tensor<int64_t>::from_vector(labels, ds::Shape{kBatch});
+  }
+};
+
+void BM_ds_dd_outer_step(benchmark::State& st) {
+  DdSetup s;
+  double first = -1;
+  for (auto _ : st) {
+    float loss = s.dd->step(s.x_real, s.y_real, s.gen);
+    if (first < 0) first = loss;
+    benchmark::DoNotOptimize(loss);
+  }
+  st.counters["first_loss"] = first;
+}
+
+// LeNet-5 on a flat weight vector, parameters in Distillery's LeNet5 order.
+struct TorchFlatLeNet {
+  std::vector<std::vector<int64_t>> shapes;
+  explicit TorchFlatLeNet(const ds::nn::LeNet5<float>& m) {
+    for (auto& p : m.parameters()) shapes.emplace_back(p.shape().begin(), p.shape().end());
+  }
+  torch::Tensor forward(const torch::Tensor& w, const torch::Tensor& x) const {
+    std::vector<torch::Tensor> p;
+    int64_t off = 0;
+    for (auto& s : shapes) {
+      int64_t n = 1;
+      for (int64_t d : s) n *= d;
+      p.push_back(w.narrow(0, off, n).view(s));
+      off += n;
+    }
+    auto h = torch::max_pool2d(torch::relu(torch::conv2d(x, p[0], p[1], 1, 2)), 2);
+    h = torch::max_pool2d(torch::relu(torch::conv2d(h, p[2], p[3])), 2);
+    h = torch::flatten(h, 1);
+    h = torch::relu(torch::linear(h, p[4], p[5]));
+    h = torch::relu(torch::linear(h, p[6], p[7]));
+    return torch::linear(h, p[8], p[9]);
+  }
+};
+
+void BM_torch_dd_outer_step(benchmark::State& st) {
+  DdSetup s;
+  TorchFlatLeNet f(*s.net);
+  torch::Tensor w0 = bench::to_torch(s.dd->fixed_init(), false);
+  torch::Tensor x = bench::to_torch(s.dd->images());      // [1, 10, 1, 28, 28]
+  torch::Tensor y = bench::to_torch(s.dd->raw_labels());  // [1, 10, 10]
+  torch::Tensor r = bench::to_torch(s.dd->raw_lrs());     // [10]
+  torch::Tensor xr = bench::to_torch(s.x_real, false), yr = bench::to_torch_index(s.y_real);
+  torch::optim::Adam opt({x, y, r}, torch::optim::AdamOptions(0.01).betas({0.5, 0.999}));
+  double first = -1;
+  for (auto _ : st) {
+    torch::Tensor eta = torch::softplus(r);
+    torch::Tensor w = w0.detach().requires_grad_(true);
+    for (int64_t t = 0; t < kInner; ++t) {
+      torch::Tensor logits = f.forward(w, x[0]);
+      torch::Tensor l = -(y[0] * torch::log_softmax(logits, 1)).sum(1).mean();
+      torch::Tensor g = torch::autograd::grad({l}, {w}, {}, /*retain_graph=*/true,
+                                              /*create_graph=*/true)[0];
+      w = w - eta[t] * g;
+    }
+    torch::Tensor L = torch::nn::functional::cross_entropy(f.forward(w, xr), yr);
+    auto gs = torch::autograd::grad({L}, {x, y, r});
+    x.mutable_grad() = gs[0];
+    y.mutable_grad() = gs[1];
+    r.mutable_grad() = gs[2];
+    opt.step();
+    if (first < 0) first = L.item<double>();
+    benchmark::DoNotOptimize(L.data_ptr());
+  }
+  st.counters["first_loss"] = first;
+}
+
+}  // namespace
+
+BENCHMARK(BM_ds_dd_outer_step)->Name("distillery/dd_outer_step")->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_torch_dd_outer_step)->Name("libtorch/dd_outer_step")->Unit(benchmark::kMillisecond);
+
+DISTILLERY_BENCH_MAIN()
