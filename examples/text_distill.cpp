@@ -330,6 +330,7 @@ int main(int argc, char** argv) try {
   for (int64_t it = 0; it <= iters; it += eval_every) curve.x.push_back(double(it));
   if (curve.x.back() != double(iters)) curve.x.push_back(double(iters));
   curve.series.push_back({"full data", std::vector<double>(curve.x.size(), full_acc), {}});
+  curve.series.push_back({"90% of full data", std::vector<double>(curve.x.size(), 0.9 * full_acc), {}});
 
   const int64_t n = ytr.numel();
   const auto yv = ytr.to_vector();
@@ -476,6 +477,19 @@ int main(int argc, char** argv) try {
       }
     }
     run["distilled"] = sj;
+    // chance level of the cosines: the same search for Gaussian noise of the distilled shape
+    {
+      Generator gn(seed + 11);
+      Tensor<T> noise = Tensor<T>::randn(sents.shape(), gn);
+      Nearest nn_noise = nearest_words(noise, emb, vocab);
+      std::vector<double> cd, cn;
+      for (auto& row : near.cosines) cd.insert(cd.end(), row.begin(), row.end());
+      for (auto& row : nn_noise.cosines) cn.insert(cn.end(), row.begin(), row.end());
+      run["mean_nearest_cosine"] = mean_of(cd);
+      run["mean_nearest_cosine_noise"] = mean_of(cn);
+      std::printf("  mean cosine to the nearest word: distilled %.3f, Gaussian noise %.3f\n",
+                  mean_of(cd), mean_of(cn));
+    }
     runs.push_back(run);
     std::printf("%lld distilled sentences: held-out accuracy %.2f%% (mean of last %zu evaluations "
                 "%.2f%%) = %.1f%% of full data (%.2f%%); selected on training sentences "
