@@ -42,17 +42,6 @@ FunctionalModel<T> lenet_model(int64_t classes) {
   return m;
 }
 
-// Trains w0 with plain SGD on (x, one-hot y) for `steps` full-batch steps at lr; for baselines.
-Tensor<T> train_on(const FunctionalModel<T>& m, Tensor<T> w, const Tensor<T>& x,
-                   const Tensor<int64_t>& y, int64_t steps, double lr) {
-  for (int64_t t = 0; t < steps; ++t) {
-    Tensor<T> wl = w.detach().requires_grad_();
-    Tensor<T> g = grad({cross_entropy(m.forward(wl, x, true), y)}, {wl})[0];
-    NoGradGuard ng;
-    w = sub(w, mul_scalar(g, T(lr)));
-  }
-  return w;
-}
 
 // Picture: each distilled image (de-normalised, ×3) above a bar strip of its label distribution.
 void write_distilled_png(const std::string& path, const Tensor<T>& images,
@@ -232,10 +221,10 @@ int main(int argc, char** argv) {
     auto best = [&](const Tensor<T>& x, const Tensor<int64_t>& y) {
       double best_lr = 0.01, best_train = -1;
       for (double blr : {0.003, 0.01, 0.03, 0.1, 0.3}) {
-        double a = accuracy(model, train_on(model, w0, x, y, K, blr), xp, yp);
+        double a = accuracy(model, sgd_baseline(model, w0, x, y, K, blr), xp, yp);
         if (a > best_train) { best_train = a; best_lr = blr; }
       }
-      return accuracy(model, train_on(model, w0, x, y, K, best_lr), xte, yte);
+      return accuracy(model, sgd_baseline(model, w0, x, y, K, best_lr), xte, yte);
     };
     std::vector<int64_t> pick, classes;
     auto yv = ytr.to_vector();

@@ -149,17 +149,6 @@ Tensor<T> train_full(const EmbeddedKimCNN& m, const Tensor<T>& w0, const Tensor<
   return w.detach();
 }
 
-// Plain full-batch SGD on (x, one-hot y) for `steps` steps at lr (for the real-sentence baseline).
-Tensor<T> train_on(const FunctionalModel<T>& m, Tensor<T> w, const Tensor<T>& x,
-                   const Tensor<int64_t>& y, int64_t steps, double lr) {
-  for (int64_t t = 0; t < steps; ++t) {
-    Tensor<T> wl = w.detach().requires_grad_();
-    Tensor<T> g = grad({cross_entropy(m.forward(wl, x, true), y)}, {wl})[0];
-    NoGradGuard ng;
-    w = sub(w, mul_scalar(g, T(lr)));
-  }
-  return w;
-}
 
 // Nearest vocabulary word (cosine) of every position of sentences [K, L, E].
 struct Nearest {
@@ -450,10 +439,10 @@ int main(int argc, char** argv) try {
       Tensor<int64_t> yp = take_rows(ytr, probe);
       double best_lr = 0.01, best_train = -1;
       for (double blr : {0.01, 0.03, 0.1, 0.3, 1.0}) {
-        double a = accuracy(model, train_on(model, w0, xk, yk, dd.inner_steps(), blr), xp, yp);
+        double a = accuracy(model, sgd_baseline(model, w0, xk, yk, dd.inner_steps(), blr), xp, yp);
         if (a > best_train) best_train = a, best_lr = blr;
       }
-      double base = accuracy(model, train_on(model, w0, xk, yk, dd.inner_steps(), best_lr), xte, yte);
+      double base = accuracy(model, sgd_baseline(model, w0, xk, yk, dd.inner_steps(), best_lr), xte, yte);
       run["random_real_sentences"] = base;
       std::printf("  baseline: %lld random real sentences, %lld steps at lr %g: %.2f%%\n",
                   (long long)K, (long long)dd.inner_steps(), best_lr, 100 * base);

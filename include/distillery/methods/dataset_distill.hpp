@@ -282,6 +282,20 @@ class DatasetDistiller {
   int64_t peak_bytes_ = 0;
 };
 
+// Plain full-batch SGD from w on real (x, y) for `steps` steps at lr: the same-budget baseline
+// (a few real examples trained exactly as the distilled ones are).
+template <class T>
+Tensor<T> sgd_baseline(const FunctionalModel<T>& m, Tensor<T> w, const Tensor<T>& x,
+                       const Tensor<int64_t>& y, int64_t steps, double lr) {
+  for (int64_t t = 0; t < steps; ++t) {
+    Tensor<T> wl = w.detach().requires_grad_();
+    Tensor<T> g = grad({cross_entropy(m.forward(wl, x, true), y)}, {wl})[0];
+    NoGradGuard ng;
+    w = sub(w, mul_scalar(g, T(lr)));
+  }
+  return w;
+}
+
 // Accuracy of logits = forward(w, x) against labels, in batches, without a graph.
 template <class T>
 double accuracy(const FunctionalModel<T>& model, const Tensor<T>& w, const Tensor<T>& x,
