@@ -254,7 +254,8 @@ double fused_relation(const Tensor<T>& sc, const Tensor<T>& tc, const std::vecto
 // Shared driver of every CKD loss: terms for word groups and for layer groups, fused or composed.
 template <class T>
 Tensor<T> ckd_terms(const char* name, const char* fused_name, const Tensor<T>& s,
-                    const Tensor<T>& t, const Tensor<T>& mask, RelationTerms word,
+                    const Tensor<T>& t, const Tensor<T>& mask, const std::vector<T>& hm,
+                    RelationTerms word,
                     RelationTerms layer, bool supported, LossPath path, ComposedLoss<T> composed) {
   Tensor<T> td = t.detach();
   if (!use_fused(path, supported, s, name)) return composed({s, td});
@@ -295,7 +296,6 @@ Tensor<T> ckd_terms(const char* name, const char* fused_name, const Tensor<T>& s
     if (!done) return composed({s, td});
     return fused_scalar_loss<T>(fused_name, value, {s, td}, {g, Tensor<T>()}, std::move(composed));
   }
-  const std::vector<T> hm = host_mask(mask, B, n, name);
   if (want_grad) g = Tensor<T>::zeros(s.shape());
   T* gp = g.defined() ? g.data_ptr() : nullptr;
   double value = 0;
@@ -307,9 +307,9 @@ Tensor<T> ckd_terms(const char* name, const char* fused_name, const Tensor<T>& s
 }
 
 template <class T>
-double coef_of(const Tensor<T>& mask, const Tensor<T>& s, bool layer, int power, double factor) {
+double coef_of(const std::vector<T>& hm, const Tensor<T>& s, bool layer, int power, double factor) {
   const int64_t B = s.shape()[0], L = s.shape()[1], n = s.shape()[2];
-  auto gv = grouped_mask(host_mask(mask, B, n, "ckd"), B, L, n, layer);
+  auto gv = grouped_mask(hm, B, L, n, layer);
   return 1.0 / std::max(mask_power_sum(gv, layer ? L : n, power) * factor, 1.0);
 }
 
@@ -328,10 +328,10 @@ Tensor<T> word_relation_pair_loss(const Tensor<T>& student_hidden, const Tensor<
   const int64_t B = student_hidden.shape()[0], n = student_hidden.shape()[2];
   const auto hm = detail::host_mask(mask, B, n, name);
   detail::RelationTerms word;
-  word.pair = detail::coef_of(mask, student_hidden, false, 2, 1.0);
+  word.pair = detail::coef_of(hm, student_hidden, false, 2, 1.0);
   const bool supported = distance == RelationDistance::cosine && f == MatchLoss::kldiv;
   return detail::ckd_terms<T>(
-      name, "word_relation_pair_loss_fused", student_hidden, teacher_hidden, mask, word, {},
+      name, "word_relation_pair_loss_fused", student_hidden, teacher_hidden, mask, hm, word, {},
       supported, path, [=](const std::vector<Tensor<T>>& in) {
         return detail::pair_composed(in[0], in[1], hm, false, distance, f, normalize);
       });
@@ -349,10 +349,10 @@ Tensor<T> layer_relation_pair_loss(const Tensor<T>& student_hidden, const Tensor
   const auto hm =
       detail::host_mask(mask, student_hidden.shape()[0], student_hidden.shape()[2], name);
   detail::RelationTerms layer;
-  layer.pair = detail::coef_of(mask, student_hidden, true, 2, 1.0);
+  layer.pair = detail::coef_of(hm, student_hidden, true, 2, 1.0);
   const bool supported = distance == RelationDistance::cosine && f == MatchLoss::kldiv;
   return detail::ckd_terms<T>(
-      name, "layer_relation_pair_loss_fused", student_hidden, teacher_hidden, mask, {}, layer,
+      name, "layer_relation_pair_loss_fused", student_hidden, teacher_hidden, mask, hm, {}, layer,
       supported, path, [=](const std::vector<Tensor<T>>& in) {
         return detail::pair_composed(in[0], in[1], hm, true, distance, f, normalize);
       });
@@ -370,10 +370,10 @@ Tensor<T> word_relation_triple_loss(const Tensor<T>& student_hidden,
   const auto hm =
       detail::host_mask(mask, student_hidden.shape()[0], student_hidden.shape()[2], name);
   detail::RelationTerms word;
-  word.full_angle = detail::coef_of(mask, student_hidden, false, 3, 1.0);
+  word.full_angle = detail::coef_of(hm, student_hidden, false, 3, 1.0);
   word.angle_loss = f;
   return detail::ckd_terms<T>(name, "word_relation_triple_loss_fused", student_hidden,
-                              teacher_hidden, mask, word, {}, true, path,
+                              teacher_hidden, mask, hm, word, {}, true, path,
                               [=](const std::vector<Tensor<T>>& in) {
                                 return detail::triple_composed(in[0], in[1], hm, false, f);
                               });
@@ -393,11 +393,11 @@ Tensor<T> word_relation_window_loss(const Tensor<T>& student_hidden,
   const auto hm =
       detail::host_mask(mask, student_hidden.shape()[0], student_hidden.shape()[2], name);
   detail::RelationTerms word;
-  word.window_angle = detail::coef_of(mask, student_hidden, false, 1, double(window * window));
+  word.window_angle = detail::coef_of(hm, student_hidden, false, 1, double(window * window));
   word.angle_loss = f;
   word.window = window;
   return detail::ckd_terms<T>(name, "word_relation_window_loss_fused", student_hidden,
-                              teacher_hidden, mask, word, {}, true, path,
+                              teacher_hidden, mask, hm, word, {}, true, path,
                               [=](const std::vector<Tensor<T>>& in) {
                                 return detail::window_composed(in[0], in[1], hm, window, f);
                               });
@@ -415,10 +415,10 @@ Tensor<T> layer_relation_triple_loss(const Tensor<T>& student_hidden,
   const auto hm =
       detail::host_mask(mask, student_hidden.shape()[0], student_hidden.shape()[2], name);
   detail::RelationTerms layer;
-  layer.full_angle = detail::coef_of(mask, student_hidden, true, 3, 1.0);
+  layer.full_angle = detail::coef_of(hm, student_hidden, true, 3, 1.0);
   layer.angle_loss = f;
   return detail::ckd_terms<T>(name, "layer_relation_triple_loss_fused", student_hidden,
-                              teacher_hidden, mask, {}, layer, true, path,
+                              teacher_hidden, mask, hm, {}, layer, true, path,
                               [=](const std::vector<Tensor<T>>& in) {
                                 return detail::triple_composed(in[0], in[1], hm, true, f);
                               });
@@ -445,16 +445,16 @@ Tensor<T> ckd_loss(const Tensor<T>& student_hidden, const Tensor<T>& teacher_hid
       detail::host_mask(mask, student_hidden.shape()[0], student_hidden.shape()[2], name);
   const Tensor<T>& s = student_hidden;
   detail::RelationTerms word, layer;
-  word.pair = w.wr_pair * detail::coef_of(mask, s, false, 2, 1.0);
+  word.pair = w.wr_pair * detail::coef_of(hm, s, false, 2, 1.0);
   if (triple == WordTriple::window)
-    word.window_angle = w.wr_triple * detail::coef_of(mask, s, false, 1, double(window * window));
+    word.window_angle = w.wr_triple * detail::coef_of(hm, s, false, 1, double(window * window));
   else
-    word.full_angle = w.wr_triple * detail::coef_of(mask, s, false, 3, 1.0);
+    word.full_angle = w.wr_triple * detail::coef_of(hm, s, false, 3, 1.0);
   word.window = window;
-  layer.pair = w.ltr_pair * detail::coef_of(mask, s, true, 2, 1.0);
-  layer.full_angle = w.ltr_triple * detail::coef_of(mask, s, true, 3, 1.0);
+  layer.pair = w.ltr_pair * detail::coef_of(hm, s, true, 2, 1.0);
+  layer.full_angle = w.ltr_triple * detail::coef_of(hm, s, true, 3, 1.0);
   return detail::ckd_terms<T>(
-      name, "ckd_loss_fused", s, teacher_hidden, mask, word, layer, true, path,
+      name, "ckd_loss_fused", s, teacher_hidden, mask, hm, word, layer, true, path,
       [=](const std::vector<Tensor<T>>& in) {
         using namespace detail;
         const auto cos = RelationDistance::cosine;
