@@ -164,7 +164,8 @@ TEST_CASE("cuda op table: every entry agrees with the CPU (value, 1st, 2nd order
   Tally tally;
   for (auto fill : {elementwise_entries, reduce_entries, view_entries, linalg_entries,
                     index_entries, nn_entries, loss_entries, response_entries,
-                    feature_relation_entries, ckd_entries, other_entries})
+                    feature_relation_entries, ckd_entries, transformer_kd_entries,
+                    other_entries})
     run_family(fill, tally);
   std::printf("cuda op table: %d entries, %d compared on CPU and CUDA (f32+f64, all layouts), "
               "%d skipped (inputs on mixed devices):%s\n",

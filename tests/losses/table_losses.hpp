@@ -85,6 +85,21 @@ inline void feature_relation_entries(Table& t) {
       .gens({free, c});
 }
 
+inline void transformer_kd_entries(Table& t) {
+  const Gen c = Gen().no_grad();
+  const Gen free;
+  t.add("pkd_loss", {{4, 3, 5}, {4, 3, 5}}, FN(pkd_loss(x[0], x[1]))).gens({free, c});
+  t.add("hidden_mse_loss", {{2, 3, 6, 4}, {2, 3, 6, 4}},
+        FN(hidden_mse_loss(x[0], x[1], ckd_mask<T>())), "masked")
+      .gens({free, c});
+  t.add("hidden_mse_loss", {{2, 2, 3, 4}, {2, 2, 3, 4}}, FN(hidden_mse_loss(x[0], x[1])),
+        "no mask")
+      .gens({free, c});
+  t.add("attention_mse_loss", {{2, 3, 6, 6}, {2, 3, 6, 6}},
+        FN(attention_mse_loss(softmax(x[0], -1), softmax(x[1], -1), ckd_mask<T>())), "masked")
+      .gens({free, c});
+}
+
 inline void ckd_entries(Table& t) {
   const Gen c = Gen().no_grad();
   const Gen free;

@@ -26,4 +26,5 @@ void run(void (*fill)(Table&)) {
 TEST_CASE("loss harness: response") { run(response_entries); }
 TEST_CASE("loss harness: feature and relation") { run(feature_relation_entries); }
 TEST_CASE("loss harness: CKD") { run(ckd_entries); }
+TEST_CASE("loss harness: PKD and TinyBERT-style") { run(transformer_kd_entries); }
 TEST_CASE("loss harness: smoothing, DPD, dataset distillation") { run(other_entries); }

@@ -35,6 +35,12 @@
 // * self_distillation_loss = (1 − α) CE(y, z) + α CE(softmax(v/T), z), student at T = 1, no T²
 //   (Zhang & Sabuncu; defaults there α = 0.4, T = 4).
 //
+// TRANSFORMER BASELINES (transformer_kd.hpp) — what CKD is compared with
+// * pkd_loss: Patient KD, MSE (mean over every element) of L2-normalised [CLS] vectors of the
+//   aligned layers [B, L, d]; equal widths (project the student first).
+// * hidden_mse_loss / attention_mse_loss: TinyBERT-style; padded tokens left out; attention
+//   probabilities (not pre-softmax scores), summed over keys, averaged over valid queries.
+//
 // FEATURE (feature.hpp)
 // * fitnets_hint_loss: regressor (weight [Ct, Cs] + bias, or any callable) along dim 1, trainable;
 //   MSE with an explicit reduction (RepDistiller: mean; paper: 0.5 × sum).
@@ -94,3 +100,4 @@
 #include "relation.hpp"
 #include "response.hpp"
 #include "smoothing.hpp"
+#include "transformer_kd.hpp"

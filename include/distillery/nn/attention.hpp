@@ -76,6 +76,8 @@ class MultiheadAttention : public Module<T> {
   int64_t embed_dim() const { return d_; }
   int64_t num_heads() const { return h_; }
   int64_t head_dim() const { return d_ / h_; }
+  // Reseeds the attention-dropout generator (exactly resumable training reseeds per step).
+  void seed_dropout(uint64_t seed) { dropout_gen_.seed_(seed); }
 
   // Self-attention on one input.
   Tensor<T> forward(const Tensor<T>& x) override { return forward(x, x, x).output; }

@@ -202,6 +202,7 @@ class Dropout : public Module<T> {
   }
   double p() const { return p_; }
   Generator& generator() { return gen_; }
+  void seed_dropout(uint64_t seed) { gen_.seed_(seed); }
 
  private:
   double p_;

@@ -80,6 +80,11 @@ class TransformerEncoderLayer : public Module<T> {
     return std::make_shared<TransformerEncoderLayer>(cfg_, g);
   }
   const TransformerConfig& config() const { return cfg_; }
+  // Reseeds this layer's dropout generators (residual/FFN and attention) from one seed.
+  void seed_dropout(uint64_t seed) {
+    dropout_gen_.seed_(seed);
+    self_attn.seed_dropout(seed ^ 0x9E3779B97F4A7C15ull);
+  }
 
   Tensor<T> forward(const Tensor<T>& x) override { return forward(x, Tensor<T>()).hidden; }
 
@@ -160,6 +165,13 @@ class TransformerEncoder : public Module<T> {
     return std::make_shared<TransformerEncoder>(cfg_, num_layers(), g, final_norm_);
   }
   int64_t num_layers() const { return static_cast<int64_t>(layers_->items.size()); }
+  const TransformerConfig& config() const { return cfg_; }
+  bool final_norm() const { return final_norm_; }
+  // Reseeds every layer's dropout (layer i from seed + i), e.g. once per training step so a run
+  // resumed from a checkpoint draws the same masks as an uninterrupted one.
+  void seed_dropout(uint64_t seed) {
+    for (int64_t i = 0; i < num_layers(); ++i) layer(i).seed_dropout(seed + 0x100000001B3ull * uint64_t(i + 1));
+  }
   TransformerEncoderLayer<T>& layer(int64_t i) { return *layers_->items.at(i); }
 
   // Indices of the layers a depth multiplier keeps (DynaBERT).

@@ -14,6 +14,9 @@
 // Requires: parameters are leaves that stay alive; a model moved with to(Device) gets new leaves,
 // so build the optimizer afterwards. Parameters whose grad is undefined are skipped.
 #pragma once
+#include <cstdio>
+#include <map>
+#include <string>
 #include <functional>
 #include <optional>
 #include <string>
@@ -78,6 +81,49 @@ class Optimizer {
     for (auto& g : groups_) g.lr = lr;
   }
   int64_t steps() const { return steps_; }
+
+  // The optimizer's state as named tensors, for checkpoints that resume exactly: per parameter
+  // "<group>.<index>.<slot>" (momentum, moments, ...) and "<group>.<index>.step", plus "steps";
+  // learning rates are not included (they come from the caller's schedule). load_state_dict
+  // expects an optimizer built on the same parameters in the same order.
+  std::map<std::string, Tensor<T>> state_dict() const {
+    std::map<std::string, Tensor<T>> out;
+    out["steps"] = Tensor<T>::scalar(T(steps_));
+    for (size_t gi = 0; gi < state_.size(); ++gi)
+      for (size_t i = 0; i < state_[gi].size(); ++i) {
+        const std::string k = std::to_string(gi) + "." + std::to_string(i) + ".";
+        const ParamState& ps = state_[gi][i];
+        out[k + "step"] = Tensor<T>::scalar(T(ps.step));
+        for (size_t b = 0; b < ps.buffers.size(); ++b)
+          if (ps.buffers[b].defined()) out[k + std::to_string(b)] = ps.buffers[b].detach().clone();
+      }
+    return out;
+  }
+  void load_state_dict(const std::map<std::string, Tensor<T>>& sd) {
+    auto it = sd.find("steps");
+    check(it != sd.end(), "Optimizer::load_state_dict", "missing key 'steps'");
+    steps_ = static_cast<int64_t>(it->second.item());
+    state_.assign(groups_.size(), {});
+    for (const auto& kv : sd) {
+      if (kv.first == "steps") continue;
+      size_t gi = 0, i = 0;
+      char slot[32] = {0};
+      check(std::sscanf(kv.first.c_str(), "%zu.%zu.%31s", &gi, &i, slot) == 3 && gi < groups_.size() &&
+                i < groups_[gi].params.size(),
+            "Optimizer::load_state_dict", "key '", kv.first, "' does not name a parameter of this optimizer");
+      if (state_[gi].size() < groups_[gi].params.size()) state_[gi].resize(groups_[gi].params.size());
+      ParamState& ps = state_[gi][i];
+      if (std::string(slot) == "step") {
+        ps.step = static_cast<int64_t>(kv.second.item());
+      } else {
+        const size_t b = static_cast<size_t>(std::stoul(slot));
+        check(kv.second.shape() == groups_[gi].params[i].shape(), "Optimizer::load_state_dict", "key '",
+              kv.first, "' has shape ", kv.second.shape(), ", the parameter ", groups_[gi].params[i].shape());
+        if (ps.buffers.size() <= b) ps.buffers.resize(b + 1);
+        ps.buffers[b] = kv.second.detach().clone().to(groups_[gi].params[i].device());
+      }
+    }
+  }
 
  protected:
   Optimizer(std::vector<ParamGroup<T>> groups, double default_lr, double default_wd,

@@ -1,0 +1,613 @@
+// methods/bert_distill.hpp — the mini-BERT pipeline of the CKD experiments: masked-LM
+// pre-training, fine-tuning, and task-specific distillation with every baseline CKD is compared
+// against (Park, Kim, Yang 2021; papers.md §1).
+//
+//   TokenSet                     token-id sequences ([CLS] … [SEP], no padding) + labels
+//   mask_tokens(ids, V, gen)     BERT masking: 15% of the real tokens; of those 80% [MASK], 10% a
+//                                random token, 10% unchanged; at least one per batch
+//   pretrain_mlm(model, corpus, opts)        MLM loss on the masked positions only
+//   train_task(student, train, dev, opts, method, teacher or cache)
+//       Method::finetune   CE(y)                                     (no teacher)
+//              kd         (1 − α) CE + α T² KL(p_T ‖ q_T)            (Hinton; batchmean)
+//              pkd        kd + β · pkd_loss(CLS of the aligned intermediate layers)
+//              tinybert   kd + γ_h · hidden_mse(W·H_s, H_t) + γ_a · attention_mse(Ā_s, Ā_t)
+//              ckd        CE + λ · ckd_loss(H_s, H_t, mask, (wr_pair, wr_triple, ltr_pair, ltr_triple))
+//              ckd_kd     kd + λ · ckd_loss(…)
+//     Layers are aligned by losses::layer_alignment (default emb+skip, as CKD). PKD uses the
+//     aligned layers other than the embedding and the last; TinyBERT all of them (layer 0 = its
+//     embedding loss) and the attention maps of the aligned layers ≥ 1, averaged over heads
+//     (teacher and student may have different head counts). Where widths differ, PKD and TinyBERT
+//     learn a projection W [dt, ds] (trained with the student); CKD needs none.
+//   TeacherCache::build(teacher, train, alignment)   logits, aligned hidden states and head-
+//                                averaged attention maps of every training example, computed once
+//                                (eval mode, no graph), so distillation runs skip the teacher
+//   evaluate(model, set)          accuracy and macro-F1
+//
+// Reproducibility and resumption: every random choice of step t (the shuffled order of epoch e,
+// the dropout masks, the MLM masks) is a function of (seed, e or t) only; a checkpoint written at
+// the end of an epoch (model, optimizer moments, epoch and step in the metadata) therefore
+// resumes to the same bits as an uninterrupted run with the same thread count.
+// The learning rate follows linear warm-up (warmup_frac of the steps) then linear decay to 0;
+// AdamW (β 0.9/0.999, ε 1e-8 … decay on matrices only), gradient-norm clipping.
+#pragma once
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "../io/cli.hpp"
+#include "../io/safetensors.hpp"
+#include "../losses/losses.hpp"
+#include "../nn/bert.hpp"
+#include "../nn/checkpoint.hpp"
+#include "../optim/optim.hpp"
+
+namespace distillery::methods {
+
+// ---- data ----------------------------------------------------------------------------------
+struct TokenSet {
+  std::vector<std::vector<int64_t>> ids;  // each starts with [CLS] = 2 and ends with [SEP] = 3
+  std::vector<int64_t> labels;            // empty for the pre-training corpus
+  int64_t size() const { return static_cast<int64_t>(ids.size()); }
+  int64_t tokens() const {
+    int64_t n = 0;
+    for (const auto& s : ids) n += static_cast<int64_t>(s.size());
+    return n;
+  }
+};
+
+constexpr int64_t kPadId = 0, kUnkId = 1, kClsId = 2, kSepId = 3, kMaskId = 4, kNumSpecial = 5;
+
+// Rows `index` of the set, padded with [PAD] to the longest: [B, Tmax].
+inline Tensor<int64_t> pad_batch(const TokenSet& set, const std::vector<int64_t>& index) {
+  size_t tmax = 1;
+  for (int64_t i : index) tmax = std::max(tmax, set.ids.at(i).size());
+  Tensor<int64_t> out = Tensor<int64_t>::zeros({static_cast<int64_t>(index.size()), int64_t(tmax)});
+  int64_t* p = out.data_ptr();
+  for (size_t b = 0; b < index.size(); ++b) {
+    const auto& s = set.ids[index[b]];
+    std::copy(s.begin(), s.end(), p + b * tmax);
+  }
+  return out;
+}
+
+// The order of epoch e: a Fisher–Yates shuffle driven by (seed, e).
+inline std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch) {
+  std::vector<int64_t> o(n);
+  std::iota(o.begin(), o.end(), 0);
+  Generator g(seed * 0x9E3779B97F4A7C15ull + uint64_t(epoch) * 0xBF58476D1CE4E5B9ull + 1);
+  for (int64_t i = n - 1; i > 0; --i) std::swap(o[i], o[g.randint(i + 1)]);
+  return o;
+}
+
+struct MlmBatch {
+  Tensor<int64_t> input;      // [B, T] with masked tokens replaced
+  Tensor<int64_t> positions;  // [M] flat indices b·T + t of the masked tokens
+  Tensor<int64_t> targets;    // [M] original ids there
+};
+
+// BERT's masking. Special tokens ([PAD], [CLS], [SEP]) are never chosen.
+inline MlmBatch mask_tokens(const Tensor<int64_t>& ids, int64_t vocab_size, Generator& gen,
+                            double prob = 0.15) {
+  check(ids.dim() == 2 && vocab_size > kNumSpecial && prob > 0 && prob < 1, "mask_tokens",
+        "need ids [B, T], vocab > ", kNumSpecial, " and 0 < prob < 1, got ", ids.shape(), ", ",
+        vocab_size, ", ", prob);
+  MlmBatch b;
+  b.input = ids.clone();
+  int64_t* x = b.input.data_ptr();
+  const int64_t* src = ids.data_ptr();
+  std::vector<int64_t> pos, tgt, candidates;
+  for (int64_t i = 0; i < ids.numel(); ++i) {
+    if (src[i] < kNumSpecial) continue;  // pad/unk/cls/sep/mask: unk is left too (no target info)
+    candidates.push_back(i);
+    if (gen.uniform() < prob) pos.push_back(i);
+  }
+  if (pos.empty() && !candidates.empty()) pos.push_back(candidates[gen.randint(int64_t(candidates.size()))]);
+  for (int64_t i : pos) {
+    tgt.push_back(src[i]);
+    double u = gen.uniform();
+    if (u < 0.8) x[i] = kMaskId;
+    else if (u < 0.9) x[i] = kNumSpecial + gen.randint(vocab_size - kNumSpecial);
+  }
+  b.positions = Tensor<int64_t>::from_vector(pos);
+  b.targets = Tensor<int64_t>::from_vector(tgt);
+  return b;
+}
+
+// ---- optimisation --------------------------------------------------------------------------
+struct TrainOptions {
+  int64_t epochs = 3;
+  int64_t batch_size = 32;
+  double lr = 1e-4;
+  double warmup_frac = 0.1;
+  double weight_decay = 0.01;
+  double clip = 1.0;
+  uint64_t seed = 1;
+  bool verbose = true;
+  std::string label = "train";
+  std::string checkpoint;     // written atomically at the end of every epoch when set
+  bool resume = false;        // continue from `checkpoint` when it exists
+  int64_t max_steps = 0;      // stop early after this many steps (smoke runs); 0 = all
+};
+
+inline double warmup_linear(int64_t step, int64_t total, double warmup_frac) {
+  const int64_t w = static_cast<int64_t>(std::floor(warmup_frac * double(total)));
+  if (step < w) return double(step + 1) / double(w + 1);
+  return std::max(0.0, double(total - step) / double(std::max<int64_t>(1, total - w)));
+}
+
+struct EpochLog {
+  int64_t epoch = 0;
+  double loss = 0;             // mean training loss
+  double dev_accuracy = -1, dev_macro_f1 = -1;
+  double seconds = 0, tokens_per_second = 0;
+};
+
+struct TrainHistory {
+  std::vector<EpochLog> epochs;
+  double seconds = 0;
+  int64_t steps = 0;
+};
+
+namespace detail {
+template <class T>
+std::unique_ptr<optim::AdamW<T>> make_adamw(const std::vector<std::pair<std::string, Tensor<T>>>& named,
+                                           const TrainOptions& o) {
+  optim::AdamOptions ao;
+  ao.lr = o.lr;
+  ao.weight_decay = o.weight_decay;
+  auto no_decay = [](const std::string& n, const Tensor<T>&) { return n.find("norm") != std::string::npos; };
+  return std::make_unique<optim::AdamW<T>>(optim::decay_groups<T>(named, o.weight_decay, no_decay), ao);
+}
+
+template <class T>
+void save_training_state(const std::string& path, const nn::Module<T>& model, const optim::Optimizer<T>& opt,
+                         int64_t epoch, int64_t step, const TrainHistory& h) {
+  StateDict sd;
+  for (const auto& kv : model.state_dict()) sd["model." + kv.first] = kv.second;
+  for (const auto& kv : opt.state_dict()) sd["optim." + kv.first] = kv.second;
+  std::string losses;
+  for (const auto& e : h.epochs) losses += (losses.empty() ? "" : ",") + std::to_string(e.loss) + ":" +
+                                           std::to_string(e.dev_accuracy) + ":" + std::to_string(e.dev_macro_f1);
+  save_safetensors(path, sd, {{"epoch", std::to_string(epoch)}, {"step", std::to_string(step)},
+                              {"history", losses}, {"seconds", std::to_string(h.seconds)}});
+}
+
+// Returns the next epoch to run (0 when there is no checkpoint).
+template <class T>
+int64_t load_training_state(const std::string& path, nn::Module<T>& model, optim::Optimizer<T>& opt,
+                            int64_t& step, TrainHistory& h) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return 0;
+  std::fclose(f);
+  Metadata md;
+  StateDict sd = load_safetensors(path, &md);
+  StateDict ms;
+  std::map<std::string, Tensor<T>> os;
+  for (const auto& kv : sd) {
+    if (kv.first.rfind("model.", 0) == 0) ms[kv.first.substr(6)] = kv.second;
+    else if (kv.first.rfind("optim.", 0) == 0)
+      std::visit([&](const auto& t) { os[kv.first.substr(6)] = t.template to<T>(); }, kv.second);
+  }
+  nn::load_state_dict(model, ms, true);
+  opt.load_state_dict(os);
+  check(md.count("epoch") && md.count("step"), "load_training_state", path, ": metadata lacks epoch/step");
+  step = std::stoll(md["step"]);
+  h.seconds = md.count("seconds") ? std::stod(md["seconds"]) : 0;
+  h.epochs.clear();
+  std::string hist = md["history"];
+  size_t p = 0;
+  int64_t e = 0;
+  while (p < hist.size()) {
+    size_t q = hist.find(',', p);
+    std::string item = hist.substr(p, q == std::string::npos ? std::string::npos : q - p);
+    EpochLog l;
+    l.epoch = e++;
+    std::sscanf(item.c_str(), "%lf:%lf:%lf", &l.loss, &l.dev_accuracy, &l.dev_macro_f1);
+    h.epochs.push_back(l);
+    if (q == std::string::npos) break;
+    p = q + 1;
+  }
+  return std::stoll(md["epoch"]) + 1;
+}
+
+inline uint64_t step_seed(uint64_t seed, int64_t step, uint64_t stream) {
+  uint64_t z = seed * 0xD6E8FEB86659FD93ull + uint64_t(step) * 0x9E3779B97F4A7C15ull + stream;
+  z ^= z >> 32;
+  return z * 0xD6E8FEB86659FD93ull + 1;
+}
+}  // namespace detail
+
+// The generic loop: `step_loss(batch_index_list, step)` returns the loss of one batch (with a
+// graph) and the number of real tokens in it; `on_epoch` evaluates (may be empty).
+template <class T>
+TrainHistory train_loop(nn::Module<T>& model, const std::vector<std::pair<std::string, Tensor<T>>>& named,
+                        int64_t n, const TrainOptions& o,
+                        const std::function<std::pair<Tensor<T>, int64_t>(const std::vector<int64_t>&, int64_t)>& step_loss,
+                        const std::function<void(EpochLog&)>& on_epoch) {
+  check(n > 0 && o.batch_size > 0 && o.epochs > 0, "train_loop", "need examples, batch size and epochs > 0, got ",
+        n, ", ", o.batch_size, ", ", o.epochs);
+  auto opt = detail::make_adamw<T>(named, o);
+  std::vector<Tensor<T>> params;
+  for (const auto& kv : named) params.push_back(kv.second);
+  const int64_t per_epoch = (n + o.batch_size - 1) / o.batch_size, total = per_epoch * o.epochs;
+  TrainHistory h;
+  int64_t step = 0, first_epoch = 0;
+  if (o.resume && !o.checkpoint.empty()) {
+    first_epoch = detail::load_training_state(o.checkpoint, model, *opt, step, h);
+    if (first_epoch > 0 && o.verbose)
+      std::printf("%s: resumed from %s at epoch %lld (step %lld)\n", o.label.c_str(), o.checkpoint.c_str(),
+                  static_cast<long long>(first_epoch), static_cast<long long>(step));
+  }
+  Progress progress(o.label, total, 10.0);
+  for (int64_t e = first_epoch; e < o.epochs; ++e) {
+    auto t0 = std::chrono::steady_clock::now();
+    model.train();
+    std::vector<int64_t> order = epoch_order(n, o.seed, e);
+    double loss_sum = 0;
+    int64_t batches = 0, tokens = 0;
+    for (int64_t b0 = 0; b0 < n; b0 += o.batch_size) {
+      if (o.max_steps > 0 && step >= o.max_steps) break;
+      std::vector<int64_t> idx(order.begin() + b0, order.begin() + std::min(n, b0 + o.batch_size));
+      opt->set_lr(o.lr * warmup_linear(step, total, o.warmup_frac));
+      opt->zero_grad();
+      auto [loss, ntok] = step_loss(idx, step);
+      const double lv = double(loss.item());
+      check(std::isfinite(lv), o.label.c_str(), "loss is not finite at step ", step);
+      loss.backward();
+      if (o.clip > 0) optim::clip_grad_norm_(params, o.clip);
+      opt->step();
+      loss_sum += lv;
+      tokens += ntok;
+      ++batches;
+      ++step;
+      if (o.verbose) {
+        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        char extra[128];
+        std::snprintf(extra, sizeof extra, "epoch %lld loss %.4f  %.0f tok/s", static_cast<long long>(e),
+                      loss_sum / double(batches), double(tokens) / std::max(secs, 1e-9));
+        progress.update(step, extra);
+      }
+    }
+    EpochLog log;
+    log.epoch = e;
+    log.loss = batches ? loss_sum / double(batches) : 0;
+    log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    log.tokens_per_second = double(tokens) / std::max(log.seconds, 1e-9);
+    h.seconds += log.seconds;
+    if (on_epoch) on_epoch(log);
+    h.epochs.push_back(log);
+    if (o.verbose) {
+      std::printf("%s: epoch %lld  loss %.4f", o.label.c_str(), static_cast<long long>(e), log.loss);
+      if (log.dev_accuracy >= 0) std::printf("  dev acc %.2f%%  macro-F1 %.2f%%", 100 * log.dev_accuracy, 100 * log.dev_macro_f1);
+      std::printf("  %.1fs  %.0f tok/s\n", log.seconds, log.tokens_per_second);
+      std::fflush(stdout);
+    }
+    if (!o.checkpoint.empty()) detail::save_training_state(o.checkpoint, model, *opt, e, step, h);
+    if (o.max_steps > 0 && step >= o.max_steps) break;
+  }
+  h.steps = step;
+  return h;
+}
+
+// ---- pre-training ---------------------------------------------------------------------------
+template <class T>
+TrainHistory pretrain_mlm(nn::Bert<T>& model, const TokenSet& corpus, const TrainOptions& o) {
+  const int64_t V = model.config().vocab_size;
+  auto named = model.named_parameters();
+  return train_loop<T>(
+      model, named, corpus.size(), o,
+      [&](const std::vector<int64_t>& idx, int64_t step) {
+        model.seed_dropout(detail::step_seed(o.seed, step, 1));
+        Generator g(detail::step_seed(o.seed, step, 2));
+        Tensor<int64_t> ids = pad_batch(corpus, idx);
+        MlmBatch mb = mask_tokens(ids, V, g);
+        nn::EncoderOptions<T> eo;
+        eo.key_padding_mask = nn::Bert<T>::padding_mask(ids);
+        Tensor<T> h = model.encode(mb.input, eo).last_hidden_state;  // [B, T, d]
+        const int64_t d = h.size(2);
+        Tensor<T> hm = index_select(reshape(h, Shape{-1, d}), 0, mb.positions);  // [M, d]
+        Tensor<T> loss = cross_entropy(model.mlm_logits(hm), mb.targets);
+        int64_t ntok = 0;
+        for (int64_t i : idx) ntok += static_cast<int64_t>(corpus.ids[i].size());
+        return std::make_pair(loss, ntok);
+      },
+      nullptr);
+}
+
+// ---- evaluation -----------------------------------------------------------------------------
+struct EvalResult {
+  double accuracy = 0, macro_f1 = 0;
+  std::vector<int64_t> predictions;
+};
+
+inline EvalResult score(const std::vector<int64_t>& pred, const std::vector<int64_t>& gold, int64_t classes) {
+  check(pred.size() == gold.size() && !gold.empty(), "score", "need as many predictions (", pred.size(),
+        ") as labels (", gold.size(), "), and at least one");
+  std::vector<double> tp(classes, 0), fp(classes, 0), fn(classes, 0);
+  int64_t correct = 0;
+  for (size_t i = 0; i < gold.size(); ++i) {
+    if (pred[i] == gold[i]) { ++correct; tp[gold[i]] += 1; }
+    else { fp[pred[i]] += 1; fn[gold[i]] += 1; }
+  }
+  double f1 = 0;
+  int64_t present = 0;
+  for (int64_t c = 0; c < classes; ++c) {
+    if (tp[c] + fn[c] == 0 && fp[c] == 0) continue;  // class absent from gold and predictions
+    ++present;
+    const double denom = 2 * tp[c] + fp[c] + fn[c];
+    f1 += denom > 0 ? 2 * tp[c] / denom : 0;
+  }
+  EvalResult r;
+  r.accuracy = double(correct) / double(gold.size());
+  r.macro_f1 = present ? f1 / double(present) : 0;
+  r.predictions = pred;
+  return r;
+}
+
+template <class T>
+Tensor<T> predict_logits(nn::Bert<T>& model, const TokenSet& set, int64_t batch = 64, double width = 1.0,
+                         double depth = 1.0) {
+  NoGradGuard ng;
+  const bool was = model.is_training();
+  model.eval();
+  const int64_t C = model.config().num_labels;
+  Tensor<T> out = Tensor<T>::zeros({set.size(), C});
+  for (int64_t b0 = 0; b0 < set.size(); b0 += batch) {
+    std::vector<int64_t> idx;
+    for (int64_t i = b0; i < std::min(set.size(), b0 + batch); ++i) idx.push_back(i);
+    Tensor<T> lg = model.forward_logits(pad_batch(set, idx), width, depth).contiguous();
+    std::copy(lg.data_ptr(), lg.data_ptr() + lg.numel(), out.data_ptr() + b0 * C);
+  }
+  model.train(was);
+  return out;
+}
+
+template <class T>
+EvalResult evaluate(nn::Bert<T>& model, const TokenSet& set, double width = 1.0, double depth = 1.0) {
+  Tensor<T> lg = predict_logits(model, set, 64, width, depth);
+  const int64_t C = lg.size(1);
+  std::vector<int64_t> pred(set.size());
+  const T* p = lg.data_ptr();
+  for (int64_t i = 0; i < set.size(); ++i)
+    pred[i] = std::max_element(p + i * C, p + (i + 1) * C) - (p + i * C);
+  return score(pred, set.labels, C);
+}
+
+// ---- task training and distillation ---------------------------------------------------------
+enum class Method { finetune, kd, pkd, tinybert, ckd, ckd_kd };
+
+inline const char* method_name(Method m) {
+  switch (m) {
+    case Method::finetune: return "finetune";
+    case Method::kd: return "kd";
+    case Method::pkd: return "pkd";
+    case Method::tinybert: return "tinybert";
+    case Method::ckd: return "ckd";
+    case Method::ckd_kd: return "ckd_kd";
+  }
+  return "?";
+}
+inline Method parse_method(const std::string& s) {
+  for (Method m : {Method::finetune, Method::kd, Method::pkd, Method::tinybert, Method::ckd, Method::ckd_kd})
+    if (s == method_name(m)) return m;
+  fail("parse_method", "unknown method '", s, "' (finetune, kd, pkd, tinybert, ckd, ckd_kd)");
+}
+
+struct DistillConfig {
+  double alpha = 0.5, temperature = 4.0;  // KD: (1 − α) CE + α T² KL
+  double pkd_beta = 100.0;                // PKD weight (reference: 10…1000 with MSE-mean)
+  double tiny_hidden = 1.0, tiny_attention = 1.0;
+  double ckd_lambda = 1.0;                // multiplies ckd_loss
+  losses::CkdWeights ckd_weights{1, 10, 1, 10};
+  int64_t ckd_window = 21;
+  losses::AlignmentStrategy alignment = losses::AlignmentStrategy::emb_skip;
+};
+
+inline bool uses_hidden(Method m) { return m == Method::pkd || m == Method::tinybert || m == Method::ckd || m == Method::ckd_kd; }
+inline bool uses_teacher(Method m) { return m != Method::finetune; }
+
+// Everything the student's losses read from the teacher, per training example.
+template <class T>
+struct TeacherCache {
+  std::vector<int64_t> teacher_layers;            // aligned teacher hidden-state indices
+  std::vector<std::vector<T>> logits;             // [C]
+  std::vector<std::vector<T>> hidden;             // [La, len, dt] row-major
+  std::vector<std::vector<T>> attention;          // [La − 1, len, len] (aligned layers ≥ 1), head-averaged
+  int64_t classes = 0, width = 0;
+  bool with_attention = false;
+
+  static TeacherCache build(nn::Bert<T>& teacher, const TokenSet& set, const std::vector<int64_t>& layers,
+                            bool hidden_states, bool attentions, int64_t batch = 64) {
+    NoGradGuard ng;
+    const bool was = teacher.is_training();
+    teacher.eval();
+    TeacherCache c;
+    c.teacher_layers = layers;
+    c.classes = teacher.config().num_labels;
+    c.width = teacher.config().hidden;
+    c.with_attention = attentions;
+    c.logits.resize(set.size());
+    if (hidden_states) c.hidden.resize(set.size());
+    if (attentions) c.attention.resize(set.size());
+    for (int64_t b0 = 0; b0 < set.size(); b0 += batch) {
+      std::vector<int64_t> idx;
+      for (int64_t i = b0; i < std::min(set.size(), b0 + batch); ++i) idx.push_back(i);
+      Tensor<int64_t> ids = pad_batch(set, idx);
+      nn::EncoderOptions<T> eo;
+      eo.output_hidden_states = hidden_states;
+      eo.output_attentions = attentions;
+      auto out = teacher.encode(ids, eo);
+      Tensor<T> lg = teacher.classify(out.last_hidden_state).contiguous();
+      const int64_t Tn = ids.size(1), d = c.width;
+      std::vector<Tensor<T>> hs, as;
+      for (int64_t l : layers) {
+        if (hidden_states) hs.push_back(out.hidden_states.at(l).contiguous());
+        if (attentions && l >= 1) as.push_back(mean(out.attentions.at(l - 1), {1}).contiguous());  // [B, T, T]
+      }
+      for (size_t b = 0; b < idx.size(); ++b) {
+        const int64_t i = idx[b], len = static_cast<int64_t>(set.ids[i].size());
+        c.logits[i].assign(lg.data_ptr() + b * c.classes, lg.data_ptr() + (b + 1) * c.classes);
+        if (hidden_states) {
+          auto& v = c.hidden[i];
+          v.resize(layers.size() * len * d);
+          for (size_t k = 0; k < hs.size(); ++k)
+            std::copy(hs[k].data_ptr() + (b * Tn) * d, hs[k].data_ptr() + (b * Tn + len) * d, v.data() + k * len * d);
+        }
+        if (attentions) {
+          auto& v = c.attention[i];
+          v.assign(as.size() * len * len, T(0));
+          for (size_t k = 0; k < as.size(); ++k)
+            for (int64_t r = 0; r < len; ++r)
+              std::copy(as[k].data_ptr() + (b * Tn + r) * Tn, as[k].data_ptr() + (b * Tn + r) * Tn + len,
+                        v.data() + (k * len + r) * len);
+        }
+      }
+    }
+    teacher.train(was);
+    return c;
+  }
+  // Batch views, padded to Tn with zeros: logits [B, C], hidden [B, La, Tn, dt], attention [B, La−1, Tn, Tn].
+  Tensor<T> batch_logits(const std::vector<int64_t>& idx) const {
+    Tensor<T> o = Tensor<T>::zeros({int64_t(idx.size()), classes});
+    for (size_t b = 0; b < idx.size(); ++b) std::copy(logits[idx[b]].begin(), logits[idx[b]].end(), o.data_ptr() + b * classes);
+    return o;
+  }
+  Tensor<T> batch_hidden(const TokenSet& set, const std::vector<int64_t>& idx, int64_t Tn) const {
+    const int64_t La = int64_t(teacher_layers.size()), d = width;
+    Tensor<T> o = Tensor<T>::zeros({int64_t(idx.size()), La, Tn, d});
+    for (size_t b = 0; b < idx.size(); ++b) {
+      const int64_t len = int64_t(set.ids[idx[b]].size());
+      const auto& v = hidden[idx[b]];
+      for (int64_t k = 0; k < La; ++k)
+        std::copy(v.begin() + k * len * d, v.begin() + (k + 1) * len * d, o.data_ptr() + ((b * La + k) * Tn) * d);
+    }
+    return o;
+  }
+  Tensor<T> batch_attention(const TokenSet& set, const std::vector<int64_t>& idx, int64_t Tn) const {
+    const int64_t La = int64_t(teacher_layers.size()) - (teacher_layers.front() == 0 ? 1 : 0);
+    Tensor<T> o = Tensor<T>::zeros({int64_t(idx.size()), La, Tn, Tn});
+    for (size_t b = 0; b < idx.size(); ++b) {
+      const int64_t len = int64_t(set.ids[idx[b]].size());
+      const auto& v = attention[idx[b]];
+      for (int64_t k = 0; k < La; ++k)
+        for (int64_t r = 0; r < len; ++r)
+          std::copy(v.begin() + (k * len + r) * len, v.begin() + (k * len + r + 1) * len,
+                    o.data_ptr() + ((b * La + k) * Tn + r) * Tn);
+    }
+    return o;
+  }
+  size_t bytes() const {
+    size_t n = 0;
+    for (const auto& v : logits) n += v.size();
+    for (const auto& v : hidden) n += v.size();
+    for (const auto& v : attention) n += v.size();
+    return n * sizeof(T);
+  }
+};
+
+struct TaskResult {
+  TrainHistory history;
+  EvalResult dev, test;
+  double teacher_cache_seconds = 0;
+};
+
+// Trains `student` (a Bert with num_labels > 0) on a task with one of the methods. `cache` holds
+// the teacher's outputs on `train` (TeacherCache::build with the alignment's teacher layers); it
+// may be null for Method::finetune.
+template <class T>
+TrainHistory train_task(nn::Bert<T>& student, const TokenSet& train, const TokenSet& dev, const TrainOptions& o,
+                        Method method, const DistillConfig& dc, const TeacherCache<T>* cache,
+                        int64_t teacher_layers_total = 0) {
+  check(student.config().num_labels > 0 && int64_t(train.labels.size()) == train.size(), "train_task",
+        "the student needs a classifier and every training example a label");
+  check(!uses_teacher(method) || cache != nullptr, "train_task", method_name(method), " needs a teacher cache");
+  const int64_t Ls = student.config().layers;
+  std::vector<int64_t> s_layers;
+  if (uses_teacher(method) && uses_hidden(method)) {
+    auto al = losses::layer_alignment(teacher_layers_total + 1, Ls + 1, dc.alignment);
+    check(al.first == cache->teacher_layers, "train_task", "the cache holds teacher layers that differ from the alignment");
+    s_layers = al.second;
+  }
+  const int64_t ds = student.config().hidden, dt = cache ? cache->width : ds;
+  // PKD/TinyBERT projection when widths differ: trained with the student.
+  std::shared_ptr<nn::Linear<T>> proj;
+  Generator pg(o.seed ^ 0x5A5A5A5Aull);
+  if ((method == Method::pkd || method == Method::tinybert) && ds != dt) proj = std::make_shared<nn::Linear<T>>(ds, dt, pg);
+  auto named = student.named_parameters();
+  if (proj)
+    for (auto& kv : proj->named_parameters()) named.push_back({"proj." + kv.first, kv.second});
+  auto project = [&](const Tensor<T>& h) { return proj ? proj->forward(h) : h; };
+
+  return train_loop<T>(
+      student, named, train.size(), o,
+      [&](const std::vector<int64_t>& idx, int64_t step) {
+        student.seed_dropout(detail::step_seed(o.seed, step, 1));
+        Tensor<int64_t> ids = pad_batch(train, idx);
+        const int64_t B = ids.size(0), Tn = ids.size(1);
+        std::vector<int64_t> yl;
+        int64_t ntok = 0;
+        for (int64_t i : idx) { yl.push_back(train.labels[i]); ntok += int64_t(train.ids[i].size()); }
+        Tensor<int64_t> y = Tensor<int64_t>::from_vector(yl);
+        Tensor<T> pad = nn::Bert<T>::padding_mask(ids);
+        nn::EncoderOptions<T> eo;
+        eo.key_padding_mask = pad;
+        eo.output_hidden_states = uses_hidden(method);
+        eo.output_attentions = method == Method::tinybert;
+        auto out = student.encode(ids, eo);
+        Tensor<T> logits = student.classify(out.last_hidden_state);
+        Tensor<T> loss;
+        if (method == Method::finetune || method == Method::ckd) {
+          loss = cross_entropy(logits, y);
+        } else {
+          loss = losses::kd_with_cross_entropy(logits, cache->batch_logits(idx), y, dc.alpha, dc.temperature,
+                                               Reduction::batchmean, losses::TemperatureScale::t_squared);
+        }
+        if (uses_hidden(method)) {
+          Tensor<T> valid = sub(Tensor<T>::ones(pad.shape()), pad);  // [B, T], 1 = real
+          std::vector<Tensor<T>> sh;
+          for (int64_t l : s_layers) sh.push_back(out.hidden_states.at(l));
+          Tensor<T> Hs = stack(sh, 1);                          // [B, La, T, ds]
+          Tensor<T> Ht = cache->batch_hidden(train, idx, Tn);  // [B, La, T, dt]
+          const int64_t La = Hs.size(1);
+          if (method == Method::pkd) {
+            // aligned layers other than the embedding and the last
+            std::vector<Tensor<T>> cs, ct;
+            for (int64_t k = 0; k < La; ++k) {
+              if (s_layers[k] == 0 || k == La - 1) continue;
+              cs.push_back(select(select(Hs, 1, k), 1, 0));  // [B, ds]
+              ct.push_back(select(select(Ht, 1, k), 1, 0));
+            }
+            if (!cs.empty()) loss = add(loss, mul_scalar(losses::pkd_loss(project(stack(cs, 1)), stack(ct, 1)), T(dc.pkd_beta)));
+          } else if (method == Method::tinybert) {
+            loss = add(loss, mul_scalar(losses::hidden_mse_loss(project(Hs), Ht, valid), T(dc.tiny_hidden)));
+            std::vector<Tensor<T>> as;
+            for (int64_t l : s_layers)
+              if (l >= 1) as.push_back(mean(out.attentions.at(l - 1), {1}));  // [B, T, T]
+            if (!as.empty()) {
+              Tensor<T> At = cache->batch_attention(train, idx, Tn);
+              loss = add(loss, mul_scalar(losses::attention_mse_loss(stack(as, 1), At, valid), T(dc.tiny_attention)));
+            }
+          } else {
+            loss = add(loss, mul_scalar(losses::ckd_loss(Hs, Ht, valid, dc.ckd_weights, losses::WordTriple::window,
+                                                         dc.ckd_window),
+                                        T(dc.ckd_lambda)));
+          }
+          (void)B;
+        }
+        return std::make_pair(loss, ntok);
+      },
+      [&](EpochLog& log) {
+        EvalResult r = evaluate(student, dev);
+        log.dev_accuracy = r.accuracy;
+        log.dev_macro_f1 = r.macro_f1;
+      });
+}
+
+}  // namespace distillery::methods
