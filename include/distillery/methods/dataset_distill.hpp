@@ -148,10 +148,10 @@ class DatasetDistiller {
   T step(const Tensor<T>& x_real, const Tensor<int64_t>& y_real, Generator& gen) {
     const int64_t live0 = memory_stats(Device::cpu).live.load();
     reset_peak_memory(Device::cpu);
-    const int64_t nets = cfg_.random_init ? cfg_.n_nets : 1;
+    const int64_t nets = nets_per_step();
     HyperGradients<T> acc;
     for (int64_t n = 0; n < nets; ++n) {
-      Tensor<T> w0 = cfg_.random_init ? model_.init(gen) : fixed_init_;
+      Tensor<T> w0 = draw_init(gen);
       HyperGradients<T> h = hypergradients(w0, x_real, y_real);
       acc.loss += h.loss / T(nets);
       acc.images = acc.images.defined() ? add(acc.images, h.images) : h.images;
@@ -160,13 +160,37 @@ class DatasetDistiller {
         acc.labels = acc.labels.defined() ? add(acc.labels, h.labels) : h.labels;
     }
     peak_bytes_ = memory_stats(Device::cpu).peak.load() - live0;
+    const T scale = T(1) / T(nets);
+    HyperGradients<T> mean;
+    mean.loss = acc.loss;
+    mean.images = mul_scalar(acc.images, scale);
+    mean.raw_lrs = mul_scalar(acc.raw_lrs, scale);
+    if (cfg_.soft_labels) mean.labels = mul_scalar(acc.labels, scale);
+    apply_hypergradients(mean);
+    return acc.loss;
+  }
+
+  // The pieces of step() for callers that compute the hypergradients themselves (e.g. split
+  // over processes, distributed/dataset_distill.hpp):
+  // w₀ draws per outer iteration (n_nets with random init, else 1),
+  int64_t nets_per_step() const { return cfg_.random_init ? cfg_.n_nets : 1; }
+  // the next w₀ (a fresh draw from gen with random init, else the fixed init),
+  Tensor<T> draw_init(Generator& gen) const { return cfg_.random_init ? model_.init(gen) : fixed_init_; }
+  // and the outer Adam step (with lr decay) on hypergradients already averaged over the inits.
+  void apply_hypergradients(const HyperGradients<T>& mean) {
+    check(mean.images.defined() && mean.raw_lrs.defined() &&
+          (!cfg_.soft_labels || mean.labels.defined()), "DatasetDistiller::apply_hypergradients",
+          "missing gradients (images, raw_lrs and, for soft labels, labels are needed)");
+    check(mean.images.shape() == images_.shape() && mean.raw_lrs.shape() == raw_lrs_.shape() &&
+          (!cfg_.soft_labels || mean.labels.shape() == labels_.shape()),
+          "DatasetDistiller::apply_hypergradients", "gradient shapes ", mean.images.shape(), ", ",
+          mean.raw_lrs.shape(), " do not match images ", images_.shape(), ", raw_lrs ",
+          raw_lrs_.shape());
     ++t_;
     if (cfg_.decay_every > 0 && t_ % cfg_.decay_every == 0) lr_ *= cfg_.decay_gamma;
-    const T scale = T(1) / T(nets);
-    adam(images_, m_x_, v_x_, mul_scalar(acc.images, scale));
-    adam(raw_lrs_, m_r_, v_r_, mul_scalar(acc.raw_lrs, scale));
-    if (cfg_.soft_labels) adam(labels_, m_y_, v_y_, mul_scalar(acc.labels, scale));
-    return acc.loss;
+    adam(images_, m_x_, v_x_, mean.images);
+    adam(raw_lrs_, m_r_, v_r_, mean.raw_lrs);
+    if (cfg_.soft_labels) adam(labels_, m_y_, v_y_, mean.labels);
   }
 
   // Trains w₀ with the distilled data (K plain SGD steps with the learned rates).
