@@ -2,8 +2,9 @@
 # scripts/fuzz.sh — build and briefly run the libFuzzer targets in tests/fuzz/ (one per parser).
 #
 # Each target feeds arbitrary bytes to a reader (IDX + gzip/inflate, safetensors, MNIST JSON,
-# review sentences) built with -fsanitize=fuzzer,address,undefined; any crash, sanitizer report,
-# leak or timeout fails the script and leaves the input that caused it in the build folder.
+# review sentences, the mini-GLUE text readers and WordPiece vocab) built with
+# -fsanitize=fuzzer,address,undefined; any crash, sanitizer report, leak or timeout fails the
+# script and leaves the input that caused it in the build folder.
 # Needs clang (installs Debian's clang-14 + libclang-rt-14-dev when missing, if run as root).
 # The fuzz targets are not part of the CMake build.
 #
@@ -13,7 +14,7 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seconds="${1:-${FUZZ_SECONDS:-20}}"
-targets="${FUZZ_TARGETS:-idx safetensors mnist_json sentences}"
+targets="${FUZZ_TARGETS:-idx safetensors mnist_json sentences text_tasks}"
 out="$repo/build-fuzz"
 
 say() { printf 'fuzz: %s\n' "$*"; }
@@ -64,6 +65,13 @@ printf '{ "data": [] }' > "$out/seeds/mnist_json/empty.json"
 printf '[{"text":"Great phone, don'"'"'t buy.","class":1},{"text":"Caf\\u00e9 \\"bad\\"","class":0},{"text":"","class":null}]' \
   > "$out/seeds/sentences/s.json"
 printf 'So there is no way.\t0\r\nGood case.\t1\n' > "$out/seeds/sentences/s.txt"
+seed text_tasks  # first byte picks the parser: 0 Brown, 1 cats.txt, 2 fortunes, 3 e-mail, 4 vocab, 5 train
+printf '\000\tThe/at jury/nn ``/`` said/vbd ,/, (/( 1-1/2/cd )/) ./.\n\n' > "$out/seeds/text_tasks/brown"
+printf '\001ca01 news\ncb02 editorial\n' > "$out/seeds/text_tasks/cats"
+printf '\002A fortune.\n%%\nCaf\303\251 two\n%%\n' > "$out/seeds/text_tasks/fortunes"
+printf '\003From a@b  Thu\nSubject: =?iso-8859-1?Q?Hi=E9?=\nContent-Type: multipart/alternative; boundary=B\n\n--B\nContent-Type: text/html\nContent-Transfer-Encoding: quoted-printable\n\n<b>x=3D</b>&amp;&#233;\n--B--\n' > "$out/seeds/text_tasks/email"
+printf '\004[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\n##s\nt\n##he\n' > "$out/seeds/text_tasks/vocab"
+printf '\005the towers, the tower; lower towers.' > "$out/seeds/text_tasks/train"
 
 status=0
 for t in $targets; do

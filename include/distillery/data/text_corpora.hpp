@@ -458,8 +458,9 @@ inline std::string html_to_text(const std::string& s) {
       }
       out += ' ';
     } else if (ch == '&') {
-      size_t semi = s.find(';', i + 1);
-      std::string ent = semi != std::string::npos && semi - i <= 9 ? lower.substr(i + 1, semi - i - 1) : "";
+      size_t semi = i + 1;  // entities are short: look for ';' in the next 9 bytes only
+      while (semi < s.size() && semi - i <= 9 && s[semi] != ';') ++semi;
+      std::string ent = semi < s.size() && s[semi] == ';' ? lower.substr(i + 1, semi - i - 1) : "";
       uint32_t cp = 0;
       if (ent == "nbsp") cp = ' ';
       else if (ent == "amp") cp = '&';
