@@ -393,11 +393,13 @@ class WordPieceTokenizer {
     return tok;
   }
 
- private:
-  static constexpr int64_t kNumSpecials = 5;
+  // Only the 5 special tokens (every word encodes to [UNK]); use train() or load().
   WordPieceTokenizer() {
     for (const auto& s : specials()) add(s);
   }
+
+ private:
+  static constexpr int64_t kNumSpecials = 5;
   void add(const std::string& t) {
     ids_.emplace(t, vocab_size());
     tokens_.push_back(t);
