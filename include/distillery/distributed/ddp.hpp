@@ -83,8 +83,8 @@ class DistributedDataParallel {
     }
     if (!cur.members.empty() || buckets_.empty()) buckets_.push_back(cur);
     // every rank must have built the same buckets (same model, same options)
-    int64_t sig = 0;
-    for (auto& b : buckets_) sig = sig * 1000003 + b.numel;
+    uint64_t sig = 0;
+    for (auto& b : buckets_) sig = sig * 1000003u + static_cast<uint64_t>(b.numel);
     auto sigs = pg_->all_gather(sig);
     for (int r = 0; r < pg_->size(); ++r)
       check(sigs[r] == sig, "DistributedDataParallel", "rank ", r, " has different parameters "

@@ -27,6 +27,13 @@
 // This header (and everything under distributed/) needs <mpi.h>: link distillery::mpi
 // (configure with -DDISTILLERY_MPI=ON). distillery.hpp never includes it.
 #pragma once
+// C API only: never pull in the deprecated MPI C++ bindings (Open MPI, MPICH).
+#ifndef OMPI_SKIP_MPICXX
+#define OMPI_SKIP_MPICXX 1
+#endif
+#ifndef MPICH_SKIP_MPICXX
+#define MPICH_SKIP_MPICXX 1
+#endif
 #include <mpi.h>
 #include <signal.h>
 #include <unistd.h>
@@ -186,7 +193,7 @@ class Environment {
     char host[MPI_MAX_PROCESSOR_NAME] = {0};
     int len = 0;
     MPI_Get_processor_name(host, &len);
-    std::snprintf(s.host, sizeof(s.host), "%s", host);
+    for (size_t i = 0; i + 1 < sizeof(s.host) && host[i]; ++i) s.host[i] = host[i];
     detail::install_signal_handlers();
     uncaught_ = std::uncaught_exceptions();
   }

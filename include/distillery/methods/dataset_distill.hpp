@@ -261,7 +261,9 @@ class DatasetDistiller {
       Tensor<T> eta_t = select(softplus(r), 0, t);
       Tensor<T> g = grad({inner_loss(wt, x, y, t % cfg_.steps)}, {wt}, {}, true)[0];
       Tensor<T> gt = mul(eta_t, g);
-      std::vector<Tensor<T>> wrt{wt, x, r};
+      std::vector<Tensor<T>> wrt;  // (built by push_back: GCC 12 warns falsely on {..} + push_back)
+      wrt.reserve(4);
+      for (const Tensor<T>* t : {&wt, &x, &r}) wrt.push_back(*t);
       if (cfg_.soft_labels) wrt.push_back(y);
       auto v = grad({gt}, wrt, {neg(dw)}, false, /*allow_unused=*/true);
       NoGradGuard ng;
