@@ -159,9 +159,9 @@ int main(int argc, char** argv) {
   // TD3 / DDPG
   Td3Config tc;
   tc.start_steps = args.get<int>("start-steps", 10000, "TD3/DDPG: uniform random actions first");
-  tc.batch = args.get<int>("batch", 256, "TD3/DDPG: minibatch");
-  tc.hidden = {args.get<int64_t>("hidden", 256, "TD3/DDPG: hidden width (two layers)")};
-  tc.hidden.push_back(tc.hidden[0]);
+  tc.batch = args.get<int>("batch", 64, "TD3/DDPG: minibatch (reference DDPG 64; TD3 paper 256)");
+  const int64_t width = args.get<int64_t>("hidden", 64, "TD3/DDPG: hidden width (reference 64; TD3 paper 256)");
+  tc.hidden.assign(size_t(args.get<int>("layers", 2, "TD3/DDPG: hidden layers (paper's DDPG: 3)")), width);
   tc.lr = pc.lr;
   tc.gamma = pc.gamma;
   tc.dpd_batch = dpd_batch;
@@ -244,8 +244,14 @@ int main(int argc, char** argv) {
                   r.steps_per_s);
       runs.push_back(std::move(r));
     }
-    std::vector<double> fin, mx, best, sps, secs;
+    // the windowed return at half the budget: a single learner there has taken as many steps as
+    // each DPD learner at the end (the equal-per-learner comparison next to the paper's equal total)
+    size_t half = 0;
+    for (size_t c = 0; c < plot.x.size(); ++c)
+      if (std::abs(plot.x[c] - 0.5 * double(steps)) < std::abs(plot.x[half] - 0.5 * double(steps))) half = c;
+    std::vector<double> fin, mx, best, sps, secs, at_half;
     for (auto& r : runs) {
+      if (half < r.curve.size()) at_half.push_back(r.curve[half]);
       fin.push_back(r.final_return);
       mx.push_back(r.max_return);
       best.push_back(r.best_learner_final);
@@ -254,12 +260,16 @@ int main(int argc, char** argv) {
     }
     auto [fm, fs] = mean_std(fin);
     auto [mm, ms] = mean_std(mx);
-    std::printf("== %s %s %s: final return %.2f ± %.2f, max return %.2f ± %.2f, %.0f steps/s\n",
-                algo.c_str(), env.c_str(), mode.c_str(), fm, fs, mm, ms, mean_std(sps).first);
+    auto [hm, hs] = mean_std(at_half);
+    std::printf("== %s %s %s: final return %.2f ± %.2f, max return %.2f ± %.2f, at half budget "
+                "%.2f ± %.2f, %.0f steps/s\n", algo.c_str(), env.c_str(), mode.c_str(), fm, fs, mm,
+                ms, hm, hs, mean_std(sps).first);
     Json mj = Json::object();
     mj["final_return"] = stats_json(fin);
     mj["max_return"] = stats_json(mx);
     mj["best_learner_final_return"] = stats_json(best);
+    mj["return_at_half_budget"] = stats_json(at_half);
+    mj["half_budget_steps"] = plot.x.empty() ? 0.0 : plot.x[half];
     mj["steps_per_second"] = stats_json(sps);
     mj["seconds"] = stats_json(secs);
     Json curves = Json::array();
