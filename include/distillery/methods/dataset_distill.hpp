@@ -263,7 +263,7 @@ class DatasetDistiller {
       Tensor<T> gt = mul(eta_t, g);
       std::vector<Tensor<T>> wrt;  // (built by push_back: GCC 12 warns falsely on {..} + push_back)
       wrt.reserve(4);
-      for (const Tensor<T>* t : {&wt, &x, &r}) wrt.push_back(*t);
+      for (const Tensor<T>* p : {&wt, &x, &r}) wrt.push_back(*p);
       if (cfg_.soft_labels) wrt.push_back(y);
       auto v = grad({gt}, wrt, {neg(dw)}, false, /*allow_unused=*/true);
       NoGradGuard ng;
