@@ -194,7 +194,7 @@ TEST_CASE("a run resumed from its epoch checkpoint ends with the same bits as an
   TokenSet train = make_set(64, V, 21), dev = make_set(16, V, 22);
   const std::string path = "bert_resume_test.safetensors";
   std::remove(path.c_str());
-  auto run = [&](int64_t epochs, bool resume, const std::string& ckpt) {
+  auto run = [&](int64_t steps, bool resume, const std::string& ckpt, int64_t every = 0) {
     Generator g(4);
     nn::Bert<float> m(tiny(16, 2, 2, 2), g);
     TrainOptions o;
@@ -204,15 +204,25 @@ TEST_CASE("a run resumed from its epoch checkpoint ends with the same bits as an
     o.verbose = false;
     o.checkpoint = ckpt;
     o.resume = resume;
-    o.max_steps = epochs * 4;  // 4 steps per epoch
+    o.max_steps = steps;  // 4 steps per epoch
+    o.checkpoint_every = every;
     train_task(m, train, dev, o, Method::finetune, DistillConfig{}, static_cast<TeacherCache<float>*>(nullptr));
     return flat_params(m);
   };
-  std::vector<float> straight = run(3, false, "");
-  run(1, false, path);                              // stops after epoch 0, checkpoint written
-  std::vector<float> resumed = run(3, true, path);  // epochs 1 and 2 from the checkpoint
+  std::vector<float> straight = run(12, false, "");
+  run(4, false, path);                               // stops after epoch 0, checkpoint written
+  std::vector<float> resumed = run(12, true, path);  // epochs 1 and 2 from the checkpoint
   REQUIRE(straight.size() == resumed.size());
   CHECK(std::equal(straight.begin(), straight.end(), resumed.begin()));
+  std::remove(path.c_str());
+  // Inside an epoch: checkpoints every 3 steps, stopped at step 6 (batch 2 of epoch 1).
+  run(6, false, path, 3);
+  Metadata md;
+  load_safetensors(path, &md);
+  CHECK(md["epoch"] == "1");
+  CHECK(md["batch"] == "2");
+  std::vector<float> resumed_mid = run(12, true, path, 3);
+  CHECK(std::equal(straight.begin(), straight.end(), resumed_mid.begin()));
   std::remove(path.c_str());
 }
 
@@ -239,4 +249,27 @@ TEST_CASE("Optimizer::state_dict round trip continues identically") {
   CHECK(std::equal(x.begin(), x.end(), y.begin()));
   sd["9.0.step"] = Tensor<float>::scalar(1);
   CHECK_THROWS_WITH_AS(b.load_state_dict(sd), doctest::Contains("does not name a parameter"), Error);
+}
+
+TEST_CASE("epoch_batches: every example once per epoch; bucketing cuts padding; seeded") {
+  TokenSet s = make_set(1000, 12, 31, false);
+  std::vector<int64_t> len = lengths_of(s);
+  auto plain = epoch_batches(s.size(), 10, 3, 0), bucketed = epoch_batches(s.size(), 10, 3, 0, &len);
+  auto padded = [&](const std::vector<std::vector<int64_t>>& bs) {
+    int64_t total = 0;
+    std::vector<int64_t> seen(s.size(), 0);
+    for (const auto& b : bs) {
+      int64_t mx = 0;
+      for (int64_t i : b) { mx = std::max(mx, len[i]); ++seen[i]; }
+      total += mx * int64_t(b.size());
+    }
+    for (int64_t c : seen) CHECK(c == 1);
+    return total;
+  };
+  const int64_t p0 = padded(plain), p1 = padded(bucketed), real = s.tokens();
+  INFO("padded tokens plain " << p0 << " bucketed " << p1 << " real " << real);
+  CHECK(p1 < p0);
+  CHECK(p1 <= real + real / 20);
+  CHECK(epoch_batches(s.size(), 10, 3, 0, &len) == bucketed);
+  CHECK(epoch_batches(s.size(), 10, 3, 1, &len) != bucketed);
 }

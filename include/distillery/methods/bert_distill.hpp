@@ -38,6 +38,7 @@
 #include <map>
 #include <memory>
 #include <numeric>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,43 @@ inline std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch)
   std::iota(o.begin(), o.end(), 0);
   Generator g(seed * 0x9E3779B97F4A7C15ull + uint64_t(epoch) * 0xBF58476D1CE4E5B9ull + 1);
   for (int64_t i = n - 1; i > 0; --i) std::swap(o[i], o[g.randint(i + 1)]);
+  return o;
+}
+
+// The batches of epoch e. Without lengths: consecutive slices of epoch_order. With lengths
+// (length bucketing, to cut padding): the shuffled order is cut into windows of 50 batches, each
+// window is sorted by length (stable) and sliced into batches, and the batch order is shuffled
+// again; so each batch holds sequences of similar length and the epoch still visits everything
+// once, in an order that depends only on (seed, e).
+inline std::vector<std::vector<int64_t>> epoch_batches(int64_t n, int64_t batch, uint64_t seed, int64_t epoch,
+                                                       const std::vector<int64_t>* lengths = nullptr) {
+  std::vector<int64_t> order = epoch_order(n, seed, epoch);
+  if (lengths) {
+    const int64_t window = batch * 50;
+    for (int64_t w0 = 0; w0 < n; w0 += window)
+      std::stable_sort(order.begin() + w0, order.begin() + std::min(n, w0 + window),
+                       [&](int64_t a, int64_t b) { return (*lengths)[a] < (*lengths)[b]; });
+  }
+  std::vector<std::vector<int64_t>> out;
+  for (int64_t b0 = 0; b0 < n; b0 += batch)
+    out.emplace_back(order.begin() + b0, order.begin() + std::min(n, b0 + batch));
+  if (lengths) {
+    Generator g(seed * 0x94D049BB133111EBull + uint64_t(epoch) * 0x2545F4914F6CDD1Dull + 7);
+    for (int64_t i = int64_t(out.size()) - 1; i > 0; --i) std::swap(out[i], out[g.randint(i + 1)]);
+  }
+  return out;
+}
+inline std::vector<int64_t> lengths_of(const TokenSet& s) {
+  std::vector<int64_t> l(s.size());
+  for (int64_t i = 0; i < s.size(); ++i) l[i] = static_cast<int64_t>(s.ids[i].size());
+  return l;
+}
+
+// Indices sorted by length (stable), for inference in batches with little padding.
+inline std::vector<int64_t> length_order(const TokenSet& s) {
+  std::vector<int64_t> o(s.size());
+  std::iota(o.begin(), o.end(), 0);
+  std::stable_sort(o.begin(), o.end(), [&](int64_t a, int64_t b) { return s.ids[a].size() < s.ids[b].size(); });
   return o;
 }
 
@@ -134,6 +172,8 @@ struct TrainOptions {
   std::string checkpoint;     // written atomically at the end of every epoch when set
   bool resume = false;        // continue from `checkpoint` when it exists
   int64_t max_steps = 0;      // stop early after this many steps (smoke runs); 0 = all
+  bool bucket = true;         // length-bucketed batches (epoch_batches), far less padding
+  int64_t checkpoint_every = 0;  // also checkpoint every this many steps inside an epoch (0 = only at epoch ends)
 };
 
 inline double warmup_linear(int64_t step, int64_t total, double warmup_frac) {
@@ -166,25 +206,42 @@ std::unique_ptr<optim::AdamW<T>> make_adamw(const std::vector<std::pair<std::str
   return std::make_unique<optim::AdamW<T>>(optim::decay_groups<T>(named, o.weight_decay, no_decay), ao);
 }
 
+// Where a run stands: the next batch to run is batch `batch` of epoch `epoch`; loss_sum and tokens
+// are the partial sums of that epoch (0 at an epoch boundary).
+struct TrainPosition {
+  int64_t epoch = 0, batch = 0, step = 0, tokens = 0;
+  double loss_sum = 0, epoch_seconds = 0;
+};
+
 template <class T>
 void save_training_state(const std::string& path, const nn::Module<T>& model, const optim::Optimizer<T>& opt,
-                         int64_t epoch, int64_t step, const TrainHistory& h) {
+                         const TrainPosition& pos, const TrainHistory& h) {
   StateDict sd;
   for (const auto& kv : model.state_dict()) sd["model." + kv.first] = kv.second;
   for (const auto& kv : opt.state_dict()) sd["optim." + kv.first] = kv.second;
   std::string losses;
-  for (const auto& e : h.epochs) losses += (losses.empty() ? "" : ",") + std::to_string(e.loss) + ":" +
-                                           std::to_string(e.dev_accuracy) + ":" + std::to_string(e.dev_macro_f1);
-  save_safetensors(path, sd, {{"epoch", std::to_string(epoch)}, {"step", std::to_string(step)},
-                              {"history", losses}, {"seconds", std::to_string(h.seconds)}});
+  char buf[160];
+  for (const auto& e : h.epochs) {
+    std::snprintf(buf, sizeof buf, "%.17g:%.17g:%.17g:%.17g:%.17g", e.loss, e.dev_accuracy, e.dev_macro_f1, e.seconds,
+                  e.tokens_per_second);
+    losses += (losses.empty() ? "" : ",") + std::string(buf);
+  }
+  std::snprintf(buf, sizeof buf, "%.17g", pos.loss_sum);
+  const std::string loss_sum = buf;
+  std::snprintf(buf, sizeof buf, "%.17g", pos.epoch_seconds);
+  save_safetensors(path, sd,
+                   {{"epoch", std::to_string(pos.epoch)}, {"batch", std::to_string(pos.batch)},
+                    {"step", std::to_string(pos.step)}, {"tokens", std::to_string(pos.tokens)},
+                    {"loss_sum", loss_sum}, {"epoch_seconds", buf}, {"history", losses},
+                    {"seconds", std::to_string(h.seconds)}});
 }
 
-// Returns the next epoch to run (0 when there is no checkpoint).
+// Restores model, optimizer and history; returns false when there is no checkpoint file.
 template <class T>
-int64_t load_training_state(const std::string& path, nn::Module<T>& model, optim::Optimizer<T>& opt,
-                            int64_t& step, TrainHistory& h) {
+bool load_training_state(const std::string& path, nn::Module<T>& model, optim::Optimizer<T>& opt,
+                         TrainPosition& pos, TrainHistory& h) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return 0;
+  if (!f) return false;
   std::fclose(f);
   Metadata md;
   StateDict sd = load_safetensors(path, &md);
@@ -197,24 +254,27 @@ int64_t load_training_state(const std::string& path, nn::Module<T>& model, optim
   }
   nn::load_state_dict(model, ms, true);
   opt.load_state_dict(os);
-  check(md.count("epoch") && md.count("step"), "load_training_state", path, ": metadata lacks epoch/step");
-  step = std::stoll(md["step"]);
-  h.seconds = md.count("seconds") ? std::stod(md["seconds"]) : 0;
+  for (const char* k : {"epoch", "batch", "step", "tokens", "loss_sum", "epoch_seconds", "history", "seconds"})
+    check(md.count(k) > 0, "load_training_state", path, ": metadata lacks '", k, "'");
+  pos.epoch = std::stoll(md["epoch"]);
+  pos.batch = std::stoll(md["batch"]);
+  pos.step = std::stoll(md["step"]);
+  pos.tokens = std::stoll(md["tokens"]);
+  pos.loss_sum = std::stod(md["loss_sum"]);
+  pos.epoch_seconds = std::stod(md["epoch_seconds"]);
+  h.seconds = std::stod(md["seconds"]);
   h.epochs.clear();
-  std::string hist = md["history"];
-  size_t p = 0;
+  std::stringstream hs(md["history"]);
+  std::string item;
   int64_t e = 0;
-  while (p < hist.size()) {
-    size_t q = hist.find(',', p);
-    std::string item = hist.substr(p, q == std::string::npos ? std::string::npos : q - p);
+  while (std::getline(hs, item, ',')) {
     EpochLog l;
     l.epoch = e++;
-    std::sscanf(item.c_str(), "%lf:%lf:%lf", &l.loss, &l.dev_accuracy, &l.dev_macro_f1);
+    std::sscanf(item.c_str(), "%lf:%lf:%lf:%lf:%lf", &l.loss, &l.dev_accuracy, &l.dev_macro_f1, &l.seconds,
+                &l.tokens_per_second);
     h.epochs.push_back(l);
-    if (q == std::string::npos) break;
-    p = q + 1;
   }
-  return std::stoll(md["epoch"]) + 1;
+  return true;
 }
 
 inline uint64_t step_seed(uint64_t seed, int64_t step, uint64_t stream) {
@@ -230,7 +290,8 @@ template <class T>
 TrainHistory train_loop(nn::Module<T>& model, const std::vector<std::pair<std::string, Tensor<T>>>& named,
                         int64_t n, const TrainOptions& o,
                         const std::function<std::pair<Tensor<T>, int64_t>(const std::vector<int64_t>&, int64_t)>& step_loss,
-                        const std::function<void(EpochLog&)>& on_epoch) {
+                        const std::function<void(EpochLog&)>& on_epoch,
+                        const std::vector<int64_t>* lengths = nullptr) {
   check(n > 0 && o.batch_size > 0 && o.epochs > 0, "train_loop", "need examples, batch size and epochs > 0, got ",
         n, ", ", o.batch_size, ", ", o.epochs);
   auto opt = detail::make_adamw<T>(named, o);
@@ -238,23 +299,26 @@ TrainHistory train_loop(nn::Module<T>& model, const std::vector<std::pair<std::s
   for (const auto& kv : named) params.push_back(kv.second);
   const int64_t per_epoch = (n + o.batch_size - 1) / o.batch_size, total = per_epoch * o.epochs;
   TrainHistory h;
-  int64_t step = 0, first_epoch = 0;
-  if (o.resume && !o.checkpoint.empty()) {
-    first_epoch = detail::load_training_state(o.checkpoint, model, *opt, step, h);
-    if (first_epoch > 0 && o.verbose)
-      std::printf("%s: resumed from %s at epoch %lld (step %lld)\n", o.label.c_str(), o.checkpoint.c_str(),
-                  static_cast<long long>(first_epoch), static_cast<long long>(step));
-  }
+  detail::TrainPosition pos;
+  if (o.resume && !o.checkpoint.empty() && detail::load_training_state(o.checkpoint, model, *opt, pos, h) && o.verbose)
+    std::printf("%s: resumed from %s at epoch %lld, batch %lld (step %lld)\n", o.label.c_str(), o.checkpoint.c_str(),
+                static_cast<long long>(pos.epoch), static_cast<long long>(pos.batch), static_cast<long long>(pos.step));
+  int64_t step = pos.step;
   Progress progress(o.label, total, 10.0);
-  for (int64_t e = first_epoch; e < o.epochs; ++e) {
+  auto stopped = [&] { return o.max_steps > 0 && step >= o.max_steps; };
+  for (int64_t e = pos.epoch; e < o.epochs && !stopped(); ++e) {
     auto t0 = std::chrono::steady_clock::now();
+    const bool resumed = e == pos.epoch;
+    const double prior_seconds = resumed ? pos.epoch_seconds : 0;
+    auto epoch_seconds = [&] {
+      return prior_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    };
     model.train();
-    std::vector<int64_t> order = epoch_order(n, o.seed, e);
-    double loss_sum = 0;
-    int64_t batches = 0, tokens = 0;
-    for (int64_t b0 = 0; b0 < n; b0 += o.batch_size) {
-      if (o.max_steps > 0 && step >= o.max_steps) break;
-      std::vector<int64_t> idx(order.begin() + b0, order.begin() + std::min(n, b0 + o.batch_size));
+    double loss_sum = resumed ? pos.loss_sum : 0;
+    int64_t batches = resumed ? pos.batch : 0, tokens = resumed ? pos.tokens : 0;
+    const auto plan = epoch_batches(n, o.batch_size, o.seed, e, o.bucket ? lengths : nullptr);
+    for (size_t bi = size_t(batches); bi < plan.size() && !stopped(); ++bi) {
+      const std::vector<int64_t>& idx = plan[bi];
       opt->set_lr(o.lr * warmup_linear(step, total, o.warmup_frac));
       opt->zero_grad();
       auto [loss, ntok] = step_loss(idx, step);
@@ -268,17 +332,22 @@ TrainHistory train_loop(nn::Module<T>& model, const std::vector<std::pair<std::s
       ++batches;
       ++step;
       if (o.verbose) {
-        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         char extra[128];
         std::snprintf(extra, sizeof extra, "epoch %lld loss %.4f  %.0f tok/s", static_cast<long long>(e),
-                      loss_sum / double(batches), double(tokens) / std::max(secs, 1e-9));
+                      loss_sum / double(batches), double(tokens) / std::max(epoch_seconds(), 1e-9));
         progress.update(step, extra);
       }
+      if (!o.checkpoint.empty() && o.checkpoint_every > 0 && step % o.checkpoint_every == 0 &&
+          bi + 1 < plan.size()) {
+        detail::save_training_state(o.checkpoint, model, *opt,
+                                    detail::TrainPosition{e, batches, step, tokens, loss_sum, epoch_seconds()}, h);
+      }
     }
+    if (batches < int64_t(plan.size())) break;  // max_steps reached inside the epoch
     EpochLog log;
     log.epoch = e;
     log.loss = batches ? loss_sum / double(batches) : 0;
-    log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    log.seconds = epoch_seconds();
     log.tokens_per_second = double(tokens) / std::max(log.seconds, 1e-9);
     h.seconds += log.seconds;
     if (on_epoch) on_epoch(log);
@@ -289,8 +358,8 @@ TrainHistory train_loop(nn::Module<T>& model, const std::vector<std::pair<std::s
       std::printf("  %.1fs  %.0f tok/s\n", log.seconds, log.tokens_per_second);
       std::fflush(stdout);
     }
-    if (!o.checkpoint.empty()) detail::save_training_state(o.checkpoint, model, *opt, e, step, h);
-    if (o.max_steps > 0 && step >= o.max_steps) break;
+    if (!o.checkpoint.empty())
+      detail::save_training_state(o.checkpoint, model, *opt, detail::TrainPosition{e + 1, 0, step, 0, 0.0, 0.0}, h);
   }
   h.steps = step;
   return h;
@@ -301,6 +370,7 @@ template <class T>
 TrainHistory pretrain_mlm(nn::Bert<T>& model, const TokenSet& corpus, const TrainOptions& o) {
   const int64_t V = model.config().vocab_size;
   auto named = model.named_parameters();
+  const std::vector<int64_t> lengths = lengths_of(corpus);
   return train_loop<T>(
       model, named, corpus.size(), o,
       [&](const std::vector<int64_t>& idx, int64_t step) {
@@ -318,7 +388,7 @@ TrainHistory pretrain_mlm(nn::Bert<T>& model, const TokenSet& corpus, const Trai
         for (int64_t i : idx) ntok += static_cast<int64_t>(corpus.ids[i].size());
         return std::make_pair(loss, ntok);
       },
-      nullptr);
+      nullptr, &lengths);
 }
 
 // ---- evaluation -----------------------------------------------------------------------------
@@ -359,11 +429,12 @@ Tensor<T> predict_logits(nn::Bert<T>& model, const TokenSet& set, int64_t batch 
   model.eval();
   const int64_t C = model.config().num_labels;
   Tensor<T> out = Tensor<T>::zeros({set.size(), C});
+  const std::vector<int64_t> order = length_order(set);  // batches of similar length: less padding
   for (int64_t b0 = 0; b0 < set.size(); b0 += batch) {
-    std::vector<int64_t> idx;
-    for (int64_t i = b0; i < std::min(set.size(), b0 + batch); ++i) idx.push_back(i);
+    std::vector<int64_t> idx(order.begin() + b0, order.begin() + std::min(set.size(), b0 + batch));
     Tensor<T> lg = model.forward_logits(pad_batch(set, idx), width, depth).contiguous();
-    std::copy(lg.data_ptr(), lg.data_ptr() + lg.numel(), out.data_ptr() + b0 * C);
+    for (size_t b = 0; b < idx.size(); ++b)
+      std::copy(lg.data_ptr() + b * C, lg.data_ptr() + (b + 1) * C, out.data_ptr() + idx[b] * C);
   }
   model.train(was);
   return out;
@@ -436,9 +507,9 @@ struct TeacherCache {
     c.logits.resize(set.size());
     if (hidden_states) c.hidden.resize(set.size());
     if (attentions) c.attention.resize(set.size());
+    const std::vector<int64_t> order = length_order(set);
     for (int64_t b0 = 0; b0 < set.size(); b0 += batch) {
-      std::vector<int64_t> idx;
-      for (int64_t i = b0; i < std::min(set.size(), b0 + batch); ++i) idx.push_back(i);
+      std::vector<int64_t> idx(order.begin() + b0, order.begin() + std::min(set.size(), b0 + batch));
       Tensor<int64_t> ids = pad_batch(set, idx);
       nn::EncoderOptions<T> eo;
       eo.output_hidden_states = hidden_states;
@@ -544,6 +615,7 @@ TrainHistory train_task(nn::Bert<T>& student, const TokenSet& train, const Token
   if (proj)
     for (auto& kv : proj->named_parameters()) named.push_back({"proj." + kv.first, kv.second});
   auto project = [&](const Tensor<T>& h) { return proj ? proj->forward(h) : h; };
+  const std::vector<int64_t> lengths = lengths_of(train);
 
   return train_loop<T>(
       student, named, train.size(), o,
@@ -607,7 +679,8 @@ TrainHistory train_task(nn::Bert<T>& student, const TokenSet& train, const Token
         EvalResult r = evaluate(student, dev);
         log.dev_accuracy = r.accuracy;
         log.dev_macro_f1 = r.macro_f1;
-      });
+      },
+      &lengths);
 }
 
 }  // namespace distillery::methods

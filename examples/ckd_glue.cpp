@@ -1,0 +1,618 @@
+// examples/ckd_glue.cpp — contextual knowledge distillation (CKD) of a mini-BERT on real English
+// text, against every baseline of the paper: the whole pipeline, from a sub-word tokenizer to the
+// results table (issue 9; papers.md §1).
+//
+//   build/examples/ckd_glue --stage all --tasks sent --seeds 1,2,3            (one task)
+//   build/examples/ckd_glue --stage all --smoke                               (CI-sized, ~2 min)
+//   build/examples/ckd_glue --stage pretrain --model teacher                  (one piece at a time)
+//   build/examples/ckd_glue --stage finetune --tasks sent
+//   build/examples/ckd_glue --stage distill --tasks sent --students s4 --methods ckd,kd --seeds 1
+//   build/examples/ckd_glue --stage report
+//
+// Stages (each reads what the earlier ones wrote under --out, default out/ckd_glue, and skips
+// work whose output exists; training checkpoints every epoch and resumes with --resume):
+//   tokenizer  WordPiece, ~8k tokens, trained on the pre-training text -> tokenizer.txt
+//   pretrain   masked-LM pre-training of the teacher (6 layers, hidden 256, 4 heads, FFN 1024) and
+//              of the students s4 (4 / 192 / 3 / 768) and s2 (2 / 128 / 2 / 512), smaller budget
+//              -> pretrain_<model>.safetensors
+//   finetune   the teacher on each task (seed 1) -> <task>/teacher.safetensors
+//   distill    students × methods × seeds, every method from the same pre-trained student;
+//              the teacher's logits, aligned hidden states and attention maps are cached once
+//              per task -> a row per run in runs.csv
+//   report     results.json, results.md (methods × students rows, tasks columns, mean ± std over
+//              seeds, parameters, speed-up over the teacher, the survey's distillation metric),
+//              wr_heatmap.png (teacher vs student word-relation matrices of one sentence)
+// Hyper-parameters: examples/ckd_glue/<task>.conf and examples/ckd_glue/pretrain.conf
+// ("key = value" lines; flags such as --student-epochs override them).
+#include <distillery/distillery.hpp>
+#include <distillery/data/text_tasks.hpp>
+#include <distillery/data/wordpiece.hpp>
+#include <distillery/io/png.hpp>
+#include <distillery/methods/bert_distill.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <sys/stat.h>
+#include <vector>
+
+using namespace distillery;
+using namespace distillery::methods;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// ---- small helpers ---------------------------------------------------------------------------
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+bool exists(const std::string& p) {
+  struct stat st;
+  return stat(p.c_str(), &st) == 0;
+}
+void make_dirs(const std::string& p) {
+  std::string cur;
+  for (size_t i = 0; i <= p.size(); ++i) {
+    if (i == p.size() || p[i] == '/') {
+      if (!cur.empty()) mkdir(cur.c_str(), 0755);
+    }
+    if (i < p.size()) cur += p[i];
+  }
+}
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// "key = value" lines, '#' comments.
+std::map<std::string, std::string> read_conf(const std::string& path) {
+  std::map<std::string, std::string> c;
+  std::ifstream in(path);
+  check(in.good(), "ckd_glue", "cannot open config ", path);
+  std::string line;
+  int64_t no = 0;
+  while (std::getline(in, line)) {
+    ++no;
+    auto h = line.find('#');
+    if (h != std::string::npos) line = line.substr(0, h);
+    auto eq = line.find('=');
+    auto trim = [](std::string s) {
+      s.erase(0, s.find_first_not_of(" \t\r"));
+      s.erase(s.find_last_not_of(" \t\r") + 1);
+      return s;
+    };
+    if (trim(line).empty()) continue;
+    check(eq != std::string::npos, "ckd_glue", path, ":", no, ": expected 'key = value'");
+    c[trim(line.substr(0, eq))] = trim(line.substr(eq + 1));
+  }
+  return c;
+}
+double conf_num(const std::map<std::string, std::string>& c, const std::string& k, double def) {
+  auto it = c.find(k);
+  return it == c.end() ? def : std::stod(it->second);
+}
+
+nn::BertConfig model_config(const std::string& name, int64_t vocab, int64_t max_len) {
+  nn::BertConfig c;
+  c.vocab_size = vocab;
+  c.max_len = max_len;
+  if (name == "teacher") { c.layers = 6; c.hidden = 256; c.heads = 4; c.ffn = 1024; }
+  else if (name == "s4") { c.layers = 4; c.hidden = 192; c.heads = 3; c.ffn = 768; }
+  else if (name == "s2") { c.layers = 2; c.hidden = 128; c.heads = 2; c.ffn = 512; }
+  else fail("ckd_glue", "unknown model '", name, "' (teacher, s4, s2)");
+  return c;
+}
+
+TokenSet encode(const WordPieceTokenizer& tok, const std::vector<std::string>& texts,
+                const std::vector<int64_t>& labels, int64_t max_len, int64_t* truncated = nullptr) {
+  TokenSet s;
+  s.labels = labels;
+  int64_t cut = 0;
+  for (const auto& t : texts) {
+    std::vector<int64_t> ids = tok.encode(t);
+    std::vector<int64_t> row{kClsId};
+    const size_t keep = std::min<size_t>(ids.size(), size_t(max_len - 2));
+    cut += ids.size() > keep;
+    row.insert(row.end(), ids.begin(), ids.begin() + keep);
+    row.push_back(kSepId);
+    s.ids.push_back(std::move(row));
+  }
+  if (truncated) *truncated = cut;
+  return s;
+}
+
+// Keeps every k-th example (smoke runs).
+TokenSet subsample(const TokenSet& s, int64_t n) {
+  if (n <= 0 || n >= s.size()) return s;
+  TokenSet o;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t j = i * s.size() / n;
+    o.ids.push_back(s.ids[j]);
+    if (!s.labels.empty()) o.labels.push_back(s.labels[j]);
+  }
+  return o;
+}
+
+// Seconds per example of inference at batch 32 over (a prefix of) a set, best of 3.
+double inference_seconds_per_example(nn::Bert<float>& m, const TokenSet& set) {
+  TokenSet part = subsample(set, std::min<int64_t>(set.size(), 256));
+  double best = 1e30;
+  for (int r = 0; r < 3; ++r) {
+    auto t0 = Clock::now();
+    predict_logits(m, part, 32);
+    best = std::min(best, seconds_since(t0));
+  }
+  return best / double(part.size());
+}
+
+// ---- the run table (runs.csv), rewritten atomically on every append ----------------------------
+struct RunRow {
+  std::string task, student, method;
+  int64_t seed = 0;
+  double dev_acc = 0, dev_f1 = 0, test_acc = 0, test_f1 = 0, train_seconds = 0, tokens_per_second = 0;
+  int64_t params = 0;
+};
+const char* kRunHeader = "task,student,method,seed,dev_acc,dev_f1,test_acc,test_f1,params,train_seconds,tokens_per_second";
+
+std::vector<RunRow> read_runs(const std::string& path) {
+  std::vector<RunRow> rows;
+  std::ifstream in(path);
+  if (!in.good()) return rows;
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    std::vector<std::string> f;
+    std::stringstream ss(line);
+    std::string x;
+    while (std::getline(ss, x, ',')) f.push_back(x);
+    check(f.size() == 11, "ckd_glue", path, ": bad row '", line, "'");
+    RunRow r;
+    r.task = f[0]; r.student = f[1]; r.method = f[2]; r.seed = std::stoll(f[3]);
+    r.dev_acc = std::stod(f[4]); r.dev_f1 = std::stod(f[5]); r.test_acc = std::stod(f[6]);
+    r.test_f1 = std::stod(f[7]); r.params = std::stoll(f[8]); r.train_seconds = std::stod(f[9]);
+    r.tokens_per_second = std::stod(f[10]);
+    rows.push_back(r);
+  }
+  return rows;
+}
+void write_runs(const std::string& path, std::vector<RunRow> rows) {
+  std::ostringstream os;
+  os << kRunHeader << "\n";
+  for (const auto& r : rows) {
+    char buf[512];
+    std::snprintf(buf, sizeof buf, "%s,%s,%s,%lld,%.6f,%.6f,%.6f,%.6f,%lld,%.2f,%.1f\n", r.task.c_str(),
+                  r.student.c_str(), r.method.c_str(), static_cast<long long>(r.seed), r.dev_acc, r.dev_f1,
+                  r.test_acc, r.test_f1, static_cast<long long>(r.params), r.train_seconds, r.tokens_per_second);
+    os << buf;
+  }
+  write_file_atomic(path, os.str());
+}
+void upsert_run(const std::string& path, const RunRow& row) {
+  auto rows = read_runs(path);
+  rows.erase(std::remove_if(rows.begin(), rows.end(),
+                            [&](const RunRow& r) {
+                              return r.task == row.task && r.student == row.student && r.method == row.method &&
+                                     r.seed == row.seed;
+                            }),
+             rows.end());
+  rows.push_back(row);
+  write_runs(path, rows);
+}
+
+struct Setup {
+  std::string out, data, conf_dir;
+  bool smoke = false, resume = false;
+  int64_t threads_note = 0;
+  std::map<std::string, std::string> pre;  // pretrain.conf
+};
+
+// ---- stages ----------------------------------------------------------------------------------
+WordPieceTokenizer get_tokenizer(const Setup& s, int64_t vocab) {
+  const std::string path = s.out + "/tokenizer.txt";
+  if (exists(path)) return WordPieceTokenizer::load(path);
+  auto t0 = Clock::now();
+  std::vector<std::string> text = load_pretraining_text(s.data);
+  std::printf("tokenizer: training WordPiece (vocab %lld) on %zu texts\n", static_cast<long long>(vocab), text.size());
+  WordPieceTokenizer tok = WordPieceTokenizer::train(text, vocab);
+  tok.save(path);
+  std::printf("tokenizer: %lld tokens in %.1fs -> %s\n", static_cast<long long>(tok.vocab_size()), seconds_since(t0),
+              path.c_str());
+  return tok;
+}
+
+std::string pretrain_path(const Setup& s, const std::string& model) { return s.out + "/pretrain_" + model + ".safetensors"; }
+
+void stage_pretrain(const Setup& s, const WordPieceTokenizer& tok, const std::string& model, int64_t max_len) {
+  const std::string path = pretrain_path(s, model);
+  if (exists(path)) {
+    std::printf("pretrain %s: %s exists, skipped\n", model.c_str(), path.c_str());
+    return;
+  }
+  std::vector<std::string> text = load_pretraining_text(s.data);
+  int64_t cut = 0;
+  TokenSet corpus = encode(tok, text, {}, max_len, &cut);
+  if (s.smoke) corpus = subsample(corpus, 600);
+  std::printf("pretrain %s: %lld sequences, %lld tokens (%lld truncated to %lld)\n", model.c_str(),
+              static_cast<long long>(corpus.size()), static_cast<long long>(corpus.tokens()),
+              static_cast<long long>(cut), static_cast<long long>(max_len));
+  Generator gen(model == "teacher" ? 1001 : model == "s4" ? 1002 : 1003);
+  nn::Bert<float> m(model_config(model, tok.vocab_size(), max_len), gen);
+  TrainOptions o;
+  const std::string pre = model == "teacher" ? "teacher_" : "student_";
+  o.epochs = s.smoke ? 1 : int64_t(conf_num(s.pre, pre + "epochs", 3));
+  o.lr = conf_num(s.pre, pre + "lr", 5e-4);
+  o.batch_size = int64_t(conf_num(s.pre, "batch_size", 64));
+  o.warmup_frac = conf_num(s.pre, "warmup_frac", 0.06);
+  o.seed = 1;
+  o.label = "pretrain " + model;
+  o.checkpoint = s.out + "/pretrain_" + model + ".ckpt.safetensors";
+  o.checkpoint_every = 200;  // long runs: resumable inside an epoch
+  o.resume = s.resume;
+  TrainHistory h = pretrain_mlm(m, corpus, o);
+  nn::save_checkpoint(path, m, {{"model", model}, {"epochs", std::to_string(o.epochs)},
+                                {"final_mlm_loss", std::to_string(h.epochs.back().loss)}});
+  std::printf("pretrain %s: MLM loss %.3f after %lld epochs, %.0fs -> %s\n", model.c_str(), h.epochs.back().loss,
+              static_cast<long long>(o.epochs), h.seconds, path.c_str());
+}
+
+struct TaskData {
+  TextTask raw;
+  TokenSet train, dev, test;
+  std::map<std::string, std::string> conf;
+  int64_t max_len = 128;
+};
+
+TaskData load_task(const Setup& s, const WordPieceTokenizer& tok, const std::string& name) {
+  TaskData t;
+  t.conf = read_conf(s.conf_dir + "/" + name + ".conf");
+  t.max_len = int64_t(conf_num(t.conf, "max_len", 128));
+  t.raw = load_text_task(name, s.data);
+  int64_t cut = 0;
+  t.train = encode(tok, t.raw.train_texts, t.raw.train_labels, t.max_len, &cut);
+  t.dev = encode(tok, t.raw.dev_texts, t.raw.dev_labels, t.max_len);
+  t.test = encode(tok, t.raw.test_texts, t.raw.test_labels, t.max_len);
+  if (s.smoke) {
+    t.train = subsample(t.train, 256);
+    t.dev = subsample(t.dev, 64);
+    t.test = subsample(t.test, 64);
+  }
+  std::printf("task %s: %lld train / %lld dev / %lld test, %lld labels, %.1f tokens per train example (%lld "
+              "truncated to %lld)\n",
+              name.c_str(), static_cast<long long>(t.train.size()), static_cast<long long>(t.dev.size()),
+              static_cast<long long>(t.test.size()), static_cast<long long>(t.raw.num_labels()),
+              double(t.train.tokens()) / double(std::max<int64_t>(1, t.train.size())), static_cast<long long>(cut),
+              static_cast<long long>(t.max_len));
+  return t;
+}
+
+// A classifier initialised from the pre-trained encoder (the classifier head fresh, seeded).
+std::unique_ptr<nn::Bert<float>> from_pretrained(const Setup& s, const std::string& model, int64_t vocab,
+                                                 const TaskData& t, uint64_t seed) {
+  nn::BertConfig c = model_config(model, vocab, 128);
+  c.num_labels = t.raw.num_labels();
+  Generator gen(seed * 7919 + 17);
+  auto m = std::make_unique<nn::Bert<float>>(c, gen);
+  nn::load_checkpoint(pretrain_path(s, model), *m, /*strict=*/false);
+  return m;
+}
+
+std::string teacher_path(const Setup& s, const std::string& task) { return s.out + "/" + task + "/teacher.safetensors"; }
+
+void stage_finetune(const Setup& s, const WordPieceTokenizer& tok, const std::string& task) {
+  const std::string path = teacher_path(s, task);
+  if (exists(path)) {
+    std::printf("finetune teacher %s: %s exists, skipped\n", task.c_str(), path.c_str());
+    return;
+  }
+  make_dirs(s.out + "/" + task);
+  TaskData t = load_task(s, tok, task);
+  auto m = from_pretrained(s, "teacher", tok.vocab_size(), t, 1);
+  TrainOptions o;
+  o.epochs = s.smoke ? 1 : int64_t(conf_num(t.conf, "teacher_epochs", 4));
+  o.lr = conf_num(t.conf, "teacher_lr", 1e-4);
+  o.batch_size = int64_t(conf_num(t.conf, "batch_size", 32));
+  o.seed = 1;
+  o.label = "finetune teacher " + task;
+  o.checkpoint = s.out + "/" + task + "/teacher.ckpt.safetensors";
+  o.resume = s.resume;
+  TrainHistory h = train_task(*m, t.train, t.dev, o, Method::finetune, DistillConfig{},
+                              static_cast<TeacherCache<float>*>(nullptr));
+  EvalResult dev = evaluate(*m, t.dev), test = evaluate(*m, t.test);
+  nn::save_checkpoint(path, *m, {{"task", task}, {"dev_acc", std::to_string(dev.accuracy)},
+                                 {"test_acc", std::to_string(test.accuracy)}});
+  RunRow r;
+  r.task = task; r.student = "teacher"; r.method = "finetune"; r.seed = 1;
+  r.dev_acc = dev.accuracy; r.dev_f1 = dev.macro_f1; r.test_acc = test.accuracy; r.test_f1 = test.macro_f1;
+  r.params = m->num_parameters(); r.train_seconds = h.seconds;
+  r.tokens_per_second = h.epochs.empty() ? 0 : h.epochs.back().tokens_per_second;
+  upsert_run(s.out + "/runs.csv", r);
+  std::printf("teacher %s: dev %.2f%% (F1 %.2f%%), test %.2f%% (F1 %.2f%%), %.0fs\n", task.c_str(),
+              100 * dev.accuracy, 100 * dev.macro_f1, 100 * test.accuracy, 100 * test.macro_f1, h.seconds);
+}
+
+DistillConfig distill_config(const std::map<std::string, std::string>& c) {
+  DistillConfig d;
+  d.alpha = conf_num(c, "kd_alpha", d.alpha);
+  d.temperature = conf_num(c, "kd_temperature", d.temperature);
+  d.pkd_beta = conf_num(c, "pkd_beta", d.pkd_beta);
+  d.tiny_hidden = conf_num(c, "tinybert_hidden", d.tiny_hidden);
+  d.tiny_attention = conf_num(c, "tinybert_attention", d.tiny_attention);
+  d.ckd_lambda = conf_num(c, "ckd_lambda", d.ckd_lambda);
+  d.ckd_weights.wr_pair = conf_num(c, "ckd_wr_pair", d.ckd_weights.wr_pair);
+  d.ckd_weights.wr_triple = conf_num(c, "ckd_wr_window", d.ckd_weights.wr_triple);
+  d.ckd_weights.ltr_pair = conf_num(c, "ckd_ltr_pair", d.ckd_weights.ltr_pair);
+  d.ckd_weights.ltr_triple = conf_num(c, "ckd_ltr_angle", d.ckd_weights.ltr_triple);
+  d.ckd_window = int64_t(conf_num(c, "ckd_window", double(d.ckd_window)));
+  return d;
+}
+
+void stage_distill(const Setup& s, const WordPieceTokenizer& tok, const std::string& task,
+                   const std::vector<std::string>& students, const std::vector<std::string>& methods,
+                   const std::vector<int64_t>& seeds, int64_t epochs_override) {
+  TaskData t = load_task(s, tok, task);
+  nn::BertConfig tc = model_config("teacher", tok.vocab_size(), 128);
+  tc.num_labels = t.raw.num_labels();
+  Generator g0(1);
+  nn::Bert<float> teacher(tc, g0);
+  nn::load_checkpoint(teacher_path(s, task), teacher);
+  const auto runs = read_runs(s.out + "/runs.csv");
+  std::unique_ptr<TeacherCache<float>> cache;
+  for (const auto& student : students) {
+    nn::BertConfig sc = model_config(student, tok.vocab_size(), 128);
+    auto al = losses::layer_alignment(tc.layers + 1, sc.layers + 1, losses::AlignmentStrategy::emb_skip);
+    for (const auto& mname : methods) {
+      Method method = parse_method(mname);
+      for (int64_t seed : seeds) {
+        bool done = std::any_of(runs.begin(), runs.end(), [&](const RunRow& r) {
+          return r.task == task && r.student == student && r.method == mname && r.seed == seed;
+        });
+        if (done) {
+          std::printf("distill %s %s %s seed %lld: in runs.csv, skipped\n", task.c_str(), student.c_str(),
+                      mname.c_str(), static_cast<long long>(seed));
+          continue;
+        }
+        if (uses_teacher(method) && (!cache || cache->teacher_layers != al.first)) {
+          auto t0 = Clock::now();
+          cache = std::make_unique<TeacherCache<float>>(TeacherCache<float>::build(teacher, t.train, al.first, true, true));
+          std::printf("teacher cache %s: %lld examples, layers", task.c_str(), static_cast<long long>(t.train.size()));
+          for (int64_t l : al.first) std::printf(" %lld", static_cast<long long>(l));
+          std::printf(", %.0f MB, %.1fs\n", double(cache->bytes()) / 1e6, seconds_since(t0));
+        }
+        auto m = from_pretrained(s, student, tok.vocab_size(), t, uint64_t(seed));
+        TrainOptions o;
+        o.epochs = epochs_override > 0 ? epochs_override
+                                       : (s.smoke ? 1 : int64_t(conf_num(t.conf, "student_epochs", 5)));
+        o.lr = conf_num(t.conf, "student_lr", 2e-4);
+        o.batch_size = int64_t(conf_num(t.conf, "batch_size", 32));
+        o.seed = uint64_t(seed);
+        o.label = task + " " + student + " " + mname + " s" + std::to_string(seed);
+        o.checkpoint = s.out + "/" + task + "/" + student + "_" + mname + "_s" + std::to_string(seed) + ".ckpt.safetensors";
+        o.resume = s.resume;
+        TrainHistory h = train_task(*m, t.train, t.dev, o, method, distill_config(t.conf), cache.get(), tc.layers);
+        EvalResult dev = evaluate(*m, t.dev), test = evaluate(*m, t.test);
+        RunRow r;
+        r.task = task; r.student = student; r.method = mname; r.seed = seed;
+        r.dev_acc = dev.accuracy; r.dev_f1 = dev.macro_f1; r.test_acc = test.accuracy; r.test_f1 = test.macro_f1;
+        r.params = m->num_parameters(); r.train_seconds = h.seconds;
+        r.tokens_per_second = h.epochs.empty() ? 0 : h.epochs.back().tokens_per_second;
+        upsert_run(s.out + "/runs.csv", r);
+        std::remove(o.checkpoint.c_str());  // the run is complete; its row is the record
+        if (seed == seeds.front() && (method == Method::kd || method == Method::ckd))  // for the heat map
+          nn::save_checkpoint(s.out + "/" + task + "/" + student + "_" + mname + "_s" + std::to_string(seed) +
+                                  ".safetensors",
+                              *m);
+        std::printf("==> %s %s %s seed %lld: dev %.2f%% test %.2f%% (F1 %.2f%%), %.0fs\n", task.c_str(),
+                    student.c_str(), mname.c_str(), static_cast<long long>(seed), 100 * dev.accuracy,
+                    100 * test.accuracy, 100 * test.macro_f1, h.seconds);
+      }
+    }
+  }
+}
+
+// Word-relation (cosine, row-softmax) matrices of the last aligned layer for one dev sentence:
+// teacher | student, side by side, one row per student size.
+void write_heatmap(const Setup& s, const WordPieceTokenizer& tok, const std::string& task,
+                   const std::vector<std::string>& students, const std::string& path) {
+  TaskData t = load_task(s, tok, task);
+  nn::BertConfig tc = model_config("teacher", tok.vocab_size(), 128);
+  tc.num_labels = t.raw.num_labels();
+  Generator g0(1);
+  nn::Bert<float> teacher(tc, g0);
+  nn::load_checkpoint(teacher_path(s, task), teacher);
+  // the first dev sentence with 12..24 tokens
+  int64_t pick = 0;
+  for (int64_t i = 0; i < t.dev.size(); ++i)
+    if (t.dev.ids[i].size() >= 12 && t.dev.ids[i].size() <= 24) { pick = i; break; }
+  TokenSet one;
+  one.ids = {t.dev.ids[pick]};
+  one.labels = {t.dev.labels[pick]};
+  const int64_t n = int64_t(one.ids[0].size());
+  auto relation = [&](nn::Bert<float>& m) {
+    NoGradGuard ng;
+    m.eval();
+    nn::EncoderOptions<float> eo;
+    eo.output_hidden_states = true;
+    Tensor<int64_t> ids = pad_batch(one, {0});
+    auto out = m.encode(ids, eo);
+    Tensor<float> h = select(out.hidden_states.back(), 0, 0);  // [n, d]
+    Tensor<float> u = div(h, clamp_min(sqrt(sum(square(h), {-1}, true)), 1e-12f));
+    return softmax(matmul(u, transpose(u, 0, 1)), -1).contiguous();  // [n, n]
+  };
+  std::vector<Tensor<float>> tiles{relation(teacher)};
+  std::vector<std::string> names{"teacher"};
+  for (const auto& st : students)
+    for (std::string method : {"kd", "ckd"}) {
+      const std::string sp = s.out + "/" + task + "/" + st + "_" + method + "_s1.safetensors";
+      if (!exists(sp)) continue;
+      nn::BertConfig sc = model_config(st, tok.vocab_size(), 128);
+      sc.num_labels = t.raw.num_labels();
+      Generator g1(1);
+      nn::Bert<float> sm(sc, g1);
+      nn::load_checkpoint(sp, sm);
+      tiles.push_back(relation(sm));
+      names.push_back(st + " " + method);
+    }
+  Tensor<float> grid = Tensor<float>::zeros({int64_t(tiles.size()), 1, n, n});
+  for (size_t k = 0; k < tiles.size(); ++k) {
+    // scale each matrix to [0, 1] by its own max for visibility
+    auto v = tiles[k].to_vector();
+    float mx = *std::max_element(v.begin(), v.end());
+    for (int64_t i = 0; i < n * n; ++i) grid.data_ptr()[k * n * n + i] = v[i] / mx;
+  }
+  GridOptions go;
+  go.nrow = int64_t(tiles.size());
+  go.scale = 12;
+  go.pad_value = 1.0;
+  write_image_grid(path, grid, go);
+  std::string words;
+  for (int64_t id : one.ids[0]) words += tok.token(id) + " ";
+  std::string panels;
+  for (const auto& nm : names) panels += (panels.empty() ? "" : " | ") + nm;
+  std::printf("heat map: %s, panels %s, sentence \"%s\"\n", path.c_str(), panels.c_str(), words.c_str());
+}
+
+void stage_report(const Setup& s, const std::vector<std::string>& tasks, const WordPieceTokenizer& tok,
+                  const std::string& json_path) {
+  auto runs = read_runs(s.out + "/runs.csv");
+  check(!runs.empty(), "ckd_glue", "no runs in ", s.out, "/runs.csv: run --stage distill first");
+  // teacher params and per-example inference time; student params/time
+  std::map<std::string, int64_t> params;
+  std::map<std::string, double> infer;
+  for (std::string model : {"teacher", "s4", "s2"}) {
+    nn::BertConfig c = model_config(model, tok.vocab_size(), 128);
+    c.num_labels = 2;
+    Generator g(1);
+    nn::Bert<float> m(c, g);
+    params[model] = m.num_parameters();
+    TaskData t = load_task(s, tok, tasks.front());
+    infer[model] = inference_seconds_per_example(m, t.dev);
+  }
+  struct Agg { std::vector<double> acc, f1; };
+  std::map<std::string, std::map<std::string, Agg>> table;  // row (student/method) -> task
+  std::vector<std::string> rows;
+  for (const auto& r : runs) {
+    const std::string row = r.student + " " + r.method;
+    if (std::find(rows.begin(), rows.end(), row) == rows.end()) rows.push_back(row);
+    table[row][r.task].acc.push_back(r.test_acc);
+    table[row][r.task].f1.push_back(r.test_f1);
+  }
+  auto mean_std = [](const std::vector<double>& v) {
+    double m = 0, q = 0;
+    for (double x : v) m += x;
+    m /= double(v.size());
+    for (double x : v) q += (x - m) * (x - m);
+    return std::make_pair(m, v.size() > 1 ? std::sqrt(q / double(v.size() - 1)) : 0.0);
+  };
+  Json out = Json::object();
+  Json jrows = Json::array();
+  std::ostringstream md;
+  md << "| model / method | params | speed-up |";
+  for (const auto& t : tasks) md << " " << t << " acc (F1) |";
+  md << " mean acc | distillation metric |\n|---|---|---|";
+  for (size_t i = 0; i < tasks.size() + 2; ++i) md << "---|";
+  md << "\n";
+  std::map<std::string, double> teacher_acc;
+  for (const auto& t : tasks)
+    if (table.count("teacher finetune") && table["teacher finetune"].count(t))
+      teacher_acc[t] = mean_std(table["teacher finetune"][t].acc).first;
+  for (const auto& row : rows) {
+    const std::string model = row.substr(0, row.find(' '));
+    Json jr = Json::object();
+    jr["row"] = row;
+    jr["params"] = params[model];
+    jr["speedup"] = infer["teacher"] / infer[model];
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "| %s | %.2fM | %.1fx |", row.c_str(), double(params[model]) / 1e6,
+                  infer["teacher"] / infer[model]);
+    md << buf;
+    double acc_sum = 0, tacc_sum = 0;
+    int64_t present = 0;
+    Json jt = Json::object();
+    for (const auto& t : tasks) {
+      if (!table[row].count(t)) { md << " – |"; continue; }
+      auto a = mean_std(table[row][t].acc), f = mean_std(table[row][t].f1);
+      std::snprintf(buf, sizeof buf, " %.2f ± %.2f (%.2f) |", 100 * a.first, 100 * a.second, 100 * f.first);
+      md << buf;
+      Json c = Json::object();
+      c["test_acc_mean"] = a.first;
+      c["test_acc_std"] = a.second;
+      c["test_f1_mean"] = f.first;
+      c["seeds"] = int64_t(table[row][t].acc.size());
+      jt[t] = c;
+      if (teacher_acc.count(t)) { acc_sum += a.first; tacc_sum += teacher_acc[t]; ++present; }
+    }
+    jr["tasks"] = jt;
+    if (present > 0) {
+      const double ds = losses::distillation_score(double(params[model]), double(params["teacher"]), acc_sum / present,
+                                                   tacc_sum / present, 0.5);
+      jr["distillation_metric"] = ds;
+      std::snprintf(buf, sizeof buf, " %.2f | %.3f |\n", 100 * acc_sum / present, ds);
+    } else {
+      std::snprintf(buf, sizeof buf, " – | – |\n");
+    }
+    md << buf;
+    jrows.push_back(jr);
+  }
+  out["rows"] = jrows;
+  out["inference_seconds_per_example_b32"] = Json::object();
+  for (const auto& kv : infer) out["inference_seconds_per_example_b32"][kv.first] = kv.second;
+  write_json(s.out + "/results.json", out);
+  if (!json_path.empty()) write_json(json_path, out);
+  write_file_atomic(s.out + "/results.md", md.str());
+  write_heatmap(s, tok, tasks.front(), {"s4", "s2"}, s.out + "/wr_heatmap.png");
+  std::printf("\n%s\n(results: %s/results.json, %s/results.md)\n", md.str().c_str(), s.out.c_str(), s.out.c_str());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args(argc, argv, "ckd_glue: mini-BERT pre-training, fine-tuning and CKD vs KD/PKD/TinyBERT on mini-GLUE");
+  Setup s;
+  const std::string stage = args.get<std::string>("stage", "all", "tokenizer|pretrain|finetune|distill|report|all");
+  s.out = args.get<std::string>("out", "out/ckd_glue", "output folder");
+  s.data = args.get<std::string>("data", "data", "data folder (scripts/get-data.sh)");
+  s.conf_dir = args.get<std::string>("config", "examples/ckd_glue", "folder with pretrain.conf and <task>.conf");
+  const auto tasks = split_list(args.get<std::string>("tasks", "sent,genre,topic,spam", "comma-separated tasks"));
+  const auto students = split_list(args.get<std::string>("students", "s4,s2", "student sizes (s4, s2)"));
+  const auto methods = split_list(
+      args.get<std::string>("methods", "finetune,kd,pkd,tinybert,ckd,ckd_kd", "methods to compare"));
+  std::vector<int64_t> seeds;
+  for (const auto& x : split_list(args.get<std::string>("seeds", "1,2,3", "student seeds"))) seeds.push_back(std::stoll(x));
+  const std::string pre_models = args.get<std::string>("model", "teacher,s4,s2", "models to pre-train");
+  const int64_t student_epochs = args.get<int64_t>("student-epochs", 0, "override the configs' student_epochs");
+  s.smoke = args.get<bool>("smoke", false, "tiny data and 1 epoch everywhere (CI)");
+  s.resume = args.get<bool>("resume", false, "resume interrupted training from its epoch checkpoint");
+  const std::string json = args.get<std::string>("json", "", "also write the results JSON here");
+  args.finish();
+  if (s.smoke && !args.has("out")) s.out = "out/ckd_glue_smoke";
+  make_dirs(s.out);
+  s.pre = read_conf(s.conf_dir + "/pretrain.conf");
+  auto t0 = Clock::now();
+  const int64_t vocab = s.smoke ? 2000 : int64_t(conf_num(s.pre, "vocab_size", 8000));
+  const int64_t pre_len = int64_t(conf_num(s.pre, "max_len", 128));
+  WordPieceTokenizer tok = get_tokenizer(s, vocab);
+  const bool all = stage == "all";
+  if (all || stage == "pretrain")
+    for (const auto& m : split_list(pre_models)) stage_pretrain(s, tok, m, pre_len);
+  if (all || stage == "finetune")
+    for (const auto& t : tasks) stage_finetune(s, tok, t);
+  if (all || stage == "distill")
+    for (const auto& t : tasks) stage_distill(s, tok, t, students, methods, seeds, student_epochs);
+  if (all || stage == "report") stage_report(s, tasks, tok, json);
+  check(all || stage == "tokenizer" || stage == "pretrain" || stage == "finetune" || stage == "distill" ||
+            stage == "report",
+        "ckd_glue", "unknown --stage '", stage, "'");
+  std::printf("ckd_glue: done in %.0fs\n", seconds_since(t0));
+  return 0;
+}
