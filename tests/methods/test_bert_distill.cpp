@@ -273,3 +273,89 @@ TEST_CASE("epoch_batches: every example once per epoch; bucketing cuts padding; 
   CHECK(epoch_batches(s.size(), 10, 3, 0, &len) == bucketed);
   CHECK(epoch_batches(s.size(), 10, 3, 1, &len) != bucketed);
 }
+
+// ---- DynaBERT (methods/dynabert.hpp) ----------------------------------------------------------
+#include <distillery/methods/dynabert.hpp>
+
+namespace {
+std::vector<float> logits_of(nn::Bert<float>& m, const TokenSet& s, double w = 1, double d = 1) {
+  return predict_logits(m, s, 16, w, d).to_vector();
+}
+}  // namespace
+
+TEST_CASE("DynaBERT rewiring keeps the full network's function and sorts heads and neurons") {
+  TokenSet dev = make_set(48, 12, 41);
+  Generator g(3);
+  nn::Bert<float> m(tiny(24, 2, 4, 2), g);
+  const auto before = logits_of(m, dev);
+  Importance imp = importance(m, dev);
+  REQUIRE(imp.heads.size() == 2);
+  REQUIRE(imp.heads[0].size() == 4);
+  REQUIRE(imp.neurons[1].size() == 48);
+  rewire(m, imp);
+  const auto after = logits_of(m, dev);
+  for (size_t i = 0; i < before.size(); ++i) CHECK(after[i] == doctest::Approx(before[i]).epsilon(1e-4));
+  // importance is a property of each head/neuron: after rewiring it comes out in descending order
+  Importance again = importance(m, dev);
+  for (int l = 0; l < 2; ++l) {
+    CHECK(std::is_sorted(again.heads[l].rbegin(), again.heads[l].rend()));
+    std::vector<double> sorted = imp.heads[l];
+    std::sort(sorted.rbegin(), sorted.rend());
+    for (int k = 0; k < 4; ++k) CHECK(again.heads[l][k] == doctest::Approx(sorted[k]).epsilon(1e-3));
+    CHECK(std::is_sorted(again.neurons[l].rbegin(), again.neurons[l].rend(),
+                         [](double a, double b) { return a < b * (1 - 1e-6); }));
+  }
+}
+
+TEST_CASE("export_subnetwork equals the sliced network, counts its parameters, round-trips") {
+  TokenSet dev = make_set(20, 12, 43);
+  Generator g(5);
+  nn::Bert<float> m(tiny(24, 4, 4, 3), g);
+  for (auto [w, d] : {std::pair{0.5, 0.5}, std::pair{0.75, 0.75}, std::pair{0.25, 1.0}, std::pair{1.0, 1.0}}) {
+    CAPTURE(w);
+    CAPTURE(d);
+    auto sub = export_subnetwork(m, w, d);
+    CHECK(sub->num_parameters() == subnetwork_parameters(m, w, d));
+    CHECK(sub->config().layers == int64_t(m.encoder().kept_layers(d).size()));
+    const auto a = logits_of(m, dev, w, d), b = logits_of(*sub, dev);
+    for (size_t i = 0; i < a.size(); ++i) CHECK(b[i] == doctest::Approx(a[i]).epsilon(1e-4));
+  }
+  auto sub = export_subnetwork(m, 0.5, 0.5);
+  nn::save_checkpoint("dynabert_sub_test.safetensors", *sub);
+  nn::BertConfig c = sub->config();
+  Generator g2(9);
+  nn::Bert<float> back(c, g2);
+  nn::load_checkpoint("dynabert_sub_test.safetensors", back);
+  const auto x = logits_of(*sub, dev), y = logits_of(back, dev);
+  CHECK(std::equal(x.begin(), x.end(), y.begin()));
+  std::remove("dynabert_sub_test.safetensors");
+}
+
+TEST_CASE("train_dynabert stage 1 and 2, with the hidden MSE and with CKD, lowers its loss") {
+  TokenSet train = make_set(96, 12, 51), dev = make_set(32, 12, 52);
+  Generator g(7);
+  nn::Bert<float> teacher(tiny(24, 4, 4, 2), g);
+  TrainOptions o;
+  o.epochs = 2;
+  o.lr = 2e-3;
+  o.verbose = false;
+  train_task(teacher, train, dev, o, Method::finetune, DistillConfig{}, static_cast<TeacherCache<float>*>(nullptr));
+  for (bool ckd : {false, true}) {
+    CAPTURE(ckd);
+    auto student = std::dynamic_pointer_cast<nn::Bert<float>>(teacher.clone());
+    REQUIRE(student);
+    rewire(*student, importance(*student, dev));
+    DynaOptions dy;
+    dy.ckd = ckd;
+    dy.ckd_window = 3;
+    TrainOptions so = o;
+    so.epochs = 3;
+    TrainHistory h1 = train_dynabert(*student, teacher, train, dev, so, dy);
+    CHECK(h1.epochs.back().loss < h1.epochs.front().loss);
+    auto stage1 = std::dynamic_pointer_cast<nn::Bert<float>>(student->clone());
+    dy.depths = {1.0, 0.75, 0.5};
+    TrainHistory h2 = train_dynabert(*student, *stage1, train, dev, so, dy);
+    CHECK(std::isfinite(h2.epochs.back().loss));
+    CHECK(h2.epochs.back().loss < h2.epochs.front().loss);
+  }
+}

@@ -2,7 +2,8 @@
 //
 // Parameters as torch.nn.MultiheadAttention (so state dicts carry the same names):
 //   in_proj_weight [3d, d] (rows: q | k | v), in_proj_bias [3d], out_proj.weight [d, d],
-//   out_proj.bias [d]; d = embed_dim, h heads of size dh = d / h.
+//   out_proj.bias [d]; d = embed_dim, h heads of size dh = d / h (or a given head_dim: then the
+//   inner width h·dh may differ from d, in_proj_weight is [3·h·dh, d], out_proj.weight [d, h·dh]).
 // forward(query [B, Tq, d], key [B, Tk, d], value [B, Tk, d], options) returns
 //   output [B, Tq, d] and, when need_weights, the attention probabilities [B, h', Tq, Tk] per head
 //   (not averaged, since distillation losses compare them head by head).
@@ -47,15 +48,19 @@ class MultiheadAttention : public Module<T> {
   Tensor<T> in_proj_weight, in_proj_bias;  // [3d, d], [3d]
   Linear<T> out_proj;                      // [d, d], [d]
 
+  // head_dim = 0: embed_dim / num_heads (PyTorch). A given head_dim makes the inner width
+  // num_heads · head_dim differ from embed_dim (a head-pruned model, e.g. an exported DynaBERT
+  // sub-network): in_proj_weight is [3 · inner, d] and out_proj maps inner -> d.
   MultiheadAttention(int64_t embed_dim, int64_t num_heads, Generator& gen, double dropout = 0.0,
-                     uint64_t dropout_seed = 0xA77E)
-      : out_proj(embed_dim, embed_dim, gen), d_(embed_dim), h_(num_heads), p_(dropout),
-        dropout_gen_(dropout_seed) {
-    check(num_heads > 0 && embed_dim % num_heads == 0, "MultiheadAttention", "embed_dim ",
-          embed_dim, " must be divisible by num_heads ", num_heads);
+                     uint64_t dropout_seed = 0xA77E, int64_t head_dim = 0)
+      : out_proj(num_heads > 0 && head_dim > 0 ? num_heads * head_dim : embed_dim, embed_dim, gen),
+        d_(embed_dim), h_(num_heads), dh_(head_dim > 0 ? head_dim : (num_heads > 0 ? embed_dim / num_heads : 0)),
+        p_(dropout), dropout_gen_(dropout_seed) {
+    check(num_heads > 0 && (head_dim > 0 || embed_dim % num_heads == 0), "MultiheadAttention", "embed_dim ",
+          embed_dim, " must be divisible by num_heads ", num_heads, " (or give head_dim)");
     check(dropout >= 0 && dropout < 1, "MultiheadAttention", "dropout must be in [0, 1)");
-    in_proj_weight = Tensor<T>::empty({3 * embed_dim, embed_dim});
-    in_proj_bias = Tensor<T>::empty({3 * embed_dim});
+    in_proj_weight = Tensor<T>::empty({3 * inner_dim(), embed_dim});
+    in_proj_bias = Tensor<T>::empty({3 * inner_dim()});
     this->register_parameter("in_proj_weight", &in_proj_weight);
     this->register_parameter("in_proj_bias", &in_proj_bias);
     this->register_module("out_proj", &out_proj);
@@ -71,11 +76,12 @@ class MultiheadAttention : public Module<T> {
   }
   std::shared_ptr<Module<T>> clone_structure() const override {
     Generator g;
-    return std::make_shared<MultiheadAttention>(d_, h_, g, p_, dropout_gen_.next_u64());
+    return std::make_shared<MultiheadAttention>(d_, h_, g, p_, dropout_gen_.next_u64(), dh_);
   }
   int64_t embed_dim() const { return d_; }
   int64_t num_heads() const { return h_; }
-  int64_t head_dim() const { return d_ / h_; }
+  int64_t head_dim() const { return dh_; }
+  int64_t inner_dim() const { return h_ * dh_; }  // = embed_dim unless head_dim was given
   // Reseeds the attention-dropout generator (exactly resumable training reseeds per step).
   void seed_dropout(uint64_t seed) { dropout_gen_.seed_(seed); }
 
@@ -84,7 +90,7 @@ class MultiheadAttention : public Module<T> {
 
   AttentionOutput<T> forward(const Tensor<T>& query, const Tensor<T>& key, const Tensor<T>& value,
                              const AttentionOptions<T>& o = {}) {
-    const int64_t hs = o.active_heads ? o.active_heads : h_, dh = d_ / h_, w = hs * dh;
+    const int64_t hs = o.active_heads ? o.active_heads : h_, dh = dh_, w = hs * dh, inner = h_ * dh_;
     check(hs >= 1 && hs <= h_, "MultiheadAttention", "active_heads ", hs, " not in [1, ", h_, "]");
     check(query.dim() == 3 && key.dim() == 3 && value.dim() == 3 && query.size(2) == d_ &&
               key.size(2) == d_ && value.size(2) == d_ && key.size(0) == query.size(0) &&
@@ -94,8 +100,8 @@ class MultiheadAttention : public Module<T> {
     const int64_t B = query.size(0), Tq = query.size(1), Tk = key.size(1);
     // projections of the active heads: [B, T, w] -> [B, h', T, dh]
     auto project = [&](const Tensor<T>& x, int64_t block, int64_t T_) {
-      Tensor<T> W = narrow(in_proj_weight, 0, block * d_, w);  // [w, d]
-      Tensor<T> b = narrow(in_proj_bias, 0, block * d_, w);    // [w]
+      Tensor<T> W = narrow(in_proj_weight, 0, block * inner, w);  // [w, d]
+      Tensor<T> b = narrow(in_proj_bias, 0, block * inner, w);    // [w]
       return transpose(reshape(linear(x, W, b), Shape{B, T_, hs, dh}), 1, 2);
     };
     Tensor<T> q = project(query, 0, Tq), k = project(key, 1, Tk), v = project(value, 2, Tk);
@@ -123,7 +129,7 @@ class MultiheadAttention : public Module<T> {
   }
 
  private:
-  int64_t d_, h_;
+  int64_t d_, h_, dh_;
   double p_;
   mutable Generator dropout_gen_;
 };

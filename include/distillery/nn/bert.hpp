@@ -34,8 +34,9 @@ struct BertConfig {
   int64_t max_len = 128;
   double dropout = 0.1;
   int64_t num_labels = 0;  // 0: no classifier (pre-training)
+  int64_t head_size = 0;   // 0: hidden / heads; else attention inner width heads · head_size (pruned models)
 
-  int64_t head_dim() const { return hidden / heads; }
+  int64_t head_dim() const { return head_size > 0 ? head_size : hidden / heads; }
 };
 
 template <class T = float>
@@ -65,7 +66,7 @@ class Bert : public Module<T> {
   Bert(const BertConfig& c, Generator& gen)
       : cfg_(c), emb_(c, gen), mlm_(c, gen),
         encoder_(encoder_config(c), c.layers, gen, /*final_norm=*/false), drop_gen_(gen.next_u64()) {
-    check(c.vocab_size > 5 && c.hidden > 0 && c.layers > 0 && c.heads > 0 && c.hidden % c.heads == 0 &&
+    check(c.vocab_size > 5 && c.hidden > 0 && c.layers > 0 && c.heads > 0 && (c.head_size > 0 || c.hidden % c.heads == 0) &&
               c.max_len > 1 && c.num_labels >= 0,
           "Bert", "bad config: vocab ", c.vocab_size, ", hidden ", c.hidden, ", heads ", c.heads,
           ", layers ", c.layers, ", max_len ", c.max_len, ", labels ", c.num_labels);
@@ -168,6 +169,7 @@ class Bert : public Module<T> {
     t.activation = Activation::gelu;
     t.norm_first = false;
     t.layer_norm_eps = 1e-12;
+    t.head_dim = c.head_size;
     return t;
   }
   Tensor<T> drop(const Tensor<T>& x) {

@@ -34,6 +34,7 @@ struct TransformerConfig {
   Activation activation = Activation::relu;
   bool norm_first = false;  // pre-LN when true
   double layer_norm_eps = 1e-5;
+  int64_t head_dim = 0;     // 0: d_model / nhead; else the attention's inner width is nhead · head_dim
 };
 
 // Width of one run of a layer; 0 = full.
@@ -61,7 +62,7 @@ class TransformerEncoderLayer : public Module<T> {
   LayerNorm<T> norm1, norm2;
 
   TransformerEncoderLayer(const TransformerConfig& c, Generator& gen)
-      : self_attn(c.d_model, c.nhead, gen, c.dropout, gen.next_u64()),
+      : self_attn(c.d_model, c.nhead, gen, c.dropout, gen.next_u64(), c.head_dim),
         linear1(c.d_model, c.dim_feedforward, gen),
         linear2(c.dim_feedforward, c.d_model, gen),
         norm1(c.d_model, c.layer_norm_eps),
