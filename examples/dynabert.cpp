@@ -1,0 +1,206 @@
+// examples/dynabert.cpp — one mini-BERT that runs at 12 sizes (DynaBERT), distilled with DynaBERT's
+// hidden-state loss and with CKD's relations, on the mini-GLUE tasks (issue 10; papers.md §1.7).
+//
+//   build/examples/dynabert --tasks sent --seeds 1,2,3
+//   build/examples/dynabert --smoke                        (CI-sized)
+//
+// Needs the fine-tuned teachers of examples/ckd_glue (same --out, default out/ckd_glue:
+// tokenizer.txt and <task>/teacher.safetensors; run `ckd_glue --stage finetune` first).
+// Per task and seed, for both variants (dynabert: hidden MSE; dynabert_ckd: CKD relations):
+//   1. importance of heads and FFN neurons on the dev set, rewiring (a copy of the teacher)
+//   2. stage 1, width-adaptive: widths 1, .75, .5, .25 against the fine-tuned teacher
+//   3. stage 2, width and depth: 12 sub-networks (× depths 1, .75, .5) against the stage-1 net
+//   4. test accuracy of every sub-network, chosen at run time (no weights copied)
+// Then: parameters and latency (batch 1 and batch 32) of every sub-network, measured on exported
+// standalone models; results in <out>/dynabert_<task>.json and .csv, accuracy-vs-latency PNG,
+// and the seed-1 (width .5, depth .5) sub-network exported as its own safetensors model.
+#include "mini_bert_common.hpp"
+
+#include <distillery/io/plot.hpp>
+#include <distillery/methods/dynabert.hpp>
+
+using namespace distillery;
+using namespace distillery::methods;
+using namespace mini_bert;
+
+namespace {
+
+const std::vector<double> kWidths{1.0, 0.75, 0.5, 0.25}, kDepths{1.0, 0.75, 0.5};
+
+double latency_seconds(nn::Bert<float>& m, const TokenSet& set, int64_t batch, int64_t reps) {
+  NoGradGuard ng;
+  m.eval();
+  const int64_t n = std::min<int64_t>(set.size(), batch);
+  std::vector<int64_t> idx;
+  for (int64_t i = 0; i < n; ++i) idx.push_back(i);
+  Tensor<int64_t> ids = pad_batch(set, idx);
+  m.forward_logits(ids);  // warm-up
+  double best = 1e30;
+  for (int64_t r = 0; r < reps; ++r) {
+    auto t0 = Clock::now();
+    m.forward_logits(ids);
+    best = std::min(best, seconds_since(t0));
+  }
+  return best;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args(argc, argv, "dynabert: width- and depth-adaptive mini-BERT, DynaBERT vs DynaBERT+CKD");
+  Setup s;
+  s.out = args.get<std::string>("out", "out/ckd_glue", "ckd_glue's output folder (tokenizer, teachers)");
+  s.data = args.get<std::string>("data", "data", "data folder");
+  s.conf_dir = args.get<std::string>("config", "examples/ckd_glue", "folder with <task>.conf");
+  const auto tasks = split_list(args.get<std::string>("tasks", "sent,genre,topic,spam", "tasks"));
+  std::vector<int64_t> seeds;
+  for (const auto& x : split_list(args.get<std::string>("seeds", "1,2,3", "seeds"))) seeds.push_back(std::stoll(x));
+  const auto variants = split_list(args.get<std::string>("variants", "dynabert,dynabert_ckd", "variants"));
+  const int64_t e1 = args.get<int64_t>("stage1-epochs", 0, "override the configs' dyna_stage1_epochs");
+  const int64_t e2 = args.get<int64_t>("stage2-epochs", 0, "override the configs' dyna_stage2_epochs");
+  s.smoke = args.get<bool>("smoke", false, "tiny data, 1 epoch per stage");
+  const std::string json = args.get<std::string>("json", "", "also write the last task's results here");
+  args.finish();
+  if (s.smoke && !args.has("out")) s.out = "out/ckd_glue_smoke";
+  check(exists(s.out + "/tokenizer.txt"), "dynabert", s.out, "/tokenizer.txt not found: run ckd_glue first");
+  WordPieceTokenizer tok = WordPieceTokenizer::load(s.out + "/tokenizer.txt");
+  auto t_all = Clock::now();
+
+  for (const auto& task : tasks) {
+    check(exists(teacher_path(s, task)), "dynabert", teacher_path(s, task),
+          " not found: run `ckd_glue --stage finetune --tasks ", task, "` first");
+    TaskData t = load_task(s, tok, task);
+    nn::BertConfig tc = model_config("teacher", tok.vocab_size(), 128);
+    tc.num_labels = t.raw.num_labels();
+    Generator g0(1);
+    nn::Bert<float> teacher(tc, g0);
+    nn::load_checkpoint(teacher_path(s, task), teacher);
+    const EvalResult teacher_test = evaluate(teacher, t.test);
+    std::printf("dynabert %s: teacher test %.2f%%\n", task.c_str(), 100 * teacher_test.accuracy);
+
+    // acc[variant][w][d] over seeds
+    std::map<std::string, std::vector<std::vector<std::vector<double>>>> acc;
+    for (const auto& v : variants)
+      acc[v].assign(kWidths.size(), std::vector<std::vector<double>>(kDepths.size()));
+    for (const auto& variant : variants) {
+      check(variant == "dynabert" || variant == "dynabert_ckd", "dynabert", "unknown variant '", variant, "'");
+      for (int64_t seed : seeds) {
+        auto t0 = Clock::now();
+        auto student = std::dynamic_pointer_cast<nn::Bert<float>>(teacher.clone());
+        rewire(*student, importance(*student, t.dev));
+        DynaOptions dy;
+        dy.ckd = variant == "dynabert_ckd";
+        dy.hidden_weight = conf_num(t.conf, dy.ckd ? "dyna_ckd_lambda" : "dyna_hidden_weight", 1.0);
+        dy.ckd_weights = {conf_num(t.conf, "ckd_wr_pair", 1), conf_num(t.conf, "ckd_wr_window", 10),
+                          conf_num(t.conf, "ckd_ltr_pair", 1), conf_num(t.conf, "ckd_ltr_angle", 10)};
+        dy.ckd_window = int64_t(conf_num(t.conf, "ckd_window", 21));
+        TrainOptions o;
+        o.lr = conf_num(t.conf, "dyna_lr", 5e-5);
+        o.batch_size = int64_t(conf_num(t.conf, "batch_size", 32));
+        o.seed = uint64_t(seed);
+        o.epochs = e1 > 0 ? e1 : (s.smoke ? 1 : int64_t(conf_num(t.conf, "dyna_stage1_epochs", 1)));
+        o.label = task + " " + variant + " s" + std::to_string(seed) + " stage 1";
+        dy.depths = {1.0};
+        train_dynabert(*student, teacher, t.train, t.dev, o, dy);
+        auto stage1 = std::dynamic_pointer_cast<nn::Bert<float>>(student->clone());
+        o.epochs = e2 > 0 ? e2 : (s.smoke ? 1 : int64_t(conf_num(t.conf, "dyna_stage2_epochs", 1)));
+        o.label = task + " " + variant + " s" + std::to_string(seed) + " stage 2";
+        dy.depths = kDepths;
+        train_dynabert(*student, *stage1, t.train, t.dev, o, dy);
+        std::printf("%s %s seed %lld test accuracy (rows width 1 .75 .5 .25, columns depth 1 .75 .5):\n", task.c_str(),
+                    variant.c_str(), static_cast<long long>(seed));
+        for (size_t wi = 0; wi < kWidths.size(); ++wi) {
+          std::printf("  ");
+          for (size_t di = 0; di < kDepths.size(); ++di) {
+            const double a = evaluate(*student, t.test, kWidths[wi], kDepths[di]).accuracy;
+            acc[variant][wi][di].push_back(a);
+            std::printf(" %6.2f", 100 * a);
+          }
+          std::printf("\n");
+        }
+        std::printf("  (%.0fs)\n", seconds_since(t0));
+        if (seed == seeds.front()) {
+          auto sub = export_subnetwork(*student, 0.5, 0.5);
+          const std::string p = s.out + "/" + task + "/" + variant + "_w0.5_d0.5.safetensors";
+          nn::save_checkpoint(p, *sub, {{"width_mult", "0.5"}, {"depth_mult", "0.5"}, {"heads", std::to_string(sub->config().heads)},
+                                        {"head_size", std::to_string(sub->config().head_dim())},
+                                        {"ffn", std::to_string(sub->config().ffn)},
+                                        {"layers", std::to_string(sub->config().layers)}});
+          std::printf("  exported the (0.5, 0.5) sub-network: %s (%lld parameters)\n", p.c_str(),
+                      static_cast<long long>(sub->num_parameters()));
+        }
+      }
+    }
+
+    // Parameters and latency per sub-network (exported standalone models: what a deployment runs).
+    Json out = Json::object();
+    out["task"] = task;
+    out["teacher_test_accuracy"] = teacher_test.accuracy;
+    out["seeds"] = int64_t(seeds.size());
+    Json cells = Json::array();
+    std::ostringstream csv;
+    csv << "width,depth,params,latency_b1_ms,latency_b32_ms";
+    for (const auto& v : variants) csv << "," << v << "_mean," << v << "_std";
+    csv << "\n";
+    struct Point { double lat; std::map<std::string, double> mean; };
+    std::vector<Point> points;
+    for (size_t wi = 0; wi < kWidths.size(); ++wi)
+      for (size_t di = 0; di < kDepths.size(); ++di) {
+        auto sub = export_subnetwork(teacher, kWidths[wi], kDepths[di]);
+        const double l1 = latency_seconds(*sub, t.test, 1, s.smoke ? 3 : 20);
+        const double l32 = latency_seconds(*sub, t.test, 32, s.smoke ? 2 : 5);
+        Json c = Json::object();
+        c["width"] = kWidths[wi];
+        c["depth"] = kDepths[di];
+        c["params"] = sub->num_parameters();
+        c["latency_b1_ms"] = 1e3 * l1;
+        c["latency_b32_ms"] = 1e3 * l32;
+        char buf[128];
+        std::snprintf(buf, sizeof buf, "%.2f,%.2f,%lld,%.3f,%.3f", kWidths[wi], kDepths[di],
+                      static_cast<long long>(sub->num_parameters()), 1e3 * l1, 1e3 * l32);
+        csv << buf;
+        Point pt{1e3 * l32, {}};
+        for (const auto& v : variants) {
+          const auto& xs = acc[v][wi][di];
+          double m = 0, q = 0;
+          for (double x : xs) m += x;
+          m /= double(xs.size());
+          for (double x : xs) q += (x - m) * (x - m);
+          const double sd = xs.size() > 1 ? std::sqrt(q / double(xs.size() - 1)) : 0.0;
+          c[v + "_mean"] = m;
+          c[v + "_std"] = sd;
+          Json all = Json::array();
+          for (double x : xs) all.push_back(x);
+          c[v + "_seeds"] = all;
+          std::snprintf(buf, sizeof buf, ",%.4f,%.4f", m, sd);
+          csv << buf;
+          pt.mean[v] = m;
+        }
+        csv << "\n";
+        cells.push_back(c);
+        points.push_back(pt);
+      }
+    out["cells"] = cells;
+    const std::string base = s.out + "/dynabert_" + task;
+    write_json(base + ".json", out);
+    if (!json.empty()) write_json(json, out);
+    write_file_atomic(base + ".csv", csv.str());
+    std::sort(points.begin(), points.end(), [](const Point& a, const Point& b) { return a.lat < b.lat; });
+    LinePlot p;
+    p.title = "DynaBERT sub-networks on " + task + " (mean over seeds)";
+    p.xlabel = "latency, batch 32 (ms)";
+    p.ylabel = "test accuracy";
+    for (const auto& pt : points) p.x.push_back(pt.lat);
+    for (const auto& v : variants) {
+      LineSeries ls{v, {}, {}};
+      for (const auto& pt : points) ls.y.push_back(pt.mean.at(v));
+      p.series.push_back(ls);
+    }
+    write_csv(base + "_latency.csv", p);
+    const bool png = plot_lines(base + "_latency.png", p);
+    std::printf("dynabert %s: %s.json, %s.csv%s\n", task.c_str(), base.c_str(), base.c_str(),
+                png ? (", " + base + "_latency.png").c_str() : " (no gnuplot: no PNG)");
+  }
+  std::printf("dynabert: done in %.0fs\n", seconds_since(t_all));
+  return 0;
+}
