@@ -3,7 +3,7 @@
 // results table (issue 9; papers.md §1).
 //
 //   build/examples/ckd_glue --stage all --tasks sent --seeds 1,2,3            (one task)
-//   build/examples/ckd_glue --stage all --smoke                               (CI-sized, ~2 min)
+//   build/examples/ckd_glue --stage all --smoke            (CI: tiny models, tiny data, seconds)
 //   build/examples/ckd_glue --stage pretrain --model teacher                  (one piece at a time)
 //   build/examples/ckd_glue --stage finetune --tasks sent
 //   build/examples/ckd_glue --stage distill --tasks sent --students s4 --methods ckd,kd --seeds 1
@@ -363,6 +363,7 @@ int main(int argc, char** argv) {
   const std::string json = args.get<std::string>("json", "", "also write the results JSON here");
   args.finish();
   if (s.smoke && !args.has("out")) s.out = "out/ckd_glue_smoke";
+  tiny_models() = s.smoke;
   make_dirs(s.out);
   s.pre = read_conf(s.conf_dir + "/pretrain.conf");
   auto t0 = Clock::now();

@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
   const std::string json = args.get<std::string>("json", "", "also write the last task's results here");
   args.finish();
   if (s.smoke && !args.has("out")) s.out = "out/ckd_glue_smoke";
+  tiny_models() = s.smoke;
   check(exists(s.out + "/tokenizer.txt"), "dynabert", s.out, "/tokenizer.txt not found: run ckd_glue first");
   WordPieceTokenizer tok = WordPieceTokenizer::load(s.out + "/tokenizer.txt");
   auto t_all = Clock::now();

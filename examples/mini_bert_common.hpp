@@ -78,13 +78,20 @@ inline double conf_num(const std::map<std::string, std::string>& c, const std::s
   return it == c.end() ? def : std::stod(it->second);
 }
 
+// --smoke shrinks every model (CI runs the whole pipeline in seconds; the numbers mean nothing).
+inline bool& tiny_models() {
+  static bool tiny = false;
+  return tiny;
+}
+
 inline nn::BertConfig model_config(const std::string& name, int64_t vocab, int64_t max_len) {
   nn::BertConfig c;
   c.vocab_size = vocab;
   c.max_len = max_len;
-  if (name == "teacher") { c.layers = 6; c.hidden = 256; c.heads = 4; c.ffn = 1024; }
-  else if (name == "s4") { c.layers = 4; c.hidden = 192; c.heads = 3; c.ffn = 768; }
-  else if (name == "s2") { c.layers = 2; c.hidden = 128; c.heads = 2; c.ffn = 512; }
+  const bool t = tiny_models();
+  if (name == "teacher") { c.layers = t ? 4 : 6; c.hidden = t ? 32 : 256; c.heads = 4; c.ffn = t ? 64 : 1024; }
+  else if (name == "s4") { c.layers = t ? 2 : 4; c.hidden = t ? 24 : 192; c.heads = 3; c.ffn = t ? 48 : 768; }
+  else if (name == "s2") { c.layers = t ? 1 : 2; c.hidden = t ? 16 : 128; c.heads = 2; c.ffn = t ? 32 : 512; }
   else fail("ckd_glue", "unknown model '", name, "' (teacher, s4, s2)");
   return c;
 }
