@@ -1,10 +1,11 @@
 // tests/ops/test_autograd.cpp — engine behaviour (autograd/): accumulation, no_grad, grad()'s
-// options, retain_graph, higher orders, long chains. Per-op rules are the op table's job
+// options, retain_graph, higher orders, long chains, grad-accumulated hooks. Per-op rules are the op table's job
 // (test_ops_table.cpp); this file is about the sweep itself.
 #include <distillery/distillery.hpp>
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <thread>
@@ -275,4 +276,71 @@ TEST_CASE("gradients reach non-contiguous leaves in their logical layout") {
   sum(xt * TD::from_vector({1, 10, 100, 1000, 1e4, 1e5}, {3, 2})).backward();
   CHECK(xt.grad().shape() == Shape{3, 2});
   check_values(xt.grad(), {1, 10, 100, 1000, 1e4, 1e5});
+}
+
+TEST_CASE("grad-accumulated hooks: once per leaf per backward, with the final .grad, early") {
+  // y = Σ tanh(W2 · tanh(W1 · x + b1)) + Σ W1², with W1 used on two paths
+  Generator gen(3);
+  TD x = TD::randn(Shape{4, 5}, gen);
+  TD W1 = TD::randn(Shape{6, 5}, gen).requires_grad_(), b1 = TD::randn(Shape{6}, gen).requires_grad_();
+  TD W2 = TD::randn(Shape{2, 6}, gen).requires_grad_();
+  TD unused = TD::randn(Shape{3}, gen).requires_grad_();
+  auto loss = [&] { return sum(tanh(linear(tanh(linear(x, W1, b1)), W2))) + sum(W1 * W1); };
+
+  // reference without hooks
+  loss().backward();
+  std::vector<std::vector<double>> ref;
+  for (TD* p : {&W1, &b1, &W2}) {
+    ref.push_back(p->grad().to_vector());
+    p->zero_grad();
+  }
+
+  std::vector<std::string> fired;
+  std::vector<std::vector<double>> seen(3);
+  bool w1_written_when_w2_fired = true;
+  const std::vector<std::pair<std::string, TD*>> leaves{{"W1", &W1}, {"b1", &b1}, {"W2", &W2}};
+  std::vector<int64_t> ids;
+  for (size_t i = 0; i < leaves.size(); ++i)
+    ids.push_back(add_grad_accumulated_hook(*leaves[i].second, GradAccumulatedHook<double>(
+        [&, i](const TD& leaf) {
+          CHECK(leaf.impl() == leaves[i].second->impl());
+          CHECK_FALSE(grad_mode_flag());
+          fired.push_back(leaves[i].first);
+          seen[i] = leaf.grad().to_vector();
+          if (i == 2) w1_written_when_w2_fired = W1.grad().defined();
+        })));
+  int unused_fired = 0;
+  const int64_t uid =
+      add_grad_accumulated_hook(unused, GradAccumulatedHook<double>([&](const TD&) { ++unused_fired; }));
+  loss().backward();
+  // each hooked leaf once; W2 (near the output) before W1, whose .grad is not written yet then
+  CHECK(fired.size() == 3);
+  for (const char* name : {"W1", "b1", "W2"})
+    CHECK(std::count(fired.begin(), fired.end(), name) == 1);
+  CHECK(fired.front() == "W2");
+  CHECK_FALSE(w1_written_when_w2_fired);
+  CHECK(unused_fired == 0);  // no gradient reached it: no call
+  for (size_t i = 0; i < 3; ++i) {
+    CHECK(seen[i] == leaves[i].second->grad().to_vector());  // what the hook saw is final
+    CHECK(seen[i] == ref[i]);                                // and the same bits as no hooks
+  }
+
+  // a second backward: the hook sees the accumulated gradient; grad() calls no hook
+  fired.clear();
+  loss().backward();
+  CHECK(fired.size() == 3);
+  for (size_t i = 0; i < 3; ++i) CHECK(seen[i] == leaves[i].second->grad().to_vector());
+  fired.clear();
+  grad({loss()}, {W1, W2});
+  CHECK(fired.empty());
+
+  // removed hooks are not called
+  for (size_t i = 0; i < leaves.size(); ++i)
+    CHECK(remove_grad_accumulated_hook(*leaves[i].second, ids[i]));
+  CHECK(remove_grad_accumulated_hook(unused, uid));
+  CHECK_FALSE(remove_grad_accumulated_hook(W1, ids[0]));
+  loss().backward();
+  CHECK(fired.empty());
+  CHECK(contains(error_of([&] { add_grad_accumulated_hook(x, GradAccumulatedHook<double>(
+                     [](const TD&) {})); }), "must be a leaf that requires grad"));
 }

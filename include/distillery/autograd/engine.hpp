@@ -9,6 +9,17 @@
 //    nodes themselves and can be differentiated again.
 // 4. Unless retain_graph, release the rules' closures (and the tensors they saved); a second
 //    backward through them throws.
+//
+// Grad-accumulated hooks: add_grad_accumulated_hook(leaf, f) makes every later backward() call
+// f(leaf) once per sweep, right after it has written the leaf's final .grad for that sweep
+// (grad() writes no .grad and calls none). While any hook exists, backward() counts for each
+// hooked leaf the graph nodes that feed it and writes its .grad as soon as the last of them has
+// run, instead of at the leaf's own place in the sweep: data-parallel training starts a
+// bucket's all-reduce there (distributed/ddp.hpp) while the sweep goes on below. The gradients
+// are the same bits either way (each leaf's accumulator is summed in the same order); only the
+// moment .grad is written moves. Without hooks the sweep does no extra work. Hooks run with
+// grad mode off, in sweep order (deterministic); an exception from a hook ends backward().
+// requires_grad_(false) drops a leaf's hooks.
 #pragma once
 #include <atomic>
 #include <vector>
@@ -26,6 +37,11 @@ template <class T>
 Node<T>*& current_node_slot() {
   thread_local Node<T>* n = nullptr;
   return n;
+}
+
+inline int64_t next_grad_hook_id() {
+  static std::atomic<int64_t> id{0};
+  return ++id;
 }
 
 inline uint64_t next_visit_epoch() {
@@ -117,6 +133,35 @@ std::vector<Tensor<T>> run_backward(const std::vector<Tensor<T>>& outputs,
     }
   }
 
+  // hooked leaves: how many nodes of this sweep feed them (written early when all have run)
+  const bool eager = !inputs && grad_hooks_alive().load(std::memory_order_relaxed) > 0;
+  if (eager) {
+    for (Node<T>* n : order)
+      if (n->is_leaf) n->pending = 0;
+    for (Node<T>* n : order)
+      if (!n->is_leaf)
+        for (auto& c : n->next)
+          if (c && c->hooks) ++c->pending;
+  }
+  // leaf n's summed gradient into its .grad, then its hooks
+  auto write_leaf = [&](Node<T>* n) {
+    if (!n->acc) return;
+    auto leaf = n->leaf.lock();
+    if (!leaf) return;
+    {
+      GradModeGuard gm(create_graph);
+      Tensor<T> g(n->acc);
+      Tensor<T> gl = create_graph ? g : g.detach();
+      leaf->grad = leaf->grad ? add(Tensor<T>(leaf->grad), gl).impl_ptr() : gl.impl_ptr();
+    }
+    if (n->hooks && !n->hooks->empty()) {
+      auto hooks = *n->hooks;  // a hook may add or remove hooks
+      GradModeGuard gm(false);
+      Tensor<T> t(leaf);
+      for (auto& h : hooks) h.second(t);
+    }
+  };
+
   // 3. reverse sweep
   struct Cleanup {  // scratch accumulators are dropped even if a rule throws
     std::vector<Node<T>*>& order;
@@ -132,13 +177,7 @@ std::vector<Tensor<T>> run_backward(const std::vector<Tensor<T>>& outputs,
         if (input_nodes[j] == n) result[j] = g;
     }
     if (n->is_leaf) {
-      if (!inputs) {
-        if (auto leaf = n->leaf.lock()) {
-          GradModeGuard gm(create_graph);
-          Tensor<T> gl = create_graph ? g : g.detach();
-          leaf->grad = leaf->grad ? add(Tensor<T>(leaf->grad), gl).impl_ptr() : gl.impl_ptr();
-        }
-      }
+      if (!inputs && !(eager && n->hooks && n->pending < 0)) write_leaf(n);
       continue;
     }
     if (!n->propagate) continue;  // a requested non-leaf input with nothing needed below
@@ -160,6 +199,12 @@ std::vector<Tensor<T>> run_backward(const std::vector<Tensor<T>>& outputs,
       if (c && c->needed && gin[i].defined()) accumulate(c, gin[i]);
     }
     n->acc.reset();
+    if (eager)
+      for (auto& c : n->next)
+        if (c && c->hooks && c->pending > 0 && --c->pending == 0) {
+          c->pending = -1;
+          write_leaf(c.get());
+        }
   }
 
   // 4. release the graph
@@ -211,6 +256,40 @@ inline std::vector<Tensor<float>> grad(const std::vector<Tensor<float>>& outputs
                                        bool create_graph = false, bool allow_unused = false,
                                        int retain_graph = -1) {
   return grad<float>(outputs, inputs, grad_outputs, create_graph, allow_unused, retain_graph);
+}
+
+// Calls f(leaf) in every later backward() that reaches `leaf`, once per sweep, right after
+// the sweep has written leaf's final .grad (f reads it with leaf.grad()). Returns an id for
+// remove_grad_accumulated_hook. `leaf` must be a leaf that requires grad.
+template <class T>
+int64_t add_grad_accumulated_hook(const Tensor<T>& leaf, GradAccumulatedHook<T> f) {
+  check(leaf.defined() && leaf.requires_grad() && leaf.is_leaf(), "add_grad_accumulated_hook",
+        "the tensor must be a leaf that requires grad");
+  check(static_cast<bool>(f), "add_grad_accumulated_hook", "empty hook");
+  auto n = grad_edge(leaf);
+  if (!n->hooks) n->hooks = std::make_unique<std::vector<std::pair<int64_t, GradAccumulatedHook<T>>>>();
+  const int64_t id = detail::next_grad_hook_id();
+  n->hooks->emplace_back(id, std::move(f));
+  ++detail::grad_hooks_alive();
+  return id;
+}
+
+// Removes hook `id` from `leaf`; false when it is not there (already removed, or dropped by
+// requires_grad_(false)).
+template <class T>
+bool remove_grad_accumulated_hook(const Tensor<T>& leaf, int64_t id) {
+  if (!leaf.defined() || !leaf.requires_grad() || !leaf.is_leaf()) return false;
+  auto n = grad_edge(leaf);
+  if (!n->hooks) return false;
+  auto& v = *n->hooks;
+  for (size_t i = 0; i < v.size(); ++i)
+    if (v[i].first == id) {
+      v.erase(v.begin() + static_cast<std::ptrdiff_t>(i));
+      --detail::grad_hooks_alive();
+      if (v.empty()) n->hooks.reset();
+      return true;
+    }
+  return false;
 }
 
 template <class T>

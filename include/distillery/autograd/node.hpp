@@ -7,12 +7,17 @@
 // gradient needs. Leaves that require grad get an accumulator node (is_leaf) that points back to
 // the tensor whose .grad it fills.
 //
+// A leaf accumulator may carry grad-accumulated hooks (autograd/engine.hpp,
+// add_grad_accumulated_hook): callbacks that backward() runs once the leaf's .grad is final.
+//
 // Freeing a long graph must not recurse: ~Node hands its edges and closure to a thread-local
 // queue that the outermost destructor drains iteratively.
 #pragma once
+#include <atomic>
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "../core/tensor.hpp"
@@ -22,6 +27,19 @@ namespace distillery {
 
 template <class T>
 using BackwardFn = std::function<std::vector<Tensor<T>>(const Tensor<T>&)>;
+
+// f(leaf) runs when backward() has written the leaf's final .grad of that sweep.
+template <class T>
+using GradAccumulatedHook = std::function<void(const Tensor<T>& leaf)>;
+
+namespace detail {
+// Grad-accumulated hooks alive in the process (all types): backward() counts dependencies
+// only when > 0.
+inline std::atomic<int64_t>& grad_hooks_alive() {
+  static std::atomic<int64_t> n{0};
+  return n;
+}
+}  // namespace detail
 
 template <class T>
 struct NodeGraveyard {
@@ -39,10 +57,13 @@ struct Node : std::enable_shared_from_this<Node<T>> {
   Shape shape;                                 // shape of the tensor this node produced
   bool is_leaf = false;
   bool released = false;
+  // leaf accumulators only: (id, hook) pairs; null (one pointer) when there are none
+  std::unique_ptr<std::vector<std::pair<int64_t, GradAccumulatedHook<T>>>> hooks;
   // scratch used by the engine during one sweep
   uint64_t visit = 0;
   bool needed = false;     // lies on a path to a requested input
   bool propagate = false;  // some input node lies below it
+  int64_t pending = 0;     // hooked leaves: consumers still to run (-1: .grad written)
   std::shared_ptr<TensorImpl<T>> acc;
 
   ~Node() {
@@ -51,6 +72,7 @@ struct Node : std::enable_shared_from_this<Node<T>> {
       if (p) g.nodes.push_back(std::move(p));
     if (backward) g.fns.push_back(std::move(backward));
     acc.reset();
+    if (hooks) detail::grad_hooks_alive() -= static_cast<int64_t>(hooks->size());
     if (g.draining) return;
     g.draining = true;
     while (!g.nodes.empty() || !g.fns.empty()) {
