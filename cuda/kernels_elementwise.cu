@@ -184,7 +184,7 @@ void unary(UnaryOp op, const T* a, T* out, int64_t n, T p1, T p2) {
     DST_U(neg) DST_U(recip) DST_U(add_scalar) DST_U(mul_scalar) DST_U(pow_scalar)
     DST_U(rsub_scalar) DST_U(exp) DST_U(log) DST_U(sqrt) DST_U(rsqrt) DST_U(abs) DST_U(sign)
     DST_U(square) DST_U(sin) DST_U(cos) DST_U(relu) DST_U(step) DST_U(leaky_relu)
-    DST_U(leaky_relu_slope) DST_U(gelu_erf) DST_U(gelu_tanh) DST_U(sigmoid) DST_U(tanh)
+    DST_U(leaky_relu_slope) DST_U(gelu_erf) DST_U(gelu_erf_grad) DST_U(gelu_tanh) DST_U(sigmoid) DST_U(tanh)
     DST_U(softplus) DST_U(log1p) DST_U(expm1) DST_U(erf) DST_U(clamp) DST_U(inside)
     DST_U(gt_scalar) DST_U(ge_scalar) DST_U(lt_scalar) DST_U(le_scalar) DST_U(eq_scalar)
     DST_U(ne_scalar)

@@ -7,6 +7,8 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 
 #if defined(__CUDACC__)
 #define DST_HD __host__ __device__ __forceinline__
@@ -21,7 +23,7 @@ enum class UnaryOp : int {
   neg, recip, add_scalar /*x+p1*/, mul_scalar /*x*p1*/, pow_scalar /*x^p1*/, rsub_scalar /*p1-x*/,
   exp, log, sqrt, rsqrt, abs, sign, square, sin, cos,
   relu, step /*x>0*/, leaky_relu /*slope p1*/, leaky_relu_slope /*x>0 ? 1 : p1*/,
-  gelu_erf, gelu_tanh, sigmoid, tanh, softplus /*beta p1, threshold p2*/, log1p, expm1, erf,
+  gelu_erf, gelu_erf_grad /*gelu_erf'(x) = Φ(x) + x φ(x)*/, gelu_tanh, sigmoid, tanh, softplus /*beta p1, threshold p2*/, log1p, expm1, erf,
   clamp /*[p1,p2]*/, inside /*p1<=x<=p2 ? 1 : 0*/,
   gt_scalar, ge_scalar, lt_scalar, le_scalar, eq_scalar, ne_scalar /*x ? p1*/,
 };
@@ -31,6 +33,68 @@ enum class BinaryOp : int { add, sub, mul, div, pow, maximum, minimum, gt, ge, l
 enum class ReduceOp : int { sum, max, min, prod };
 
 namespace scalar {
+
+// Branch- and call-free float versions of e^x (x ≤ 0) and erf, so the CPU loops that use them
+// vectorise (libm's expf/erff are scalar calls); the same code runs on CUDA.
+// e^x for x ≤ 0, clamped below at −87: Cody–Waite reduction, degree-7 Taylor polynomial,
+// exponent bits (as losses/vector_exp.hpp); relative error < 2e-7.
+DST_HD float exp_nonpositive_f32(float x) {
+  x = x < -87.0f ? -87.0f : x;
+  const float shifter = 0x1.8p23f + 127.0f;  // t's low mantissa bits hold round(k) + 127
+  const float t = x * 1.44269504088896341f + shifter;
+  const float k = t - shifter;
+  const float r = (x - k * 0.693359375f) - k * -2.12194440e-4f;
+  float p = 1.0f / 5040.0f;
+  p = p * r + 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  uint32_t bits;
+  memcpy(&bits, &t, sizeof bits);
+  bits <<= 23;
+  float scale;
+  memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+// erf for float: odd/even rational approximation on [−4, 4] (erf(±4) rounds to ±1 in float),
+// the one of Eigen's generic_fast_erf_float / XLA; error within a few float ulps.
+DST_HD float erf_f32(float a) {
+  const float x = a < -4.0f ? -4.0f : (a > 4.0f ? 4.0f : a);
+  const float x2 = x * x;
+  float p = -2.72614225801306e-10f;
+  p = p * x2 + 2.77068142495902e-08f;
+  p = p * x2 + -2.10102402082508e-06f;
+  p = p * x2 + -5.69250639462346e-05f;
+  p = p * x2 + -7.34990630326855e-04f;
+  p = p * x2 + -2.95459980854025e-03f;
+  p = p * x2 + -1.60960333262415e-02f;
+  float q = -1.45660718464996e-05f;
+  q = q * x2 + -2.13374055278905e-04f;
+  q = q * x2 + -1.68282697438203e-03f;
+  q = q * x2 + -7.37332916720468e-03f;
+  q = q * x2 + -1.42647390514189e-02f;
+  return x * p / q;
+}
+// GELU (erf form) and its derivative Φ(x) + x φ(x); float takes the vectorisable forms above.
+template <class T>
+DST_HD T gelu_erf(T x) {
+  if constexpr (std::is_same_v<T, float>)
+    return 0.5f * x * (1.0f + erf_f32(x * 0.70710678118654752440f));
+  using std::erf;
+  return T(0.5) * x * (T(1) + erf(x * T(0.70710678118654752440)));
+}
+template <class T>
+DST_HD T gelu_erf_grad(T x) {
+  if constexpr (std::is_same_v<T, float>)
+    return 0.5f * (1.0f + erf_f32(x * 0.70710678118654752440f)) +
+           x * 0.39894228040143267794f * exp_nonpositive_f32(-0.5f * x * x);
+  using std::erf; using std::exp;
+  return T(0.5) * (T(1) + erf(x * T(0.70710678118654752440))) +
+         x * T(0.39894228040143267794) * exp(T(-0.5) * x * x);
+}
 
 template <class T>
 DST_HD T unary(UnaryOp op, T x, T p1, T p2) {
@@ -58,7 +122,8 @@ DST_HD T unary(UnaryOp op, T x, T p1, T p2) {
     case UnaryOp::step: return x > zero ? one : zero;
     case UnaryOp::leaky_relu: return x > zero ? x : x * p1;
     case UnaryOp::leaky_relu_slope: return x > zero ? one : p1;
-    case UnaryOp::gelu_erf: return T(0.5) * x * (one + erf(x * T(0.70710678118654752440)));
+    case UnaryOp::gelu_erf: return gelu_erf(x);
+    case UnaryOp::gelu_erf_grad: return gelu_erf_grad(x);
     case UnaryOp::gelu_tanh: {
       const T k = T(0.79788456080286535588);  // sqrt(2/pi)
       return T(0.5) * x * (one + tanh(k * (x + T(0.044715) * x * x * x)));

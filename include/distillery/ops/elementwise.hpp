@@ -335,15 +335,24 @@ Tensor<T> erf(const Tensor<T>& a) {
     return mul(g, mul_scalar(exp(neg(square(x))), T(1.12837916709551257390)));  // 2/sqrt(pi)
   });
 }
+namespace detail {
+// gelu_erf'(x) = Φ(x) + x φ(x) in one kernel; its own derivative φ(x) (2 − x²) is composed.
+template <class T>
+Tensor<T> gelu_erf_grad(const Tensor<T>& a) {
+  return unary_op(UnaryOp::gelu_erf_grad, a, "gelu_grad",
+                  [](const Tensor<T>& g, const Tensor<T>& x, auto&) {
+                    Tensor<T> x2 = square(x);
+                    Tensor<T> pdf = mul_scalar(exp(mul_scalar(x2, T(-0.5))), T(0.39894228040143267794));
+                    return mul(g, mul(pdf, rsub_scalar(x2, T(2))));
+                  });
+}
+}  // namespace detail
 // GELU, exact (erf) form by default; approximate = true gives the tanh form.
 template <class T>
 Tensor<T> gelu(const Tensor<T>& a, bool approximate = false) {
   if (!approximate)
     return unary_op(UnaryOp::gelu_erf, a, "gelu", [](const Tensor<T>& g, const Tensor<T>& x, auto&) {
-      // Φ(x) + x φ(x)
-      Tensor<T> cdf = mul_scalar(add_scalar(erf(mul_scalar(x, T(0.70710678118654752440))), T(1)), T(0.5));
-      Tensor<T> pdf = mul_scalar(exp(mul_scalar(square(x), T(-0.5))), T(0.39894228040143267794));
-      return mul(g, add(cdf, mul(x, pdf)));
+      return mul(g, detail::gelu_erf_grad(x));  // Φ(x) + x φ(x)
     });
   return unary_op(UnaryOp::gelu_tanh, a, "gelu_tanh", [](const Tensor<T>& g, const Tensor<T>& x, auto&) {
     const T k = T(0.79788456080286535588), c = T(0.044715);

@@ -80,11 +80,47 @@ struct CpuKernels final : KernelTable<T> {
   void cast(const double* s, T* d, int64_t n) override { cast_impl(s, d, n); }
   void cast(const int64_t* s, T* d, int64_t n) override { cast_impl(s, d, n); }
 
+  // Float GELU loops are compiled per ISA (AVX-512, AVX2+FMA, baseline; picked by gemm_isa()
+  // like losses/vector_exp.hpp): their arithmetic (scalar_math.hpp) is branch- and call-free,
+  // so GCC vectorises each clone even in a baseline build.
+  template <UnaryOp OP>
+  static constexpr bool kWideUnary = std::is_same_v<T, float> &&
+                                     (OP == UnaryOp::gelu_erf || OP == UnaryOp::gelu_erf_grad);
+  template <UnaryOp OP>
+  static inline __attribute__((always_inline)) void unary_span(const T* __restrict a,
+                                                               T* __restrict out, int64_t n,
+                                                               T p1, T p2) {
+    scalar::UnaryF<OP> f;
+    for (int64_t i = 0; i < n; ++i) out[i] = f(a[i], p1, p2);
+  }
+#ifdef DST_GEMM_X86
+  template <UnaryOp OP>
+  DST_TARGET_AVX512 static void unary_span_avx512(const T* a, T* out, int64_t n, T p1, T p2) {
+    unary_span<OP>(a, out, n, p1, p2);
+  }
+  template <UnaryOp OP>
+  DST_TARGET_AVX2 static void unary_span_avx2(const T* a, T* out, int64_t n, T p1, T p2) {
+    unary_span<OP>(a, out, n, p1, p2);
+  }
+#endif
+  template <UnaryOp OP>
+  static void unary_span_isa(const T* a, T* out, int64_t n, T p1, T p2) {
+#ifdef DST_GEMM_X86
+    switch (gemm_isa()) {
+      case GemmIsa::avx512: return unary_span_avx512<OP>(a, out, n, p1, p2);
+      case GemmIsa::avx2: return unary_span_avx2<OP>(a, out, n, p1, p2);
+      default: break;
+    }
+#endif
+    unary_span<OP>(a, out, n, p1, p2);
+  }
+
   template <UnaryOp OP>
   static void unary_loop(const T* a, T* out, int64_t n, T p1, T p2) {
     scalar::UnaryF<OP> f;
     parallel_for(n, 8, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) out[i] = f(a[i], p1, p2);
+      if constexpr (kWideUnary<OP>) unary_span_isa<OP>(a + b, out + b, e - b, p1, p2);
+      else for (int64_t i = b; i < e; ++i) out[i] = f(a[i], p1, p2);
     });
   }
 
@@ -96,7 +132,7 @@ struct CpuKernels final : KernelTable<T> {
         DST_U(neg) DST_U(recip) DST_U(add_scalar) DST_U(mul_scalar) DST_U(pow_scalar)
         DST_U(rsub_scalar) DST_U(exp) DST_U(log) DST_U(sqrt) DST_U(rsqrt) DST_U(abs) DST_U(sign)
         DST_U(square) DST_U(sin) DST_U(cos) DST_U(relu) DST_U(step) DST_U(leaky_relu)
-        DST_U(leaky_relu_slope) DST_U(gelu_erf) DST_U(gelu_tanh) DST_U(sigmoid) DST_U(tanh)
+        DST_U(leaky_relu_slope) DST_U(gelu_erf) DST_U(gelu_erf_grad) DST_U(gelu_tanh) DST_U(sigmoid) DST_U(tanh)
         DST_U(softplus) DST_U(log1p) DST_U(expm1) DST_U(erf) DST_U(clamp) DST_U(inside)
         DST_U(gt_scalar) DST_U(ge_scalar) DST_U(lt_scalar) DST_U(le_scalar) DST_U(eq_scalar)
         DST_U(ne_scalar)
