@@ -1,7 +1,8 @@
 // Data-parallel training on MPI (include/distillery/distributed/), run as `mpirun -np 2`:
 // collectives, the distributed sampler, LeNet-5 trained on 2 ranks with global batch B against
 // one process with batch B (float within 1e-6; double bit-identical with the fixed reduction
-// order), weighted gradient averaging, and dataset distillation's split outer step and
+// order), buckets started during backward() (overlap) = started after it, bit for bit, weighted
+// gradient averaging, and dataset distillation's split outer step and
 // multi-init evaluation. Every rank computes the single-process reference itself.
 //
 // This file has its own main(): MPI_Init/Finalize (distributed::run) around doctest. With
@@ -291,6 +292,15 @@ TEST_CASE("DDP: LeNet-5 on 2 ranks with global batch B = one process with batch 
     std::vector<float> got2 = train_ddp(pg, x, y, small, nullptr, &st2);
     CHECK(st2.buckets >= 6);
     CHECK(bit_identical(got, got2));
+    // buckets started during backward() (hooks) = all of them in sync_gradients(): same bits
+    CHECK(st.overlapped == kSteps);                 // the one bucket: started by the last hook
+    CHECK(st2.overlapped == st2.buckets * kSteps);  // every bucket started inside backward()
+    DDPOptions late = small;
+    late.overlap = false;
+    DDPStats st3;
+    std::vector<float> got3 = train_ddp(pg, x, y, late, nullptr, &st3);
+    CHECK(st3.overlapped == 0);
+    CHECK(bit_identical(got2, got3));
   }
   SUBCASE("double, fixed reduction order: bit-identical") {
     auto [x, y] = synthetic<double>(kN, 12);
@@ -298,9 +308,14 @@ TEST_CASE("DDP: LeNet-5 on 2 ranks with global batch B = one process with batch 
     o.order = ReduceOrder::fixed;
     o.bucket_bytes = 64 << 10;
     bool in_sync = false;
-    std::vector<double> got = train_ddp(pg, x, y, o, &in_sync);
+    DDPStats st;
+    std::vector<double> got = train_ddp(pg, x, y, o, &in_sync, &st);
     CHECK(in_sync);
+    CHECK(st.buckets >= 4);
+    CHECK(st.overlapped == st.buckets * kSteps);
     CHECK(bit_identical(got, train_single_fixed_order(x, y, W)));
+    o.overlap = false;
+    CHECK(bit_identical(got, train_ddp(pg, x, y, o)));
     // and against the plain batch-B process: equal up to summation order
     const double d = max_abs_diff(got, train_single(x, y));
     MESSAGE("double: max |DDP - single batch B| = ", d);
@@ -331,6 +346,25 @@ TEST_CASE("DDP: unequal local batches are weighted by their sample counts") {
   CHECK(d <= 1e-12);
   CHECK_THROWS_WITH_AS(ddp.sync_gradients(-1), doctest::Contains("local_count must be >= 0"),
                        Error);
+  // above, the buckets started unweighted in backward() were re-done weighted in the sync;
+  // announced with set_local_count they start weighted in backward(): the same bits
+  std::vector<std::vector<double>> redone;
+  for (auto& t : p) redone.push_back(t.grad().to_vector());
+  net.zero_grad();
+  const int64_t overlapped = ddp.stats().overlapped;
+  ddp.set_local_count(r + 2);
+  cross_entropy(net(narrow(x, 0, off(r), r + 2)), narrow(y, 0, off(r), r + 2)).backward();
+  ddp.sync_gradients(r + 2);
+  CHECK(ddp.stats().overlapped == overlapped + ddp.num_buckets());
+  for (size_t i = 0; i < p.size(); ++i) CHECK(p[i].grad().to_vector() == redone[i]);
+  // a second backward() before sync_gradients() is refused (overlap needs one per step)
+  net.zero_grad();
+  cross_entropy(net(narrow(x, 0, off(r), r + 2)), narrow(y, 0, off(r), r + 2)).backward();
+  CHECK_THROWS_WITH_AS(
+      cross_entropy(net(narrow(x, 0, off(r), r + 2)), narrow(y, 0, off(r), r + 2)).backward(),
+      doctest::Contains("received a second gradient before sync_gradients()"), Error);
+  ddp.sync_gradients();  // finishes the started step on every rank
+  CHECK(ddp.parameters_in_sync());
 }
 
 namespace {

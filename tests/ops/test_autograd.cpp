@@ -1,6 +1,6 @@
 // tests/ops/test_autograd.cpp — engine behaviour (autograd/): accumulation, no_grad, grad()'s
-// options, retain_graph, higher orders, long chains, grad-accumulated hooks. Per-op rules are the op table's job
-// (test_ops_table.cpp); this file is about the sweep itself.
+// options, retain_graph, higher orders, long chains, grad-accumulated hooks. Per-op rules are
+// the op table's job (test_ops_table.cpp); this file is about the sweep itself.
 #include <distillery/distillery.hpp>
 
 #include <doctest/doctest.h>
@@ -282,7 +282,8 @@ TEST_CASE("grad-accumulated hooks: once per leaf per backward, with the final .g
   // y = Σ tanh(W2 · tanh(W1 · x + b1)) + Σ W1², with W1 used on two paths
   Generator gen(3);
   TD x = TD::randn(Shape{4, 5}, gen);
-  TD W1 = TD::randn(Shape{6, 5}, gen).requires_grad_(), b1 = TD::randn(Shape{6}, gen).requires_grad_();
+  TD W1 = TD::randn(Shape{6, 5}, gen).requires_grad_();
+  TD b1 = TD::randn(Shape{6}, gen).requires_grad_();
   TD W2 = TD::randn(Shape{2, 6}, gen).requires_grad_();
   TD unused = TD::randn(Shape{3}, gen).requires_grad_();
   auto loss = [&] { return sum(tanh(linear(tanh(linear(x, W1, b1)), W2))) + sum(W1 * W1); };
@@ -310,8 +311,8 @@ TEST_CASE("grad-accumulated hooks: once per leaf per backward, with the final .g
           if (i == 2) w1_written_when_w2_fired = W1.grad().defined();
         })));
   int unused_fired = 0;
-  const int64_t uid =
-      add_grad_accumulated_hook(unused, GradAccumulatedHook<double>([&](const TD&) { ++unused_fired; }));
+  const int64_t uid = add_grad_accumulated_hook(
+      unused, GradAccumulatedHook<double>([&](const TD&) { ++unused_fired; }));
   loss().backward();
   // each hooked leaf once; W2 (near the output) before W1, whose .grad is not written yet then
   CHECK(fired.size() == 3);

@@ -267,7 +267,8 @@ int64_t add_grad_accumulated_hook(const Tensor<T>& leaf, GradAccumulatedHook<T> 
         "the tensor must be a leaf that requires grad");
   check(static_cast<bool>(f), "add_grad_accumulated_hook", "empty hook");
   auto n = grad_edge(leaf);
-  if (!n->hooks) n->hooks = std::make_unique<std::vector<std::pair<int64_t, GradAccumulatedHook<T>>>>();
+  using Hooks = std::vector<std::pair<int64_t, GradAccumulatedHook<T>>>;
+  if (!n->hooks) n->hooks = std::make_unique<Hooks>();
   const int64_t id = detail::next_grad_hook_id();
   n->hooks->emplace_back(id, std::move(f));
   ++detail::grad_hooks_alive();
