@@ -7,7 +7,7 @@
 //   process_group.hpp        ProcessGroup: rank, size, all-reduce (sum/mean/max/min, fast or
 //                            fixed order), broadcast, all_gather, barrier, run_on_main, timeout
 //   ddp.hpp                  DistributedDataParallel: parameters broadcast from rank 0, bucketed
-//                            gradient all-reduce
+//                            gradient all-reduce started during backward() (engine hooks)
 //   distributed_sampler.hpp  DistributedSampler / DistributedDataLoader: each rank its shard
 //   dataset_distill.hpp      dataset distillation's outer step and multi-init evaluation split
 //                            over the ranks
