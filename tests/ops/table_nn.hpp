@@ -156,16 +156,44 @@ inline void nn_entries(Table& t) {
   t.add("layer_norm", {{3, 5}, {5}, {5}}, FN(layer_norm(x[0], Shape{5}, x[1], x[2])), "2-D")
       .ref(ln(1, true));
 
+  // The mask of backend/cpu/bernoulli.hpp, written out scalar: one draw z from the generator
+  // seeds 8 xoshiro256** lanes by splitmix64; block b (16 elements) takes step b of every lane,
+  // element j of the block reads lane j % 8, low 32 bits for j < 8, high 32 bits otherwise;
+  // dropped when those bits < round(p · 2^32).
   auto drop_ref = [](double p, uint64_t seed) -> RefFn {
     return [=](const Args& a) {
       Generator g(seed);
+      uint64_t z = g.next_u64(), s[8][4];
+      for (auto& lane : s)
+        for (auto& w : lane) {
+          uint64_t x = (z += 0x9E3779B97F4A7C15ull);
+          x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+          x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+          w = x ^ (x >> 31);
+        }
+      auto rotl = [](uint64_t x, int k) { return (x << k) | (x >> (64 - k)); };
+      const uint64_t thresh = static_cast<uint64_t>(std::llround(p * 4294967296.0));
       Arr y = a[0];
-      for (double& v : y.v) v = g.uniform() < p ? 0.0 : v / (1 - p);
+      uint64_t r[8] = {};
+      for (size_t i = 0; i < y.v.size(); ++i) {
+        if (i % 16 == 0)
+          for (int l = 0; l < 8; ++l) {
+            uint64_t* q = s[l];
+            r[l] = rotl(q[1] * 5, 7) * 9;
+            const uint64_t t = q[1] << 17;
+            q[2] ^= q[0]; q[3] ^= q[1]; q[1] ^= q[2]; q[0] ^= q[3]; q[2] ^= t;
+            q[3] = rotl(q[3], 45);
+          }
+        const uint64_t u = i % 16 < 8 ? (r[i % 8] & 0xFFFFFFFFull) : (r[i % 8] >> 32);
+        y.v[i] = u < thresh ? 0.0 : y.v[i] / (1 - p);
+      }
       return y;
     };
   };
   t.add("dropout", {{4, 5}}, FN(dropout(x[0], 0.3, true, reseeded(7))), "p 0.3, seeded")
       .ref(drop_ref(0.3, 7));
+  t.add("dropout", {{3, 13}}, FN(dropout(x[0], 0.1, true, reseeded(8))), "p 0.1, 2 blocks + tail")
+      .ref(drop_ref(0.1, 8));
   t.add("dropout", {{4, 5}}, FN(dropout(x[0], 0.3, false, reseeded(7))), "eval mode: identity")
       .ref(ref::unary([](double v) { return v; }));
 

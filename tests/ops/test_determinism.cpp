@@ -83,3 +83,31 @@ TEST_CASE("determinism: seeded random ops repeat, the default generator follows 
   CHECK(Tensor<float>::rand({50}).to_vector() == c);
   CHECK(dropout(Tensor<float>::ones({50}), 0.5).to_vector() == d1);
 }
+
+TEST_CASE("dropout masks: drop rate p, kept values 1/(1-p), fresh mask per call, any ISA") {
+  Generator g(11);
+  const int64_t n = 200003;  // not a multiple of the 16-element block
+  for (double p : {0.1, 0.5, 0.9}) {
+    auto run = [&] { return dropout(Tensor<float>::ones({n}), p, true, g).to_vector(); };
+    auto a = run(), b = run();
+    int64_t zeros = 0, same = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      if (a[i] == 0.0f) ++zeros;
+      else CHECK(a[i] == static_cast<float>(1.0 / (1.0 - p)));
+      same += a[i] == b[i];
+    }
+    CHECK(std::abs(double(zeros) / double(n) - p) < 0.005);  // sd ≤ 0.0012
+    CHECK(same < n);
+    // every SIMD path draws the same bits
+    const auto isa = cpu::gemm_isa();
+    std::vector<std::vector<float>> per_isa;
+    for (auto want : {cpu::GemmIsa::eigen, cpu::GemmIsa::avx2, cpu::GemmIsa::avx512}) {
+      cpu::set_gemm_isa(want);
+      Generator h(12);
+      per_isa.push_back(dropout(Tensor<float>::ones({n}), p, true, h).to_vector());
+    }
+    cpu::set_gemm_isa(isa);
+    CHECK(per_isa[0] == per_isa[1]);
+    CHECK(per_isa[0] == per_isa[2]);
+  }
+}

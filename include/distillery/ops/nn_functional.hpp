@@ -12,6 +12,7 @@
 #include <array>
 #include <cmath>
 
+#include "../backend/cpu/bernoulli.hpp"
 #include "index.hpp"
 
 namespace distillery {
@@ -87,17 +88,14 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Shape& normalized_shape,
 }
 
 // dropout: zeroes each element with probability p and scales the rest by 1/(1-p) in training.
+// The mask (backend/cpu/bernoulli.hpp) takes one draw from gen, whatever the size.
 template <class T>
 Tensor<T> dropout(const Tensor<T>& x, double p, bool training, Generator& gen) {
   check(p >= 0 && p < 1, "dropout", "probability must be in [0, 1), got ", p);
   if (!training || p == 0) return x;
-  std::vector<T> m(x.numel());
-  {
-    std::lock_guard<std::mutex> lk(gen.mutex());
-    const T keep = T(1.0 / (1.0 - p));
-    for (auto& v : m) v = gen.uniform() < p ? T(0) : keep;
-  }
-  return mul(x, Tensor<T>::from_vector(m, x.shape(), x.device()));
+  Tensor<T> m = Tensor<T>::empty(x.shape());
+  cpu::bernoulli_mask(gen, p, T(1.0 / (1.0 - p)), m.data_ptr(), x.numel());
+  return mul(x, x.device() == Device::cpu ? m : m.to(x.device()));
 }
 template <class T>
 Tensor<T> dropout(const Tensor<T>& x, double p, bool training = true) {
