@@ -216,60 +216,85 @@ struct CpuKernels final : KernelTable<T> {
 
   void reduce(ReduceOp op, const T* in, int64_t outer, int64_t r, int64_t inner,
               T* out) override {
-    auto init = [&]() -> Acc<T> {
-      switch (op) {
-        case ReduceOp::sum: return Acc<T>(0);
-        case ReduceOp::prod: return Acc<T>(1);
-        case ReduceOp::max: return std::numeric_limits<T>::has_infinity
-                                       ? -std::numeric_limits<Acc<T>>::infinity()
-                                       : std::numeric_limits<Acc<T>>::lowest();
-        case ReduceOp::min: return std::numeric_limits<T>::has_infinity
-                                       ? std::numeric_limits<Acc<T>>::infinity()
-                                       : std::numeric_limits<Acc<T>>::max();
-      }
-      return Acc<T>(0);
-    };
-    auto combine = [op](Acc<T> acc, Acc<T> v) -> Acc<T> {
-      switch (op) {
-        case ReduceOp::sum: return acc + v;
-        case ReduceOp::prod: return acc * v;
-        case ReduceOp::max: return (v > acc || v != v) ? v : acc;   // NaN propagates
-        case ReduceOp::min: return (v < acc || v != v) ? v : acc;
-      }
-      return acc;
-    };
+    switch (op) {
+      case ReduceOp::sum: return reduce_t<ReduceOp::sum>(in, outer, r, inner, out);
+      case ReduceOp::max: return reduce_t<ReduceOp::max>(in, outer, r, inner, out);
+      case ReduceOp::min: return reduce_t<ReduceOp::min>(in, outer, r, inner, out);
+      case ReduceOp::prod: return reduce_t<ReduceOp::prod>(in, outer, r, inner, out);
+    }
+  }
+
+  template <ReduceOp OP>
+  static Acc<T> reduce_init() {
+    if constexpr (OP == ReduceOp::sum) return Acc<T>(0);
+    else if constexpr (OP == ReduceOp::prod) return Acc<T>(1);
+    else if constexpr (OP == ReduceOp::max)
+      return std::numeric_limits<T>::has_infinity ? -std::numeric_limits<Acc<T>>::infinity()
+                                                  : std::numeric_limits<Acc<T>>::lowest();
+    else
+      return std::numeric_limits<T>::has_infinity ? std::numeric_limits<Acc<T>>::infinity()
+                                                  : std::numeric_limits<Acc<T>>::max();
+  }
+  template <ReduceOp OP>
+  static Acc<T> reduce_combine(Acc<T> acc, Acc<T> v) {
+    if constexpr (OP == ReduceOp::sum) return acc + v;
+    else if constexpr (OP == ReduceOp::prod) return acc * v;
+    else if constexpr (OP == ReduceOp::max) return (v > acc || v != v) ? v : acc;  // NaN wins
+    else return (v < acc || v != v) ? v : acc;
+  }
+  // One contiguous row: kRowAcc interleaved accumulators (independent chains, vectorisable),
+  // combined pairwise at the end; the order depends only on r.
+  static constexpr int kRowAcc = 8;
+  template <ReduceOp OP>
+  static Acc<T> reduce_row(const T* p, int64_t r) {
+    Acc<T> acc[kRowAcc];
+    for (int k = 0; k < kRowAcc; ++k) acc[k] = reduce_init<OP>();
+    int64_t j = 0;
+    for (; j + kRowAcc <= r; j += kRowAcc)
+      for (int k = 0; k < kRowAcc; ++k) acc[k] = reduce_combine<OP>(acc[k], Acc<T>(p[j + k]));
+    for (; j < r; ++j) acc[0] = reduce_combine<OP>(acc[0], Acc<T>(p[j]));
+    for (int w = kRowAcc / 2; w >= 1; w /= 2)
+      for (int k = 0; k < w; ++k) acc[k] = reduce_combine<OP>(acc[k], acc[k + w]);
+    return acc[0];
+  }
+
+  template <ReduceOp OP>
+  static void reduce_t(const T* in, int64_t outer, int64_t r, int64_t inner, T* out) {
     if (inner == 1 && outer == 1) {  // one long reduction: fixed chunks, combined in order
       int nt = (r >= kParallelGrain && !in_parallel()) ? max_threads() : 1;
-      std::vector<Acc<T>> part(nt, init());
+      std::vector<Acc<T>> part(nt, reduce_init<OP>());
       int64_t chunk = (r + nt - 1) / nt;
       parallel_for(nt, kParallelGrain, [&](int64_t tb, int64_t te) {
         for (int64_t t = tb; t < te; ++t) {
-          Acc<T> acc = init();
-          for (int64_t j = t * chunk; j < std::min(r, (t + 1) * chunk); ++j) acc = combine(acc, in[j]);
-          part[t] = acc;
+          const int64_t j0 = std::min(r, t * chunk), j1 = std::min(r, (t + 1) * chunk);
+          part[t] = reduce_row<OP>(in + j0, j1 - j0);
         }
       });
-      Acc<T> acc = init();
-      for (int t = 0; t < nt; ++t) acc = combine(acc, part[t]);
+      Acc<T> acc = reduce_init<OP>();
+      for (int t = 0; t < nt; ++t) acc = reduce_combine<OP>(acc, part[t]);
       out[0] = static_cast<T>(acc);
       return;
     }
-    parallel_for(outer * inner, r, [&](int64_t b, int64_t e) {
-      if (inner == 1) {
-        for (int64_t o = b; o < e; ++o) {
-          Acc<T> acc = init();
-          const T* p = in + o * r;
-          for (int64_t j = 0; j < r; ++j) acc = combine(acc, p[j]);
-          out[o] = static_cast<T>(acc);
-        }
-        return;
-      }
-      for (int64_t oi = b; oi < e; ++oi) {
-        int64_t o = oi / inner, i = oi % inner;
-        Acc<T> acc = init();
-        const T* p = in + o * r * inner + i;
-        for (int64_t j = 0; j < r; ++j) acc = combine(acc, p[j * inner]);
-        out[oi] = static_cast<T>(acc);
+    if (inner == 1) {
+      parallel_for(outer, r, [&](int64_t b, int64_t e) {
+        for (int64_t o = b; o < e; ++o) out[o] = static_cast<T>(reduce_row<OP>(in + o * r, r));
+      });
+      return;
+    }
+    // [outer, r, inner]: each output accumulates over j in order; rows are read contiguously,
+    // kInnerBlock outputs at a time (work split over (o, block) pairs).
+    constexpr int64_t kInnerBlock = 256;
+    const int64_t nblk = (inner + kInnerBlock - 1) / kInnerBlock;
+    parallel_for(outer * nblk, r * std::min(inner, kInnerBlock), [&](int64_t b, int64_t e) {
+      Acc<T> acc[kInnerBlock];
+      for (int64_t ob = b; ob < e; ++ob) {
+        const int64_t o = ob / nblk, i0 = (ob % nblk) * kInnerBlock;
+        const int64_t len = std::min(kInnerBlock, inner - i0);
+        for (int64_t i = 0; i < len; ++i) acc[i] = reduce_init<OP>();
+        const T* p = in + o * r * inner + i0;
+        for (int64_t j = 0; j < r; ++j, p += inner)
+          for (int64_t i = 0; i < len; ++i) acc[i] = reduce_combine<OP>(acc[i], Acc<T>(p[i]));
+        for (int64_t i = 0; i < len; ++i) out[o * inner + i0 + i] = static_cast<T>(acc[i]);
       }
     });
   }
