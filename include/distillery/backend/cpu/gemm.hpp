@@ -444,6 +444,23 @@ DST_TARGET_AVX2 inline void dot_block_avx2_f64(int64_t k, const double* const* a
 template <class T>
 using MicroKernel = void (*)(int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t, T, T);
 
+// 4 × 4 transposes for float packing: dst[q·ld + r] = src[r·rs + q] for r < 4, q < 4, over
+// `groups` groups of 4 rows (dst advancing 4, src 4·rs per group). Packing only moves values.
+#if defined(DST_GEMM_X86) && defined(__SSE__)
+#define DST_PACK_SSE 1
+inline void transpose4_groups(const float* src, int64_t rs, float* dst, int64_t ld, int groups) {
+  for (int g = 0; g < groups; ++g, src += 4 * rs, dst += 4) {
+    __m128 r0 = _mm_loadu_ps(src), r1 = _mm_loadu_ps(src + rs);
+    __m128 r2 = _mm_loadu_ps(src + 2 * rs), r3 = _mm_loadu_ps(src + 3 * rs);
+    _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+    _mm_storeu_ps(dst, r0);
+    _mm_storeu_ps(dst + ld, r1);
+    _mm_storeu_ps(dst + 2 * ld, r2);
+    _mm_storeu_ps(dst + 3 * ld, r3);
+  }
+}
+#endif
+
 // Packs the MR-row strips of A(i, p) = a[i·rs + p·cs], i < mc, p < kc (zero-padded rows).
 template <class T, int MR>
 void pack_a(const T* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc, T* out) {
@@ -460,6 +477,18 @@ void pack_a(const T* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc, T* out) 
         }
       }
     } else {
+#ifdef DST_PACK_SSE
+      if constexpr (std::is_same_v<T, float> && MR % 4 == 0) {
+        if (cs == 1 && h == MR) {  // rows of A contiguous: 4 × 4 transposes
+          int64_t p = 0;
+          for (; p + 4 <= kc; p += 4) transpose4_groups(src + p, rs, out + p * MR, MR, MR / 4);
+          for (; p < kc; ++p)
+            for (int64_t i = 0; i < MR; ++i) out[p * MR + i] = src[i * rs + p];
+          out += kc * MR;
+          continue;
+        }
+      }
+#endif
       for (int64_t i = 0; i < h; ++i) {
         const T* row = src + i * rs;
         if (cs == 1)
@@ -490,6 +519,18 @@ void pack_b(const T* b, int64_t rs, int64_t cs, int64_t kc, int64_t nc, T* out) 
         }
       }
     } else {
+#ifdef DST_PACK_SSE
+      if constexpr (std::is_same_v<T, float> && NR % 4 == 0) {
+        if (rs == 1 && w == NR) {  // columns of B contiguous: 4 × 4 transposes
+          int64_t p = 0;
+          for (; p + 4 <= kc; p += 4) transpose4_groups(src + p, cs, out + p * NR, NR, NR / 4);
+          for (; p < kc; ++p)
+            for (int64_t j = 0; j < NR; ++j) out[p * NR + j] = src[j * cs + p];
+          out += kc * NR;
+          continue;
+        }
+      }
+#endif
       for (int64_t j = 0; j < w; ++j) {
         const T* col = src + j * cs;
         if (rs == 1)
