@@ -18,7 +18,8 @@
 //   finetune   the teacher on each task (seed 1) -> <task>/teacher.safetensors
 //   distill    students × methods × seeds, every method from the same pre-trained student;
 //              the teacher's logits, aligned hidden states and attention maps are cached once
-//              per task -> a row per run in runs.csv
+//              per task -> a row per run in runs.csv (--runs-file runs_b.csv for a second process
+//              running at the same time; the report reads every runs*.csv)
 //   report     results.json, results.md (methods × students rows, tasks columns, mean ± std over
 //              seeds, parameters, speed-up over the teacher, the survey's distillation metric),
 //              wr_heatmap.png (teacher vs student word-relation matrices of one sentence)
@@ -103,7 +104,7 @@ void stage_finetune(const Setup& s, const WordPieceTokenizer& tok, const std::st
   r.dev_acc = dev.accuracy; r.dev_f1 = dev.macro_f1; r.test_acc = test.accuracy; r.test_f1 = test.macro_f1;
   r.params = m->num_parameters(); r.train_seconds = h.seconds;
   r.tokens_per_second = h.epochs.empty() ? 0 : h.epochs.back().tokens_per_second;
-  upsert_run(s.out + "/runs.csv", r);
+  upsert_run(s.out + "/" + s.runs_file, r);
   std::printf("teacher %s: dev %.2f%% (F1 %.2f%%), test %.2f%% (F1 %.2f%%), %.0fs\n", task.c_str(),
               100 * dev.accuracy, 100 * dev.macro_f1, 100 * test.accuracy, 100 * test.macro_f1, h.seconds);
 }
@@ -133,7 +134,7 @@ void stage_distill(const Setup& s, const WordPieceTokenizer& tok, const std::str
   Generator g0(1);
   nn::Bert<float> teacher(tc, g0);
   nn::load_checkpoint(teacher_path(s, task), teacher);
-  const auto runs = read_runs(s.out + "/runs.csv");
+  const auto runs = all_runs(s.out);
   std::unique_ptr<TeacherCache<float>> cache;
   for (const auto& student : students) {
     nn::BertConfig sc = model_config(student, tok.vocab_size(), 128);
@@ -173,7 +174,7 @@ void stage_distill(const Setup& s, const WordPieceTokenizer& tok, const std::str
         r.dev_acc = dev.accuracy; r.dev_f1 = dev.macro_f1; r.test_acc = test.accuracy; r.test_f1 = test.macro_f1;
         r.params = m->num_parameters(); r.train_seconds = h.seconds;
         r.tokens_per_second = h.epochs.empty() ? 0 : h.epochs.back().tokens_per_second;
-        upsert_run(s.out + "/runs.csv", r);
+        upsert_run(s.out + "/" + s.runs_file, r);
         std::remove(o.checkpoint.c_str());  // the run is complete; its row is the record
         if (seed == seeds.front() && (method == Method::kd || method == Method::ckd))  // for the heat map
           nn::save_checkpoint(s.out + "/" + task + "/" + student + "_" + mname + "_s" + std::to_string(seed) +
@@ -251,8 +252,8 @@ void write_heatmap(const Setup& s, const WordPieceTokenizer& tok, const std::str
 
 void stage_report(const Setup& s, const std::vector<std::string>& tasks, const WordPieceTokenizer& tok,
                   const std::string& json_path) {
-  auto runs = read_runs(s.out + "/runs.csv");
-  check(!runs.empty(), "ckd_glue", "no runs in ", s.out, "/runs.csv: run --stage distill first");
+  auto runs = all_runs(s.out);
+  check(!runs.empty(), "ckd_glue", "no runs in ", s.out, "/runs*.csv: run --stage distill first");
   // teacher params and per-example inference time; student params/time
   std::map<std::string, int64_t> params;
   std::map<std::string, double> infer;
@@ -361,6 +362,8 @@ int main(int argc, char** argv) {
   s.smoke = args.get<bool>("smoke", false, "tiny data and 1 epoch everywhere (CI)");
   s.resume = args.get<bool>("resume", false, "resume interrupted training from its epoch checkpoint");
   const std::string json = args.get<std::string>("json", "", "also write the results JSON here");
+  s.runs_file = args.get<std::string>("runs-file", "runs.csv",
+                                      "run table to append to (runs*.csv; parallel processes each use their own)");
   args.finish();
   if (s.smoke && !args.has("out")) s.out = "out/ckd_glue_smoke";
   tiny_models() = s.smoke;

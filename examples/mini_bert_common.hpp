@@ -16,6 +16,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <vector>
 
@@ -193,7 +194,33 @@ inline void upsert_run(const std::string& path, const RunRow& row) {
   write_runs(path, rows);
 }
 
+// Every runs*.csv of the output folder, concatenated (a later file's row replaces an earlier one's).
+inline std::vector<RunRow> all_runs(const std::string& out) {
+  std::vector<std::string> files;
+  if (DIR* d = opendir(out.c_str())) {
+    while (dirent* e = readdir(d)) {
+      const std::string n = e->d_name;
+      if (n.rfind("runs", 0) == 0 && n.size() > 4 && n.compare(n.size() - 4, 4, ".csv") == 0) files.push_back(n);
+    }
+    closedir(d);
+  }
+  std::sort(files.begin(), files.end());
+  std::vector<RunRow> rows;
+  for (const auto& f : files)
+    for (const auto& r : read_runs(out + "/" + f)) {
+      rows.erase(std::remove_if(rows.begin(), rows.end(),
+                                [&](const RunRow& x) {
+                                  return x.task == r.task && x.student == r.student && x.method == r.method &&
+                                         x.seed == r.seed;
+                                }),
+                 rows.end());
+      rows.push_back(r);
+    }
+  return rows;
+}
+
 struct Setup {
+  std::string runs_file = "runs.csv";
   std::string out, data, conf_dir;
   bool smoke = false, resume = false;
   int64_t threads_note = 0;
