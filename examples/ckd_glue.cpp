@@ -129,16 +129,13 @@ void stage_distill(const Setup& s, const WordPieceTokenizer& tok, const std::str
                    const std::vector<std::string>& students, const std::vector<std::string>& methods,
                    const std::vector<int64_t>& seeds, int64_t epochs_override) {
   TaskData t = load_task(s, tok, task);
-  nn::BertConfig tc = model_config("teacher", tok.vocab_size(), 128);
-  tc.num_labels = t.raw.num_labels();
-  Generator g0(1);
-  nn::Bert<float> teacher(tc, g0);
-  nn::load_checkpoint(teacher_path(s, task), teacher);
+  auto teacher_ptr = load_teacher(s, tok, t, task);
+  nn::Bert<float>& teacher = *teacher_ptr;
   const auto runs = all_runs(s.out);
   std::unique_ptr<TeacherCache<float>> cache;
   for (const auto& student : students) {
     nn::BertConfig sc = model_config(student, tok.vocab_size(), 128);
-    auto al = losses::layer_alignment(tc.layers + 1, sc.layers + 1, losses::AlignmentStrategy::emb_skip);
+    auto al = losses::layer_alignment(teacher.config().layers + 1, sc.layers + 1, losses::AlignmentStrategy::emb_skip);
     for (const auto& mname : methods) {
       Method method = parse_method(mname);
       for (int64_t seed : seeds) {
@@ -167,7 +164,7 @@ void stage_distill(const Setup& s, const WordPieceTokenizer& tok, const std::str
         o.label = task + " " + student + " " + mname + " s" + std::to_string(seed);
         o.checkpoint = s.out + "/" + task + "/" + student + "_" + mname + "_s" + std::to_string(seed) + ".ckpt.safetensors";
         o.resume = s.resume;
-        TrainHistory h = train_task(*m, t.train, t.dev, o, method, distill_config(t.conf), cache.get(), tc.layers);
+        TrainHistory h = train_task(*m, t.train, t.dev, o, method, distill_config(t.conf), cache.get(), teacher.config().layers);
         EvalResult dev = evaluate(*m, t.dev), test = evaluate(*m, t.test);
         RunRow r;
         r.task = task; r.student = student; r.method = mname; r.seed = seed;
@@ -193,11 +190,8 @@ void stage_distill(const Setup& s, const WordPieceTokenizer& tok, const std::str
 void write_heatmap(const Setup& s, const WordPieceTokenizer& tok, const std::string& task,
                    const std::vector<std::string>& students, const std::string& path) {
   TaskData t = load_task(s, tok, task);
-  nn::BertConfig tc = model_config("teacher", tok.vocab_size(), 128);
-  tc.num_labels = t.raw.num_labels();
-  Generator g0(1);
-  nn::Bert<float> teacher(tc, g0);
-  nn::load_checkpoint(teacher_path(s, task), teacher);
+  auto teacher_ptr = load_teacher(s, tok, t, task);
+  nn::Bert<float>& teacher = *teacher_ptr;
   // the first dev sentence with 12..24 tokens
   int64_t pick = 0;
   for (int64_t i = 0; i < t.dev.size(); ++i)

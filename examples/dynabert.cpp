@@ -68,14 +68,9 @@ int main(int argc, char** argv) {
   auto t_all = Clock::now();
 
   for (const auto& task : tasks) {
-    check(exists(teacher_path(s, task)), "dynabert", teacher_path(s, task),
-          " not found: run `ckd_glue --stage finetune --tasks ", task, "` first");
     TaskData t = load_task(s, tok, task);
-    nn::BertConfig tc = model_config("teacher", tok.vocab_size(), 128);
-    tc.num_labels = t.raw.num_labels();
-    Generator g0(1);
-    nn::Bert<float> teacher(tc, g0);
-    nn::load_checkpoint(teacher_path(s, task), teacher);
+    auto teacher_ptr = load_teacher(s, tok, t, task);
+    nn::Bert<float>& teacher = *teacher_ptr;
     const EvalResult teacher_test = evaluate(teacher, t.test);
     std::printf("dynabert %s: teacher test %.2f%%\n", task.c_str(), 100 * teacher_test.accuracy);
 

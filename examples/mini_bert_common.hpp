@@ -286,4 +286,17 @@ inline std::unique_ptr<nn::Bert<float>> from_pretrained(const Setup& s, const st
 
 inline std::string teacher_path(const Setup& s, const std::string& task) { return s.out + "/" + task + "/teacher.safetensors"; }
 
+// The fine-tuned teacher of a task (ckd_glue --stage finetune).
+inline std::unique_ptr<nn::Bert<float>> load_teacher(const Setup& s, const WordPieceTokenizer& tok, const TaskData& t,
+                                                     const std::string& task) {
+  check(exists(teacher_path(s, task)), "mini_bert", teacher_path(s, task),
+        " not found: run `ckd_glue --stage finetune --tasks ", task, "` first");
+  nn::BertConfig tc = model_config("teacher", tok.vocab_size(), 128);
+  tc.num_labels = t.raw.num_labels();
+  Generator g0(1);
+  auto teacher = std::make_unique<nn::Bert<float>>(tc, g0);
+  nn::load_checkpoint(teacher_path(s, task), *teacher);
+  return teacher;
+}
+
 }  // namespace mini_bert
