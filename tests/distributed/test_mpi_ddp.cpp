@@ -262,7 +262,7 @@ TEST_CASE("distributed sampler: shards partition DataLoader's order, epoch-aware
   auto ep = dl.epoch(0);
   auto first = *ep.begin();
   CHECK(first.inputs.shape() == Shape{8, 1, 28, 28});
-  CHECK(first.indices == std::vector<int64_t>(ep.indices().begin(), ep.indices().begin() + 8));
+  CHECK(first.indices == std::vector<int64_t>(ep.order().begin(), ep.order().begin() + 8));
 }
 
 TEST_CASE("DDP: LeNet-5 on 2 ranks with global batch B = one process with batch B") {

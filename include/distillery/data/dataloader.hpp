@@ -60,8 +60,10 @@ class DataLoader {
 
   int64_t size() const { return n_; }
   int64_t batch_size() const { return o_.batch_size; }
-  int64_t num_batches() const {
-    return o_.drop_last ? n_ / o_.batch_size : (n_ + o_.batch_size - 1) / o_.batch_size;
+  int64_t num_batches() const { return num_batches(n_); }
+  // Batches of an order of `count` indices (a whole epoch, or a shard of one).
+  int64_t num_batches(int64_t count) const {
+    return o_.drop_last ? count / o_.batch_size : (count + o_.batch_size - 1) / o_.batch_size;
   }
 
   // The visiting order of epoch `e` (a permutation of 0..N-1).
@@ -74,11 +76,13 @@ class DataLoader {
     return idx;
   }
 
-  // Batch b (0-based) of a visiting order.
+  // Batch b (0-based) of a visiting order (any list of example indices: an epoch's order or a
+  // shard of it).
   Batch batch(const std::vector<int64_t>& ord, int64_t b) const {
-    check(b >= 0 && b < num_batches(), "DataLoader::batch", "batch ", b, " out of range [0, ",
-          num_batches(), ")");
-    const int64_t start = b * o_.batch_size, count = std::min(o_.batch_size, n_ - start);
+    const int64_t len = static_cast<int64_t>(ord.size());
+    check(b >= 0 && b < num_batches(len), "DataLoader::batch", "batch ", b, " out of range [0, ",
+          num_batches(len), ")");
+    const int64_t start = b * o_.batch_size, count = std::min(o_.batch_size, len - start);
     Batch out;
     out.indices.assign(ord.begin() + start, ord.begin() + start + count);
     Shape s = inputs_.shape();
@@ -122,8 +126,8 @@ class DataLoader {
     Epoch(const DataLoader* l, std::vector<int64_t> ord)
         : loader_(l), order_(std::make_shared<std::vector<int64_t>>(std::move(ord))) {}
     iterator begin() const { return iterator(this, 0); }
-    iterator end() const { return iterator(this, loader_->num_batches()); }
-    int64_t size() const { return loader_->num_batches(); }
+    iterator end() const { return iterator(this, size()); }
+    int64_t size() const { return loader_->num_batches(static_cast<int64_t>(order_->size())); }
     const std::vector<int64_t>& order() const { return *order_; }
 
    private:
@@ -132,6 +136,8 @@ class DataLoader {
   };
   // Requires: the loader outlives the returned Epoch.
   Epoch epoch(int64_t e) const { return Epoch(this, order(e)); }
+  // A pass over a given index order (e.g. a DistributedSampler shard).
+  Epoch over(std::vector<int64_t> ord) const { return Epoch(this, std::move(ord)); }
 
  private:
   Options o_;

@@ -82,98 +82,30 @@ template <class T>
 class DistributedDataLoader {
  public:
   using Batch = typename DataLoader<T>::Batch;
+  using Epoch = typename DataLoader<T>::Epoch;  // order() is this rank's shard
 
   // inputs [N, ...], labels [N]; o.batch_size is the per-rank batch; o.seed, o.shuffle and
-  // o.drop_last (of the last, smaller local batch) as in DataLoader.
+  // o.drop_last (of the last, smaller local batch) as in DataLoader. Batches are assembled by a
+  // DataLoader over the shard order.
   DistributedDataLoader(const Tensor<T>& inputs, const Tensor<int64_t>& labels,
                         DataLoaderOptions o, int rank, int world)
-      : o_(o),
-        sampler_(inputs.defined() && inputs.dim() >= 1 ? inputs.shape()[0] : 0, rank, world,
-                 o.seed, o.shuffle) {
-    check(inputs.defined() && labels.defined() && inputs.dim() >= 1 && labels.dim() == 1,
-          "DistributedDataLoader", "expected inputs [N, ...] and labels [N]");
-    check(inputs.shape()[0] == labels.shape()[0], "DistributedDataLoader", "inputs have ",
-          inputs.shape()[0], " rows but labels have ", labels.shape()[0]);
-    check(o.batch_size >= 1, "DistributedDataLoader", "batch_size must be >= 1, got ",
-          o.batch_size);
-    inputs_ = (inputs.device() == Device::cpu ? inputs : inputs.to(Device::cpu)).contiguous();
-    labels_ = labels.to_vector();
-    row_ = inputs_.shape()[0] > 0 ? inputs_.numel() / inputs_.shape()[0] : 0;
-  }
+      : loader_(inputs, labels, o),
+        sampler_(inputs.shape()[0], rank, world, o.seed, o.shuffle) {}
 
   const DistributedSampler& sampler() const { return sampler_; }
-  int64_t batch_size() const { return o_.batch_size; }
+  int64_t batch_size() const { return loader_.batch_size(); }
   // Batches per epoch: the same on every rank.
-  int64_t num_batches() const {
-    const int64_t s = sampler_.shard_size();
-    return o_.drop_last ? s / o_.batch_size : (s + o_.batch_size - 1) / o_.batch_size;
-  }
+  int64_t num_batches() const { return loader_.num_batches(sampler_.shard_size()); }
 
   // Batch b of a shard order (from sampler().indices(e)).
-  Batch batch(const std::vector<int64_t>& shard, int64_t b) const {
-    check(b >= 0 && b < num_batches(), "DistributedDataLoader::batch", "batch ", b,
-          " out of range [0, ", num_batches(), ")");
-    const int64_t n = static_cast<int64_t>(shard.size());
-    const int64_t start = b * o_.batch_size, count = std::min(o_.batch_size, n - start);
-    Batch out;
-    out.indices.assign(shard.begin() + start, shard.begin() + start + count);
-    Shape s = inputs_.shape();
-    s[0] = count;
-    std::vector<T> x(static_cast<size_t>(count * row_));
-    std::vector<int64_t> y(static_cast<size_t>(count));
-    for (int64_t i = 0; i < count; ++i) {
-      const int64_t r = out.indices[i];
-      if (row_) std::memcpy(x.data() + i * row_, inputs_.data_ptr() + r * row_, sizeof(T) * row_);
-      y[i] = labels_[r];
-    }
-    out.inputs = host_tensor(x, s, o_.device);
-    out.labels = host_tensor(y, Shape{count}, o_.device);
-    return out;
-  }
+  Batch batch(const std::vector<int64_t>& shard, int64_t b) const { return loader_.batch(shard, b); }
 
-  // One pass over this rank's shard (range-for; batches built on dereference).
-  class Epoch {
-   public:
-    class iterator {
-     public:
-      using iterator_category = std::input_iterator_tag;
-      using value_type = Batch;
-      using difference_type = std::ptrdiff_t;
-      using pointer = void;
-      using reference = Batch;
-      iterator(const Epoch* ep, int64_t b) : ep_(ep), b_(b) {}
-      Batch operator*() const { return ep_->loader_->batch(*ep_->shard_, b_); }
-      iterator& operator++() {
-        ++b_;
-        return *this;
-      }
-      bool operator!=(const iterator& o) const { return b_ != o.b_; }
-      bool operator==(const iterator& o) const { return b_ == o.b_; }
-
-     private:
-      const Epoch* ep_;
-      int64_t b_;
-    };
-    Epoch(const DistributedDataLoader* l, std::vector<int64_t> shard)
-        : loader_(l), shard_(std::make_shared<std::vector<int64_t>>(std::move(shard))) {}
-    iterator begin() const { return iterator(this, 0); }
-    iterator end() const { return iterator(this, loader_->num_batches()); }
-    int64_t size() const { return loader_->num_batches(); }
-    const std::vector<int64_t>& indices() const { return *shard_; }
-
-   private:
-    const DistributedDataLoader* loader_;
-    std::shared_ptr<std::vector<int64_t>> shard_;
-  };
   // Requires: the loader outlives the returned Epoch.
-  Epoch epoch(int64_t e) const { return Epoch(this, sampler_.indices(e)); }
+  Epoch epoch(int64_t e) const { return loader_.over(sampler_.indices(e)); }
 
  private:
-  DataLoaderOptions o_;
+  DataLoader<T> loader_;  // first: it validates the inputs before the sampler reads their shape
   DistributedSampler sampler_;
-  Tensor<T> inputs_;
-  std::vector<int64_t> labels_;
-  int64_t row_ = 0;
 };
 
 }  // namespace distillery::distributed
