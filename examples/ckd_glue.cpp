@@ -251,14 +251,14 @@ void stage_report(const Setup& s, const std::vector<std::string>& tasks, const W
   // teacher params and per-example inference time; student params/time
   std::map<std::string, int64_t> params;
   std::map<std::string, double> infer;
+  const TaskData timing_task = load_task(s, tok, tasks.front());  // inference timing on its dev set
   for (std::string model : {"teacher", "s4", "s2"}) {
     nn::BertConfig c = model_config(model, tok.vocab_size(), 128);
     c.num_labels = 2;
     Generator g(1);
     nn::Bert<float> m(c, g);
     params[model] = m.num_parameters();
-    TaskData t = load_task(s, tok, tasks.front());
-    infer[model] = inference_seconds_per_example(m, t.dev);
+    infer[model] = inference_seconds_per_example(m, timing_task.dev);
   }
   struct Agg { std::vector<double> acc, f1; };
   std::map<std::string, std::map<std::string, Agg>> table;  // row (student/method) -> task

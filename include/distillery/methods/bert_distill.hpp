@@ -622,7 +622,7 @@ TrainHistory train_task(nn::Bert<T>& student, const TokenSet& train, const Token
       [&](const std::vector<int64_t>& idx, int64_t step) {
         student.seed_dropout(detail::step_seed(o.seed, step, 1));
         Tensor<int64_t> ids = pad_batch(train, idx);
-        const int64_t B = ids.size(0), Tn = ids.size(1);
+        const int64_t Tn = ids.size(1);
         std::vector<int64_t> yl;
         int64_t ntok = 0;
         for (int64_t i : idx) { yl.push_back(train.labels[i]); ntok += int64_t(train.ids[i].size()); }
@@ -671,7 +671,6 @@ TrainHistory train_task(nn::Bert<T>& student, const TokenSet& train, const Token
                                                          dc.ckd_window),
                                         T(dc.ckd_lambda)));
           }
-          (void)B;
         }
         return std::make_pair(loss, ntok);
       },

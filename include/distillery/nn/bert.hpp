@@ -122,8 +122,11 @@ class Bert : public Module<T> {
   }
   // Padding mask for the encoder: 1 where ids == 0 ([PAD]), as T.
   static Tensor<T> padding_mask(const Tensor<int64_t>& ids) {
+    check(ids.device() == Device::cpu, "Bert", "padding_mask reads the ids on the host; got ids on ",
+          ids.device(), " (pass EncoderOptions::key_padding_mask for device ids)");
     Tensor<T> m = Tensor<T>::zeros(ids.shape());
-    const int64_t* src = ids.data_ptr();
+    const Tensor<int64_t> c = ids.contiguous();
+    const int64_t* src = c.data_ptr();
     T* dst = m.data_ptr();
     for (int64_t i = 0; i < ids.numel(); ++i) dst[i] = src[i] == 0 ? T(1) : T(0);
     return m;
