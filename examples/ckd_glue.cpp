@@ -5,6 +5,8 @@
 //   build/examples/ckd_glue --stage all --tasks sent --seeds 1,2,3            (one task)
 //   build/examples/ckd_glue --stage all --smoke            (CI: tiny models, tiny data, seconds)
 //   build/examples/ckd_glue --stage pretrain --model teacher                  (one piece at a time)
+//   build-cuda/examples/ckd_glue --stage pretrain --model teacher --device cuda --pretrain-epochs 16
+//                                                 (on a GPU; --max-steps 100 times a probe first)
 //   build/examples/ckd_glue --stage finetune --tasks sent
 //   build/examples/ckd_glue --stage distill --tasks sent --students s4 --methods ckd,kd --seeds 1
 //   build/examples/ckd_glue --stage report
@@ -50,6 +52,7 @@ void stage_pretrain(const Setup& s, const WordPieceTokenizer& tok, const std::st
     std::printf("pretrain %s: %s exists, skipped\n", model.c_str(), path.c_str());
     return;
   }
+  auto t0 = Clock::now();
   std::vector<std::string> text = load_pretraining_text(s.data);
   int64_t cut = 0;
   TokenSet corpus = encode(tok, text, {}, max_len, &cut);
@@ -59,19 +62,30 @@ void stage_pretrain(const Setup& s, const WordPieceTokenizer& tok, const std::st
               static_cast<long long>(cut), static_cast<long long>(max_len));
   Generator gen(model == "teacher" ? 1001 : model == "s4" ? 1002 : 1003);
   nn::Bert<float> m(model_config(model, tok.vocab_size(), max_len), gen);
+  m.to(s.device);
   TrainOptions o;
   const std::string pre = model == "teacher" ? "teacher_" : "student_";
   o.epochs = s.smoke ? 1 : int64_t(conf_num(s.pre, pre + "epochs", 3));
+  if (s.pretrain_epochs > 0) o.epochs = s.pretrain_epochs;
+  o.max_steps = s.max_steps;
   o.lr = conf_num(s.pre, pre + "lr", 5e-4);
   o.batch_size = int64_t(conf_num(s.pre, "batch_size", 64));
   o.warmup_frac = conf_num(s.pre, "warmup_frac", 0.06);
   o.seed = 1;
   o.label = "pretrain " + model;
   o.checkpoint = s.out + "/pretrain_" + model + ".ckpt.safetensors";
-  o.checkpoint_every = 200;  // long runs: resumable inside an epoch
+  o.checkpoint_every = s.device == Device::cpu ? 200 : 0;  // long CPU runs: resumable inside an epoch
   o.resume = s.resume;
+  auto t1 = Clock::now();
   TrainHistory h = pretrain_mlm(m, corpus, o);
-  nn::save_checkpoint(path, m, {{"model", model}, {"epochs", std::to_string(o.epochs)},
+  if (h.epochs.empty()) {  // --max-steps stopped it inside the first epoch (a speed probe)
+    std::printf("pretrain %s: stopped after %lld steps (--max-steps) in %.2fs of training (%.1fs with loading); "
+                "nothing saved\n", model.c_str(), static_cast<long long>(h.steps), seconds_since(t1),
+                seconds_since(t0));
+    return;
+  }
+  nn::save_checkpoint(path, m, {{"model", model}, {"epochs", std::to_string(h.epochs.size())},
+                                {"device", device_name(s.device)},
                                 {"final_mlm_loss", std::to_string(h.epochs.back().loss)}});
   std::printf("pretrain %s: MLM loss %.3f after %lld epochs, %.0fs -> %s\n", model.c_str(), h.epochs.back().loss,
               static_cast<long long>(o.epochs), h.seconds, path.c_str());
@@ -358,7 +372,12 @@ int main(int argc, char** argv) {
   const std::string json = args.get<std::string>("json", "", "also write the results JSON here");
   s.runs_file = args.get<std::string>("runs-file", "runs.csv",
                                       "run table to append to (runs*.csv; parallel processes each use their own)");
+  const std::string device = args.get<std::string>("device", "cpu", "cpu|cuda: where pre-training runs (needs -DDISTILLERY_CUDA=ON)");
+  s.pretrain_epochs = args.get<int64_t>("pretrain-epochs", 0, "override pretrain.conf's epochs (0: the config's)");
+  s.max_steps = args.get<int64_t>("max-steps", 0, "stop pre-training after this many steps (speed probe; 0: all)");
   args.finish();
+  check(device == "cpu" || device == "cuda", "ckd_glue", "--device must be cpu or cuda, got '", device, "'");
+  s.device = device == "cuda" ? Device::cuda : Device::cpu;
   if (s.smoke && !args.has("out")) s.out = "out/ckd_glue_smoke";
   tiny_models() = s.smoke;
   make_dirs(s.out);

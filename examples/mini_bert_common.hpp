@@ -224,6 +224,8 @@ struct Setup {
   std::string out, data, conf_dir;
   bool smoke = false, resume = false;
   int64_t threads_note = 0;
+  Device device = Device::cpu;              // pre-training only (ckd_glue --device)
+  int64_t pretrain_epochs = 0, max_steps = 0;  // ckd_glue --pretrain-epochs / --max-steps
   std::map<std::string, std::string> pre;  // pretrain.conf
 };
 

@@ -4,6 +4,8 @@
 // DISTILLERY_CUDA=ON; without a CUDA device the executable exits 77 (ctest: skipped).
 #include <distillery/cuda.hpp>
 #include <distillery/distillery.hpp>
+#include <distillery/losses/losses.hpp>
+#include <distillery/nn/bert.hpp>
 #include <distillery/nn/nn.hpp>
 #include <distillery/optim/optim.hpp>
 
@@ -117,4 +119,70 @@ TEST_CASE("cuda: transformer encoder with padding, sliced width and depth") {
   auto b = genc->forward(x.to(Device::cuda), o);
   CHECK(max_abs_diff(a.last_hidden_state, b.last_hidden_state) < 1e-10);
   CHECK(max_abs_diff(a.attentions[1], b.attentions[1]) < 1e-10);
+}
+
+TEST_CASE("cuda: mini-BERT student distilled with KD + CKD + TinyBERT terms matches the CPU") {
+  require_device();
+  Generator g(5);
+  nn::BertConfig tc;
+  tc.vocab_size = 30;
+  tc.hidden = 24;
+  tc.layers = 3;
+  tc.heads = 3;
+  tc.ffn = 48;
+  tc.max_len = 16;
+  tc.dropout = 0.0;
+  tc.num_labels = 3;
+  nn::BertConfig sc = tc;
+  sc.hidden = 16;
+  sc.layers = 2;
+  sc.heads = 2;
+  sc.ffn = 32;
+  nn::Bert<double> teacher(tc, g), student(sc, g);
+  auto gt = nn::clone(teacher);
+  auto gs = nn::clone(student);
+  gt->to(Device::cuda);
+  gs->to(Device::cuda);
+  // two sequences, the second padded after 5 tokens
+  auto ids = Tensor<int64_t>::from_vector({2, 7, 9, 11, 4, 13, 8, 3,  //
+                                           2, 5, 6, 12, 3, 0, 0, 0},
+                                          {2, 8});
+  auto y = Tensor<int64_t>::from_vector({1, 2});
+  TD pad = nn::Bert<double>::padding_mask(ids);
+  TD proj_w = TD::randn({16, 24}, g) * 0.2;
+  auto run = [&](nn::Bert<double>& s, nn::Bert<double>& t, Device d) {
+    nn::EncoderOptions<double> o;
+    o.key_padding_mask = pad.to(d);
+    o.output_hidden_states = true;
+    o.output_attentions = true;
+    auto i = ids.to(d);
+    nn::EncoderOutput<double> to;
+    {
+      NoGradGuard ng;
+      to = t.encoder().forward(t.embed(i), o);
+    }
+    auto so = s.encoder().forward(s.embed(i), o);
+    TD valid = 1.0 - o.key_padding_mask;
+    TD Hs = stack(std::vector<TD>{so.hidden_states[0], so.hidden_states[1], so.hidden_states[2]}, 1);  // [B, 3, T, 16]
+    TD Ht = stack(std::vector<TD>{to.hidden_states[0], to.hidden_states[2], to.hidden_states[3]}, 1);  // [B, 3, T, 24]
+    TD loss = losses::kd_with_cross_entropy(s.classify(so.last_hidden_state), t.classify(to.last_hidden_state),
+                                            y.to(d), 0.5, 2.0, Reduction::batchmean,
+                                            losses::TemperatureScale::t_squared);
+    loss = loss + losses::ckd_loss(Hs, Ht, valid, {1.0, 10.0, 1.0, 10.0}, losses::WordTriple::window, 3);
+    loss = loss + losses::hidden_mse_loss(matmul(Hs, proj_w.to(d)), Ht, valid);
+    loss = loss + losses::attention_mse_loss(unsqueeze(mean(so.attentions[1], {1}), 1), unsqueeze(mean(to.attentions[2], {1}), 1), valid);
+    loss = loss + cross_entropy(s.mlm_logits(select(so.last_hidden_state, 1, 2)), y.to(d));
+    loss.backward();
+    return loss;
+  };
+  TD lc = run(student, teacher, Device::cpu);
+  TD lg = run(*gs, *gt, Device::cuda);
+  CHECK(lg.device() == Device::cuda);
+  CHECK(max_abs_diff(lc, lg) < 1e-10);
+  auto cp = student.named_parameters(), gp = gs->named_parameters();
+  REQUIRE(cp.size() == gp.size());
+  for (size_t k = 0; k < cp.size(); ++k) {
+    INFO(cp[k].first);
+    CHECK(max_abs_diff(cp[k].second.grad(), gp[k].second.grad()) < 1e-9);
+  }
 }

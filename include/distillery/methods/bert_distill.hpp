@@ -5,7 +5,8 @@
 //   TokenSet                     token-id sequences ([CLS] … [SEP], no padding) + labels
 //   mask_tokens(ids, V, gen)     BERT masking: 15% of the real tokens; of those 80% [MASK], 10% a
 //                                random token, 10% unchanged; at least one per batch
-//   pretrain_mlm(model, corpus, opts)        MLM loss on the masked positions only
+//   pretrain_mlm(model, corpus, opts)        MLM loss on the masked positions only, on the model's
+//                                            device (batches are built on the host and moved)
 //   train_task(student, train, dev, opts, method, teacher or cache)
 //       Method::finetune   CE(y)                                     (no teacher)
 //              kd         (1 − α) CE + α T² KL(p_T ‖ q_T)            (Hinton; batchmean)
@@ -370,6 +371,7 @@ template <class T>
 TrainHistory pretrain_mlm(nn::Bert<T>& model, const TokenSet& corpus, const TrainOptions& o) {
   const int64_t V = model.config().vocab_size;
   auto named = model.named_parameters();
+  const Device dev = named.front().second.device();  // batches are made on the host, then moved
   const std::vector<int64_t> lengths = lengths_of(corpus);
   return train_loop<T>(
       model, named, corpus.size(), o,
@@ -379,11 +381,11 @@ TrainHistory pretrain_mlm(nn::Bert<T>& model, const TokenSet& corpus, const Trai
         Tensor<int64_t> ids = pad_batch(corpus, idx);
         MlmBatch mb = mask_tokens(ids, V, g);
         nn::EncoderOptions<T> eo;
-        eo.key_padding_mask = nn::Bert<T>::padding_mask(ids);
-        Tensor<T> h = model.encode(mb.input, eo).last_hidden_state;  // [B, T, d]
+        eo.key_padding_mask = nn::Bert<T>::padding_mask(ids).to(dev);
+        Tensor<T> h = model.encode(mb.input.to(dev), eo).last_hidden_state;  // [B, T, d]
         const int64_t d = h.size(2);
-        Tensor<T> hm = index_select(reshape(h, Shape{-1, d}), 0, mb.positions);  // [M, d]
-        Tensor<T> loss = cross_entropy(model.mlm_logits(hm), mb.targets);
+        Tensor<T> hm = index_select(reshape(h, Shape{-1, d}), 0, mb.positions.to(dev));  // [M, d]
+        Tensor<T> loss = cross_entropy(model.mlm_logits(hm), mb.targets.to(dev));
         int64_t ntok = 0;
         for (int64_t i : idx) ntok += static_cast<int64_t>(corpus.ids[i].size());
         return std::make_pair(loss, ntok);
