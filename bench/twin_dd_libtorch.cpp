@@ -1,0 +1,376 @@
+// bench/twin_dd_libtorch.cpp — an end-to-end LibTorch twin of examples/dataset_distill (issue 6):
+// the same dataset distillation run, step for step, written with LibTorch.
+//
+//   OMP_NUM_THREADS=1 build/bench/twin_dd_libtorch --mode dd --images 10 --iterations 6400
+//       --json out/dd_twin/dd10.json      (one command line)
+//
+// What is shared with the example (so that the two runs differ only in the engine):
+//   * data: the 8,000 / 2,000 real-MNIST split read by load_mnist_json_split and normalised with
+//     (0.1307, 0.3081), copied into torch tensors;
+//   * initial values: a DatasetDistiller built with the example's config and Generator(seed)
+//     supplies x̃ [S, M, 1, 28, 28], ỹ [S, M, C], the raw step sizes r [K] and the fixed w₀ of
+//     the Xavier-normal LeNet-5 (flat, in Distillery's parameter order);
+//   * real batches: the same generator, after the distiller's construction, reshuffles the
+//     training side each pass exactly as the example does, so both sides see the same rows;
+//   * the algorithm: K = steps × epochs differentiable SGD steps w ← w − softplus(r_t) ∇_w l
+//     (torch::autograd::grad with create_graph), outer CE on the real batch, gradients to x̃, r
+//     (and ỹ for --mode soft), torch::optim::Adam (lr, β 0.5/0.999, ε 1e-8), lr halved every
+//     --decay-every iterations (the example's default: 4/10 of the run), evaluation of the
+//     fixed-init network trained on the distilled data every --eval-every iterations.
+// --compare N also runs the Distillery side (DatasetDistiller::step, as the example) in lockstep
+// for the first N iterations and prints both outer losses, the relative difference of the first
+// hyper-gradients and how far x̃, r (ỹ) have drifted apart. --double runs both sides in float64:
+// there they agree to ~1e-15 over 20 outer steps, while in float32 the Adam updates of
+// near-zero hyper-gradient entries amplify rounding (a few 1e-3 relative after 10–20 steps), so
+// long float32 runs of the two engines follow different, equally valid trajectories.
+//
+// Writes <json stem>_curve.csv (outer iteration, held-out accuracy), a PNG of it when gnuplot is
+// there, and the JSON (same keys as the example's where they apply).
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <numeric>
+
+#include <distillery/data/mnist_json.hpp>
+#include <distillery/io/cli.hpp>
+#include <distillery/io/json.hpp>
+#include <distillery/io/plot.hpp>
+#include <distillery/methods/dataset_distill.hpp>
+#include <distillery/nn/nn.hpp>
+
+namespace ds = distillery;
+
+namespace {
+constexpr double kMean = 0.1307, kStd = 0.3081;
+
+double num(const torch::Tensor& t) { return t.item<double>(); }
+std::string sci(const char* label, double v) {  // ", <label> 1.23e-04"
+  char b[96];
+  std::snprintf(b, sizeof b, ", %s %.2e", label, v);
+  return b;
+}
+template <class T>  // float, double, int64_t
+torch::Tensor to_torch(const ds::Tensor<T>& t) {
+  auto v = t.to_vector();
+  std::vector<int64_t> s(t.shape().begin(), t.shape().end());
+  return torch::from_blob(v.data(), s, torch::CppTypeToScalarType<T>::value).clone();
+}
+template <class T>
+double max_abs_diff(const ds::Tensor<T>& a, const torch::Tensor& b) {
+  return num((to_torch(a) - b.detach()).abs().max());
+}
+
+// The example's model: LeNet-5, Xavier-normal weights, zero biases, as a FunctionalModel.
+template <class T>
+ds::FunctionalModel<T> lenet_model(int64_t classes, std::shared_ptr<ds::nn::LeNet5<T>>& net) {
+  ds::Generator g0(0);
+  net = std::make_shared<ds::nn::LeNet5<T>>(classes, g0, 1, 28, ds::nn::Init::xavier_normal);
+  ds::FunctionalModel<T> m;
+  auto n = net;
+  m.forward = [n](const ds::Tensor<T>& w, const ds::Tensor<T>& x, bool) {
+    return ds::nn::functional_call(*n, w, x);
+  };
+  m.init = [classes](ds::Generator& g) {
+    ds::nn::LeNet5<T> fresh(classes, g, 1, 28, ds::nn::Init::xavier_normal);
+    return ds::nn::flatten_parameters(fresh.parameters()).detach();
+  };
+  return m;
+}
+
+// LeNet-5 on a flat weight vector [P], parameters in Distillery's LeNet5 order.
+struct FlatLeNet {
+  std::vector<std::vector<int64_t>> shapes;
+  template <class T>
+  explicit FlatLeNet(const ds::nn::LeNet5<T>& m) {
+    for (auto& p : m.parameters()) shapes.emplace_back(p.shape().begin(), p.shape().end());
+  }
+  torch::Tensor forward(const torch::Tensor& w, const torch::Tensor& x) const {  // x [N, 1, 28, 28]
+    std::vector<torch::Tensor> p;
+    int64_t off = 0;
+    for (auto& s : shapes) {
+      int64_t n = 1;
+      for (int64_t d : s) n *= d;
+      p.push_back(w.narrow(0, off, n).view(s));
+      off += n;
+    }
+    auto h = torch::max_pool2d(torch::relu(torch::conv2d(x, p[0], p[1], 1, 2)), 2);  // [N, 6, 14, 14]
+    h = torch::max_pool2d(torch::relu(torch::conv2d(h, p[2], p[3])), 2);           // [N, 16, 5, 5]
+    h = torch::flatten(h, 1);
+    h = torch::relu(torch::linear(h, p[4], p[5]));
+    h = torch::relu(torch::linear(h, p[6], p[7]));
+    return torch::linear(h, p[8], p[9]);  // [N, C]
+  }
+};
+
+// The LibTorch side: leaves x̃, ỹ, r with their Adam, the fixed w₀ and the hard labels.
+template <class T>
+struct TorchDd {
+  FlatLeNet f;
+  torch::Tensor w0, x, y, r, hard;
+  bool soft, label_softmax;
+  int64_t steps, epochs;
+  std::unique_ptr<torch::optim::Adam> opt;
+
+  TorchDd(const ds::nn::LeNet5<T>& net, const ds::DatasetDistiller<T>& dd)
+      : f(net), soft(dd.config().soft_labels), label_softmax(dd.config().label_softmax),
+        steps(dd.config().steps), epochs(dd.config().epochs) {
+    const ds::DDConfig& c = dd.config();
+    w0 = to_torch(dd.fixed_init());
+    x = to_torch(dd.images()).set_requires_grad(true);      // [S, M, 1, 28, 28]
+    y = to_torch(dd.raw_labels()).set_requires_grad(soft);  // [S, M, C]
+    r = to_torch(dd.raw_lrs()).set_requires_grad(true);     // [K]
+    hard = y.detach().argmax(2);                             // [S, M] (one-hot at the start)
+    std::vector<torch::Tensor> params{x, r};
+    if (soft) params.push_back(y);
+    opt = std::make_unique<torch::optim::Adam>(
+        params, torch::optim::AdamOptions(c.lr).betas({c.beta1, c.beta2}).eps(c.adam_eps));
+  }
+  torch::Tensor inner_loss(const torch::Tensor& w, const torch::Tensor& xs, const torch::Tensor& ys,
+                           int64_t s) const {
+    torch::Tensor logits = f.forward(w, xs[s]);
+    if (!soft) return torch::nn::functional::cross_entropy(logits, hard[s]);
+    torch::Tensor t = label_softmax ? torch::softmax(ys[s], 1) : ys[s];
+    return -(t * torch::log_softmax(logits, 1)).sum(1).mean();
+  }
+  void set_lr(double lr) {
+    for (auto& g : opt->param_groups())
+      static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
+  }
+  // One outer iteration; returns the outer loss before the update.
+  double step(const torch::Tensor& xr, const torch::Tensor& yr) {
+    torch::Tensor eta = torch::softplus(r);
+    torch::Tensor w = w0.detach().requires_grad_(true);
+    for (int64_t e = 0; e < epochs; ++e)
+      for (int64_t s = 0; s < steps; ++s) {
+        torch::Tensor g = torch::autograd::grad({inner_loss(w, x, y, s)}, {w}, {},
+                                                /*retain_graph=*/true, /*create_graph=*/true)[0];
+        w = w - eta[e * steps + s] * g;
+      }
+    torch::Tensor L = torch::nn::functional::cross_entropy(f.forward(w, xr), yr);
+    std::vector<torch::Tensor> wrt{x, r};
+    if (soft) wrt.push_back(y);
+    auto gs = torch::autograd::grad({L}, wrt);
+    x.mutable_grad() = gs[0];
+    r.mutable_grad() = gs[1];
+    if (soft) y.mutable_grad() = gs[2];
+    opt->step();
+    return L.item<double>();
+  }
+  // The fixed-init network trained on the distilled data (plain SGD, learned rates).
+  torch::Tensor train() const {
+    torch::Tensor eta = torch::softplus(r.detach());
+    torch::Tensor xs = x.detach(), ys = y.detach();
+    torch::Tensor w = w0.clone();
+    for (int64_t e = 0; e < epochs; ++e)
+      for (int64_t s = 0; s < steps; ++s) {
+        torch::Tensor wl = w.detach().requires_grad_(true);
+        torch::Tensor g = torch::autograd::grad({inner_loss(wl, xs, ys, s)}, {wl})[0];
+        torch::NoGradGuard ng;
+        w = w - eta[e * steps + s] * g;
+      }
+    return w.detach();
+  }
+  double accuracy(const torch::Tensor& w, const torch::Tensor& xt, const torch::Tensor& yt) const {
+    torch::NoGradGuard ng;
+    int64_t correct = 0, n = xt.size(0);
+    for (int64_t s = 0; s < n; s += 1000) {
+      int64_t len = std::min<int64_t>(1000, n - s);
+      torch::Tensor pred = f.forward(w, xt.narrow(0, s, len)).argmax(1);
+      correct += pred.eq(yt.narrow(0, s, len)).sum().item<int64_t>();
+    }
+    return n ? double(correct) / double(n) : 0.0;
+  }
+};
+
+std::string stem(const std::string& json) {
+  if (json.empty()) return "twin_dd_libtorch";
+  auto dot = json.rfind(".json");
+  return dot == std::string::npos ? json : json.substr(0, dot);
+}
+
+struct Options {
+  std::string mode, data, json;
+  int64_t images, iters, steps, epochs, batch, decay, eval_every, compare;
+  double dlr, lr;
+  bool label_softmax;
+  uint64_t seed;
+};
+
+template <class T>
+int run(const Options& o) {
+  const std::string& mode = o.mode;
+  const int64_t images = o.images, iters = o.iters, steps = o.steps, epochs = o.epochs,
+                batch = o.batch, decay = o.decay, eval_every = o.eval_every, compare = o.compare;
+  const double dlr = o.dlr, lr = o.lr;
+  const bool label_softmax = o.label_softmax;
+  const uint64_t seed = o.seed;
+  const std::string& data = o.data;
+  const std::string& json = o.json;
+  ds::MnistSplit split = ds::load_mnist_json_split(data);
+  auto norm = [](const ds::Tensor<float>& x) {
+    return ds::mul_scalar(ds::add_scalar(x.template to<T>(), T(-kMean)), T(1 / kStd));
+  };
+  ds::Tensor<T> xtr = norm(split.train.images), xte = norm(split.heldout.images);
+  ds::Tensor<int64_t> ytr = split.train.labels, yte = split.heldout.labels;
+  ds::check(batch <= ytr.numel(), "twin_dd_libtorch", "--batch ", batch, " exceeds the ",
+            ytr.numel(), " training digits");
+  torch::Tensor txtr = to_torch(xtr), txte = to_torch(xte);
+  torch::Tensor tytr = to_torch(ytr), tyte = to_torch(yte);
+  std::printf("twin_dd_libtorch (%s): mode=%s images=%lld iterations=%lld steps=%lld epochs=%lld "
+              "batch=%lld decay_every=%lld train=%lld heldout=%lld torch_threads=%d\n",
+              sizeof(T) == 4 ? "float32" : "float64", mode.c_str(), (long long)images, (long long)iters, (long long)steps,
+              (long long)epochs, (long long)batch, (long long)decay, (long long)ytr.numel(),
+              (long long)yte.numel(), torch::get_num_threads());
+
+  // The example's distiller, built from the same config and generator: its initial values seed
+  // the LibTorch side (and it runs in lockstep under --compare).
+  ds::DDConfig cfg;
+  cfg.images = images;
+  cfg.steps = steps;
+  cfg.epochs = epochs;
+  cfg.distill_lr = dlr;
+  cfg.soft_labels = mode == "soft";
+  cfg.label_softmax = label_softmax;
+  cfg.lr = lr;
+  cfg.decay_every = decay;
+  ds::Generator gen(seed);
+  std::shared_ptr<ds::nn::LeNet5<T>> net;
+  ds::FunctionalModel<T> model = lenet_model<T>(10, net);
+  ds::DatasetDistiller<T> dd(model, ds::Shape{1, 28, 28}, cfg, gen);
+  TorchDd<T> tw(*net, dd);
+  const torch::Tensor x_start = tw.x.detach().clone();
+
+  ds::LinePlot curve;
+  curve.title = "LibTorch twin: LeNet-5 trained on " + std::to_string(images) +
+                " distilled images (" + mode + ", fixed init)";
+  curve.xlabel = "outer iteration";
+  curve.ylabel = "held-out accuracy";
+  curve.series.push_back({"libtorch fixed init", {}, {}});
+  ds::Progress prog("outer", iters, 5.0);
+  const int64_t n = ytr.numel();
+  std::vector<int64_t> perm(n);
+  std::iota(perm.begin(), perm.end(), 0);
+  int64_t cursor = n;
+  double seconds = 0, lr_now = lr;
+  for (int64_t it = 1; it <= iters; ++it) {
+    if (cursor + batch > n) {  // the example's reshuffle, on the same generator
+      for (int64_t i = n - 1; i > 0; --i) std::swap(perm[i], perm[gen.randint(i + 1)]);
+      cursor = 0;
+    }
+    std::vector<int64_t> rows(perm.begin() + cursor, perm.begin() + cursor + batch);
+    cursor += batch;
+    torch::Tensor idx = torch::from_blob(rows.data(), {batch}, torch::kInt64).clone();
+    if (decay > 0 && it % decay == 0) {  // as DatasetDistiller: decay before the it-th update
+      lr_now *= cfg.decay_gamma;
+      tw.set_lr(lr_now);
+    }
+    double loss = tw.step(txtr.index_select(0, idx), tytr.index_select(0, idx));
+    if (it <= compare) {
+      ds::Tensor<T> xb = ds::take_rows(xtr, rows);
+      ds::Tensor<int64_t> yb = ds::take_rows(ytr, rows);
+      if (it == 1) {  // same state on both sides: the hyper-gradients themselves must agree
+        ds::HyperGradients<T> h = dd.hypergradients(dd.fixed_init(), xb, yb);
+        auto rel = [](const ds::Tensor<T>& a, const torch::Tensor& b) {
+          return num((to_torch(a) - b).norm() / b.norm());
+        };
+        std::printf("  compare 1: hyper-gradients, relative L2 difference: dL/dx̃ %.2e, dL/dr "
+                    "%.2e%s\n", rel(h.images, tw.x.grad()), rel(h.raw_lrs, tw.r.grad()),
+                    cfg.soft_labels ? sci("dL/dỹ", rel(h.labels, tw.y.grad())).c_str() : "");
+      }
+      double ours = dd.step(xb, yb, gen);
+      // ‖x̃ − x̃'‖ relative to how far x̃ has moved from its start
+      double moved = num((tw.x.detach() - x_start).norm());
+      double dx = num((to_torch(dd.images()) - tw.x.detach()).norm());
+      std::printf("  compare %lld: outer loss libtorch %.7f distillery %.7f (diff %.2e); "
+                  "‖Δx̃‖/‖x̃−x̃₀‖ %.2e, max |Δx̃| %.2e, max |Δr| %.2e%s\n", (long long)it, loss,
+                  ours, loss - ours, dx / moved, max_abs_diff(dd.images(), tw.x),
+                  max_abs_diff(dd.raw_lrs(), tw.r),
+                  cfg.soft_labels ? sci("max |Δỹ|", max_abs_diff(dd.raw_labels(), tw.y)).c_str() : "");
+    }
+    if (it % eval_every == 0 || it == iters) {
+      double acc = tw.accuracy(tw.train(), txte, tyte);
+      curve.x.push_back(double(it));
+      curve.series[0].y.push_back(acc);
+      std::printf("  iteration %lld: outer loss %.4f, held-out accuracy (fixed init) %.2f%%",
+                  (long long)it, loss, 100 * acc);
+      if (it <= compare)
+        std::printf(" (distillery %.2f%%)",
+                    100 * ds::accuracy(model, dd.train(dd.fixed_init()), xte, yte));
+      std::printf("\n");
+    }
+    prog.update(it, "loss " + std::to_string(loss));
+    seconds = prog.elapsed();
+  }
+
+  const auto& ys = curve.series[0].y;
+  const size_t k = std::min<size_t>(5, ys.size());
+  const double last5 = std::accumulate(ys.end() - k, ys.end(), 0.0) / double(k);
+  ds::Json res = ds::Json::object();
+  res["implementation"] = "libtorch " TORCH_VERSION;
+  res["precision"] = sizeof(T) == 4 ? "float32" : "float64";
+  res["mode"] = mode;
+  res["images"] = images;
+  res["init"] = "fixed";
+  res["steps"] = steps;
+  res["epochs"] = epochs;
+  res["batch"] = batch;
+  res["decay_every"] = decay;
+  res["seed"] = int64_t(seed);
+  res["outer_steps"] = iters;
+  res["test_accuracy"] = ys.back();
+  res["test_accuracy_mean_last5"] = last5;
+  res["seconds"] = seconds;
+  res["seconds_per_outer_step"] = seconds / double(iters);
+  res["torch_threads"] = int64_t(torch::get_num_threads());
+  ds::Json lrs = ds::Json::array();
+  torch::Tensor eta = torch::softplus(tw.r.detach());
+  for (int64_t i = 0; i < eta.numel(); ++i) lrs.push_back(eta[i].item<double>());
+  res["learned_lrs"] = lrs;
+  const std::string base = stem(json);
+  ds::write_csv(base + "_curve.csv", curve);
+  res["curve_csv"] = base + "_curve.csv";
+  if (ds::plot_lines(base + "_curve.png", curve)) res["curve_png"] = base + "_curve.png";
+  if (!json.empty()) ds::write_json(json, res);
+  std::printf("held-out accuracy: final %.2f%%, mean of last %zu evaluations %.2f%%; %.1f s "
+              "(%.3f s per outer step)\n", 100 * ys.back(), k, 100 * last5, seconds,
+              seconds / double(iters));
+  return 0;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  ds::Args args(argc, argv,
+                "twin_dd_libtorch: examples/dataset_distill (fixed init) re-run with LibTorch");
+  const std::string mode = args.get<std::string>("mode", "soft", "dd | soft");
+  const int64_t images = args.get<int64_t>("images", 10, "distilled images (per step)");
+  const int64_t iters = args.get<int64_t>("iterations", 2000, "outer iterations");
+  const int64_t steps = args.get<int64_t>("steps", 1, "inner steps (distinct image batches)");
+  const int64_t epochs = args.get<int64_t>("epochs", 3, "inner epochs over the steps");
+  const int64_t batch = args.get<int64_t>("batch", 1024, "real batch per outer iteration");
+  const double dlr = args.get<double>("distill-lr", mode == "dd" ? 0.02 : 0.01, "initial η");
+  const double lr = args.get<double>("lr", 0.01, "outer Adam lr");
+  const int64_t decay = args.get<int64_t>("decay-every", iters / 10 > 0 ? iters / 10 * 4 : 0,
+                                          "outer iterations between lr halvings");
+  const int64_t eval_every = args.get<int64_t>("eval-every", 200, "evaluate every N iterations");
+  const bool label_softmax = args.get<bool>("label-softmax", false, "softmax the learned labels");
+  const uint64_t seed = args.get<uint64_t>("seed", 1, "random seed (as the example's)");
+  const int64_t compare = args.get<int64_t>("compare", 0,
+                                            "run Distillery in lockstep for the first N iterations");
+  const char* omp = std::getenv("OMP_NUM_THREADS");
+  const int64_t threads = args.get<int64_t>("threads", omp ? std::atoi(omp) : 1,
+                                            "LibTorch intra-op threads");
+  const bool dbl = args.get<bool>("double", false, "float64 on both sides (else float32)");
+  const std::string data = args.get<std::string>("data", "data/mnist", "MNIST JSON folder");
+  const std::string json = args.get<std::string>("json", "", "results JSON path");
+  args.finish();
+  ds::check(mode == "dd" || mode == "soft", "twin_dd_libtorch", "--mode must be dd or soft");
+  ds::check(eval_every > 0 && iters > 0 && batch > 0, "twin_dd_libtorch",
+            "--iterations, --batch and --eval-every must be positive");
+  torch::set_num_threads(int(std::max<int64_t>(1, threads)));
+  const Options o{mode,  data,       json,    images, iters, steps, epochs,        batch,
+                  decay, eval_every, compare, dlr,    lr,    label_softmax, seed};
+  return dbl ? run<double>(o) : run<float>(o);
+}
