@@ -274,7 +274,7 @@ void stage_report(const Setup& s, const std::vector<std::string>& tasks, const W
     params[model] = m.num_parameters();
     infer[model] = inference_seconds_per_example(m, timing_task.dev);
   }
-  struct Agg { std::vector<double> acc, f1; };
+  struct Agg { std::vector<double> acc, f1, dev; };
   std::map<std::string, std::map<std::string, Agg>> table;  // row (student/method) -> task
   std::vector<std::string> rows;
   for (const auto& r : runs) {
@@ -282,6 +282,7 @@ void stage_report(const Setup& s, const std::vector<std::string>& tasks, const W
     if (std::find(rows.begin(), rows.end(), row) == rows.end()) rows.push_back(row);
     table[row][r.task].acc.push_back(r.test_acc);
     table[row][r.task].f1.push_back(r.test_f1);
+    table[row][r.task].dev.push_back(r.dev_acc);
   }
   auto mean_std = [](const std::vector<double>& v) {
     double m = 0, q = 0;
@@ -294,7 +295,7 @@ void stage_report(const Setup& s, const std::vector<std::string>& tasks, const W
   Json jrows = Json::array();
   std::ostringstream md;
   md << "| model / method | params | speed-up |";
-  for (const auto& t : tasks) md << " " << t << " acc (F1) |";
+  for (const auto& t : tasks) md << " " << t << " test acc (F1) [dev acc] |";
   md << " mean acc | distillation metric |\n|---|---|---|";
   for (size_t i = 0; i < tasks.size() + 2; ++i) md << "---|";
   md << "\n";
@@ -317,13 +318,16 @@ void stage_report(const Setup& s, const std::vector<std::string>& tasks, const W
     Json jt = Json::object();
     for (const auto& t : tasks) {
       if (!table[row].count(t)) { md << " – |"; continue; }
-      auto a = mean_std(table[row][t].acc), f = mean_std(table[row][t].f1);
-      std::snprintf(buf, sizeof buf, " %.2f ± %.2f (%.2f) |", 100 * a.first, 100 * a.second, 100 * f.first);
+      auto a = mean_std(table[row][t].acc), f = mean_std(table[row][t].f1), dv = mean_std(table[row][t].dev);
+      std::snprintf(buf, sizeof buf, " %.2f ± %.2f (%.2f) [%.2f] |", 100 * a.first, 100 * a.second, 100 * f.first,
+                    100 * dv.first);
       md << buf;
       Json c = Json::object();
       c["test_acc_mean"] = a.first;
       c["test_acc_std"] = a.second;
       c["test_f1_mean"] = f.first;
+      c["dev_acc_mean"] = dv.first;
+      c["dev_acc_std"] = dv.second;
       c["seeds"] = int64_t(table[row][t].acc.size());
       jt[t] = c;
       if (teacher_acc.count(t)) { acc_sum += a.first; tacc_sum += teacher_acc[t]; ++present; }
