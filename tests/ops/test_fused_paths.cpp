@@ -134,3 +134,53 @@ TEST_CASE("conv2d fused: second order through create_graph equals the composed o
   auto hf = hvp(true), hc = hvp(false);
   for (size_t i = 0; i < 3; ++i) check_close(vals(hf[i]), vals(hc[i]), 1e-10, "hvp");
 }
+
+// unfold/fold (im2col/col2im) against index-by-index loops, on every im2col path the CPU has
+// (AVX-512 masked rows, SSE2 rows with overlapping tails, scalar strided rows): widths below,
+// at and above a vector, zero margins wider than a vector, dilation. Values move or add once:
+// results are exact.
+TEST_CASE("unfold / fold: every row path equals the index loops, bit for bit") {
+  struct Case { int64_t n, c, h, w, kh, kw; Conv2dOptions o; };
+  std::vector<Case> cases;
+  Conv2dOptions pad2, wide, dil, str;
+  pad2.padding = {2, 2};
+  wide.padding = {1, 6};  // margins of 6 > 4 float lanes
+  dil.padding = {2, 1};
+  dil.dilation = {2, 3};
+  str.stride = {1, 2};
+  str.padding = {1, 1};
+  for (int64_t w : {2, 3, 4, 5, 10, 17, 28, 35}) cases.push_back({2, 2, 6, w, 3, 3, pad2});
+  cases.push_back({1, 2, 7, 9, 2, 3, wide});
+  cases.push_back({2, 1, 9, 12, 3, 2, dil});
+  cases.push_back({1, 3, 6, 11, 3, 3, str});
+  const auto prev = cpu::gemm_isa();
+  for (auto isa : {cpu::GemmIsa::avx512, cpu::GemmIsa::avx2, cpu::GemmIsa::eigen}) {
+    cpu::set_gemm_isa(isa);
+    INFO("path ", cpu::gemm_kernel_name());
+    Generator gen(3);
+    for (const auto& cs : cases) {
+      INFO("x [", cs.n, ", ", cs.c, ", ", cs.h, ", ", cs.w, "] k ", cs.kh, "x", cs.kw);
+      auto g = detail::conv_geometry(Shape{cs.n, cs.c, cs.h, cs.w}, cs.kh, cs.kw, cs.o, "test");
+      auto x = TensorF::randn({cs.n, cs.c, cs.h, cs.w}, gen);
+      const int64_t K = cs.c * cs.kh * cs.kw, L = g.Ho * g.Wo;
+      auto cols = TensorF::randn({cs.n, K, L}, gen);
+      auto u = unfold(x, g).to_vector(), f = fold(cols, g).to_vector();
+      auto xv = x.to_vector(), cv = cols.to_vector();
+      std::vector<float> u_ref(u.size(), 0.f), f_ref(f.size(), 0.f);
+      for (int64_t n = 0; n < cs.n; ++n)
+        for (int64_t k = 0; k < K; ++k)
+          for (int64_t l = 0; l < L; ++l) {
+            const int64_t c = k / (cs.kh * cs.kw), ki = k / cs.kw % cs.kh, kj = k % cs.kw;
+            const int64_t h = l / g.Wo * g.sh - g.ph + ki * g.dh;
+            const int64_t w = l % g.Wo * g.sw - g.pw + kj * g.dw;
+            if (h < 0 || h >= cs.h || w < 0 || w >= cs.w) continue;
+            const int64_t xi = ((n * cs.c + c) * cs.h + h) * cs.w + w, ci = (n * K + k) * L + l;
+            u_ref[ci] = xv[xi];
+            f_ref[xi] += cv[ci];  // same order as col2im: k outer, l inner
+          }
+      CHECK(u == u_ref);
+      CHECK(f == f_ref);
+    }
+  }
+  cpu::set_gemm_isa(prev);
+}

@@ -219,12 +219,14 @@ Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b = Te
     Tensor<T> bc = b.defined() ? raw_contiguous(b) : Tensor<T>();
     Tensor<T> y = Tensor<T>::empty(Shape{g.N, Cout, g.Ho, g.Wo}, x.device());
     const bool grad = needs_grad({&x, &w, &b});
-    // Training: keep the unfolded input for the weight gradient (up to 64 MiB; beyond that the
-    // backward unfolds again).
+    // Training with a strided kernel: keep the unfolded input for the weight gradient (up to
+    // 64 MiB). Unit-stride unfolding is a few vector moves per row into a cache-sized chunk,
+    // cheaper than writing the whole column tensor to memory and reading it back: the backward
+    // unfolds again.
     const int64_t ncols = g.N * x.shape()[1] * g.kh * g.kw * g.Ho * g.Wo;
-    Tensor<T> cols = grad && w.requires_grad() && ncols * int64_t(sizeof(T)) <= (int64_t(64) << 20)
-                         ? Tensor<T>::empty(Shape{ncols}, x.device())
-                         : Tensor<T>();
+    const bool keep = grad && w.requires_grad() && (g.sh != 1 || g.sw != 1) &&
+                      ncols * int64_t(sizeof(T)) <= (int64_t(64) << 20);
+    Tensor<T> cols = keep ? Tensor<T>::empty(Shape{ncols}, x.device()) : Tensor<T>();
     if (kernels<T>(x.device()).conv2d_fused(xc.data_ptr(), wc.data_ptr(),
                                             bc.defined() ? bc.data_ptr() : nullptr, g, Cout,
                                             y.data_ptr(),

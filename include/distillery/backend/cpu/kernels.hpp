@@ -19,6 +19,7 @@
 #include "../kernel_table.hpp"
 #include "allocator.hpp"
 #include "gemm.hpp"
+#include "im2col.hpp"
 #include "parallel.hpp"
 #include "strided.hpp"
 
@@ -449,79 +450,14 @@ struct CpuKernels final : KernelTable<T> {
     });
   }
 
-  // Output columns ow whose input column ow·sw − pw + kj·dw lies in [0, W): [lo, hi).
-  static void valid_cols(const Conv2dGeometry& g, int64_t kj, int64_t& lo, int64_t& hi) {
-    const int64_t off = kj * g.dw - g.pw;  // w = ow·sw + off
-    lo = off >= 0 ? 0 : (-off + g.sw - 1) / g.sw;
-    hi = g.W - off <= 0 ? 0 : (g.W - off + g.sw - 1) / g.sw;
-    hi = std::min(hi, g.Wo);
-    lo = std::min(lo, hi);
-  }
-
-  // im2col/col2im with the row of (sample n, patch element k) at cols + k·ldk + n·lds: the
-  // kernel-table layout [N, K, L] is ldk = L, lds = K·L; the fused convolution uses [K, N·L].
-  static void im2col_impl(const T* x, const Conv2dGeometry& g, T* cols, int64_t ldk,
-                          int64_t lds) {
-    const int64_t L = g.Ho * g.Wo;
-    parallel_for(g.N * g.C, g.kh * g.kw * L, [&](int64_t b, int64_t e) {
-      for (int64_t nc = b; nc < e; ++nc) {
-        int64_t n = nc / g.C, c = nc % g.C;
-        const T* xp = x + nc * g.H * g.W;
-        for (int64_t ki = 0; ki < g.kh; ++ki)
-          for (int64_t kj = 0; kj < g.kw; ++kj) {
-            T* row = cols + ((c * g.kh + ki) * g.kw + kj) * ldk + n * lds;
-            int64_t lo, hi;
-            valid_cols(g, kj, lo, hi);
-            const int64_t off = kj * g.dw - g.pw;
-            for (int64_t oh = 0; oh < g.Ho; ++oh) {
-              int64_t h = oh * g.sh - g.ph + ki * g.dh;
-              T* r = row + oh * g.Wo;
-              if (h < 0 || h >= g.H) { std::fill(r, r + g.Wo, T(0)); continue; }
-              const T* src = xp + h * g.W + off;
-              std::fill(r, r + lo, T(0));
-              if (g.sw == 1) for (int64_t ow = lo; ow < hi; ++ow) r[ow] = src[ow];  // short rows:
-              else for (int64_t ow = lo; ow < hi; ++ow) r[ow] = src[ow * g.sw];    // no memmove
-              std::fill(r + hi, r + g.Wo, T(0));
-            }
-          }
-      }
-    });
-  }
-
-  static void col2im_impl(const T* cols, const Conv2dGeometry& g, T* x, int64_t ldk,
-                          int64_t lds) {
-    const int64_t L = g.Ho * g.Wo;
-    parallel_for(g.N * g.C, g.kh * g.kw * L, [&](int64_t b, int64_t e) {
-      for (int64_t nc = b; nc < e; ++nc) {
-        int64_t n = nc / g.C, c = nc % g.C;
-        T* xp = x + nc * g.H * g.W;
-        for (int64_t ki = 0; ki < g.kh; ++ki)
-          for (int64_t kj = 0; kj < g.kw; ++kj) {
-            const T* row = cols + ((c * g.kh + ki) * g.kw + kj) * ldk + n * lds;
-            int64_t lo, hi;
-            valid_cols(g, kj, lo, hi);
-            const int64_t off = kj * g.dw - g.pw;
-            for (int64_t oh = 0; oh < g.Ho; ++oh) {
-              int64_t h = oh * g.sh - g.ph + ki * g.dh;
-              if (h < 0 || h >= g.H) continue;
-              T* dst = xp + h * g.W + off;
-              const T* r = row + oh * g.Wo;
-              if (g.sw == 1) for (int64_t ow = lo; ow < hi; ++ow) dst[ow] += r[ow];
-              else for (int64_t ow = lo; ow < hi; ++ow) dst[ow * g.sw] += r[ow];
-            }
-          }
-      }
-    });
-  }
-
   void im2col(const T* x, const Conv2dGeometry& g, T* cols) override {
     const int64_t L = g.Ho * g.Wo;
-    im2col_impl(x, g, cols, L, g.C * g.kh * g.kw * L);
+    im2col_rows(x, g, cols, L, g.C * g.kh * g.kw * L);
   }
 
   void col2im(const T* cols, const Conv2dGeometry& g, T* x) override {
     const int64_t L = g.Ho * g.Wo;
-    col2im_impl(cols, g, x, L, g.C * g.kh * g.kw * L);
+    col2im_rows(cols, g, x, L, g.C * g.kh * g.kw * L);
   }
 
   // One output row of a 2×2 stride-2 max pool over input rows r0 and r0 + W (flat index of
@@ -682,7 +618,7 @@ struct CpuKernels final : KernelTable<T> {
           gc.N = n;
           const int64_t P = n * L;  // chunk columns: cols [K, n·L] (saved: chunk after chunk)
           T* cols = saved ? saved + n0 * K * L : scratch;
-          im2col_impl(x + n0 * xs, gc, cols, P, L);
+          im2col_rows(x + n0 * xs, gc, cols, P, L);
           T* yc = y + n0 * ys;
           if (b)
             for (int64_t i = 0; i < n; ++i)
@@ -732,7 +668,7 @@ struct CpuKernels final : KernelTable<T> {
           if (gw) {
             const T* cols_in = cols;
             if (saved) cols_in = saved + n0 * K * L;
-            else im2col_impl(x + n0 * xs, gc, cols, P, L);
+            else im2col_rows(x + n0 * xs, gc, cols, P, L);
             for (int64_t i = 0; i < n; ++i)
               for (int64_t c = 0; c < cout; ++c)
                 std::copy(gyc + i * ys + c * L, gyc + i * ys + (c + 1) * L, gyt + c * P + i * L);
@@ -757,7 +693,7 @@ struct CpuKernels final : KernelTable<T> {
             gemm(true, false, K, L, cout, T(1), w, K, 0, gyc, L, ys, T(0), cols, P, L, n);
             T* gxc = gx + n0 * xs;
             std::fill(gxc, gxc + n * xs, T(0));
-            col2im_impl(cols, gc, gxc, P, L);
+            col2im_rows(cols, gc, gxc, P, L);
           }
         }
       });
