@@ -387,6 +387,24 @@ struct CpuKernels final : KernelTable<T> {
     for (int d = dim + 1; d < idx_shape.size(); ++d) inner *= idx_shape[d];
     const int64_t dout = out_shape[dim], dix = idx_shape[dim];
     std::atomic<bool> bad{false};
+    if (inner == 1) {  // e.g. max_pool2d's backward: rows of indices, pointers kept in registers
+      parallel_for(outer, dix, [=, &bad](int64_t b, int64_t e) {
+        bool oob = false;
+        for (int64_t o = b; o < e; ++o) {
+          T* __restrict d = out + o * dout;
+          const T* __restrict s = src + o * dix;
+          const I* __restrict ix = idx + o * dix;
+          for (int64_t j = 0; j < dix; ++j) {
+            const int64_t k = ix[j];
+            if (static_cast<uint64_t>(k) >= static_cast<uint64_t>(dout)) { oob = true; continue; }
+            d[k] += s[j];
+          }
+        }
+        if (oob) bad = true;
+      });
+      if (bad) fail("scatter_add", "index out of range for dimension ", dim, " of size ", dout);
+      return;
+    }
     parallel_for(outer, dix * inner, [&](int64_t b, int64_t e) {
       for (int64_t o = b; o < e; ++o)
         for (int64_t j = 0; j < dix; ++j)
@@ -467,9 +485,15 @@ struct CpuKernels final : KernelTable<T> {
     const T* r1 = r0 + W;
     int64_t ow = 0;
 #if defined(__SSE2__)
+    // The winner's offset inside the window (0, 1, W or W + 1) is selected like the value, so
+    // the flat indices are q0 + 2·ow + offset, widened to int64 by interleaving with zeros.
     if constexpr (std::is_same_v<T, float>) {
-      const __m128i one = _mm_set1_epi32(1), two = _mm_set1_epi32(2), three = _mm_set1_epi32(3);
-      for (; ow + 4 <= Wo; ow += 4) {
+      const bool fits = q0 + 2 * Wo + W + 1 <= int64_t(std::numeric_limits<int32_t>::max());
+      const int64_t vec_end = fits ? Wo : 0;  // int32 indices
+      const __m128i one = _mm_set1_epi32(1), below = _mm_set1_epi32(int32_t(W)),
+                    diag = _mm_set1_epi32(int32_t(W + 1)), zero = _mm_setzero_si128();
+      const __m128i lane2 = _mm_setr_epi32(0, 2, 4, 6);
+      for (; ow + 4 <= vec_end; ow += 4) {
         const __m128 x0 = _mm_loadu_ps(r0 + 2 * ow), x1 = _mm_loadu_ps(r0 + 2 * ow + 4);
         const __m128 y0 = _mm_loadu_ps(r1 + 2 * ow), y1 = _mm_loadu_ps(r1 + 2 * ow + 4);
         const __m128 a = _mm_shuffle_ps(x0, x1, _MM_SHUFFLE(2, 0, 2, 0));  // r0[2ow]
@@ -485,13 +509,13 @@ struct CpuKernels final : KernelTable<T> {
           which = _mm_or_si128(_mm_and_si128(mi, code), _mm_andnot_si128(mi, which));
         };
         step(b, one);
-        step(c, two);
-        step(d, three);
+        step(c, below);
+        step(d, diag);
         _mm_storeu_ps(out + ow, best);
-        alignas(16) int32_t wv[4];
-        _mm_store_si128(reinterpret_cast<__m128i*>(wv), which);
-        for (int j = 0; j < 4; ++j)
-          idx[ow + j] = q0 + 2 * (ow + j) + (wv[j] & 1) + (wv[j] >> 1) * W;
+        const __m128i q = _mm_add_epi32(_mm_add_epi32(_mm_set1_epi32(int32_t(q0 + 2 * ow)), lane2),
+                                        which);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(idx + ow), _mm_unpacklo_epi32(q, zero));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(idx + ow + 2), _mm_unpackhi_epi32(q, zero));
       }
     }
 #endif
