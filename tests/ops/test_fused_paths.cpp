@@ -3,7 +3,8 @@
 // conv2d (groups = 1) runs the device's fused kernel and, without create_graph, its fused
 // backward; detail::conv2d_composed is the unfold + GEMM composition it must equal. Checked:
 // values and first-order gradients (x, w, b; fused backward) for strides, padding, dilation,
-// batch sizes that make one chunk, several chunks and several threads; non-contiguous inputs;
+// batch sizes that make one chunk, several chunks and several threads, one-channel inputs
+// (backend/cpu/conv_direct.hpp for float); non-contiguous inputs;
 // and the second order (create_graph goes through the composed rule) against the composed op.
 #include <distillery/distillery.hpp>
 
@@ -49,6 +50,8 @@ std::vector<ConvCase> conv_cases() {
   v.push_back({3, 4, 9, 11, 5, 3, 2, strided, false});
   v.push_back({4, 3, 10, 7, 7, 3, 3, dil, true});
   v.push_back({2, 2, 5, 5, 3, 1, 1, plain, true});
+  // one channel, unit stride (float: the im2col-free path): 7 output channels, 6 taps, dilation
+  v.push_back({5, 1, 12, 20, 7, 3, 2, dil, true});
   return v;
 }
 

@@ -18,6 +18,7 @@
 
 #include "../kernel_table.hpp"
 #include "allocator.hpp"
+#include "conv_direct.hpp"
 #include "gemm.hpp"
 #include "im2col.hpp"
 #include "parallel.hpp"
@@ -632,6 +633,17 @@ struct CpuKernels final : KernelTable<T> {
     } else {
       const int64_t L = g.Ho * g.Wo, K = g.C * g.kh * g.kw, xs = g.C * g.H * g.W, ys = cout * L;
       if (g.N == 0) return true;
+      if constexpr (std::is_same_v<T, float>)
+        if (conv_direct::applies<T>(g)) {  // one channel, unit stride: no columns, same bits
+          const int64_t need =
+              conv_direct::image_len(g) + conv_direct::kRows * conv_direct::raster_q(g);
+          conv_threads(g.N, double(g.N) * double(cout) * double(K * L),
+                       [&](int, int64_t n0, int64_t n1) {
+            float* s = static_cast<float*>(conv_scratch().get(sizeof(float) * need));
+            conv_direct::forward(x, w, b, g, cout, y, n0, n1, s);
+          });
+          return true;
+        }
       const int64_t nb = conv_chunk(K * L, g.N), chunks = (g.N + nb - 1) / nb;
       conv_threads(chunks, double(g.N) * double(cout) * double(K * L), [&](int, int64_t c0,
                                                                            int64_t c1) {
@@ -669,8 +681,26 @@ struct CpuKernels final : KernelTable<T> {
         if (gb) std::fill(gb, gb + cout, T(0));
         return true;
       }
-      const int64_t nb = conv_chunk(K * L, g.N), chunks = (g.N + nb - 1) / nb;
       const int nt_max = std::max(1, max_threads());
+      if constexpr (std::is_same_v<T, float>)
+        if (gw && conv_direct::applies<T>(g)) {  // one channel, unit stride: no columns
+          const int64_t need = conv_direct::grad_scratch(g, cout);
+          std::vector<float> part(static_cast<size_t>(cout * K * nt_max), 0.f);
+          conv_threads(g.N, 2.0 * double(g.N) * double(cout) * double(K * L),
+                       [&](int t, int64_t n0, int64_t n1) {
+            if (n0 >= n1) return;
+            float* s = static_cast<float*>(conv_scratch().get(sizeof(float) * need));
+            conv_direct::weight_grad(x, gy, g, cout, part.data() + t * cout * K, n0, n1, s);
+          });
+          for (int64_t j = 0; j < cout * K; ++j) {  // thread partials in order
+            float acc = part[j];
+            for (int t = 1; t < nt_max; ++t) acc += part[t * cout * K + j];
+            gw[j] = acc;
+          }
+          gw = nullptr;
+          if (!gx && !gb) return true;
+        }
+      const int64_t nb = conv_chunk(K * L, g.N), chunks = (g.N + nb - 1) / nb;
       // Few output channels: the weight gradient as dot products (no tile padding of cout);
       // otherwise as a GEMM producing gwᵀ. Per-thread partial sums: gw (or gwᵀ), then gb.
       const bool gw_dot = cout < 8;
