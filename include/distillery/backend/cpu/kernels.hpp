@@ -647,7 +647,9 @@ struct CpuKernels final : KernelTable<T> {
       const int64_t nb = conv_chunk(K * L, g.N), chunks = (g.N + nb - 1) / nb;
       conv_threads(chunks, double(g.N) * double(cout) * double(K * L), [&](int, int64_t c0,
                                                                            int64_t c1) {
-        T* scratch = saved ? nullptr : static_cast<T*>(conv_scratch().get(sizeof(T) * nb * K * L));
+        T* scratch =
+            static_cast<T*>(conv_scratch().get(sizeof(T) * nb * ((saved ? 0 : K) + cout) * L));
+        T* yt = saved ? scratch : scratch + nb * K * L;
         for (int64_t ch = c0; ch < c1; ++ch) {
           const int64_t n0 = ch * nb, n = std::min(nb, g.N - n0);
           Conv2dGeometry gc = g;
@@ -655,14 +657,17 @@ struct CpuKernels final : KernelTable<T> {
           const int64_t P = n * L;  // chunk columns: cols [K, n·L] (saved: chunk after chunk)
           T* cols = saved ? saved + n0 * K * L : scratch;
           im2col_rows(x + n0 * xs, gc, cols, P, L);
+          // yt [cout, n·L] = w [cout, K] · cols (one product for the chunk: fewer ragged tiles
+          // than one per sample), then y[i] [cout, L] = yt[:, i·L : (i+1)·L] (+ b)
+          gemm(false, false, cout, P, K, T(1), w, K, 0, cols, P, 0, T(0), yt, P, 0, 1);
           T* yc = y + n0 * ys;
-          if (b)
-            for (int64_t i = 0; i < n; ++i)
-              for (int64_t c = 0; c < cout; ++c)
-                std::fill(yc + i * ys + c * L, yc + i * ys + (c + 1) * L, b[c]);
-          // y[i] [cout, L] = w [cout, K] · cols[:, i·L : (i+1)·L]
-          gemm(false, false, cout, L, K, T(1), w, K, 0, cols, P, L, b ? T(1) : T(0), yc, L, ys,
-               n);
+          for (int64_t i = 0; i < n; ++i)
+            for (int64_t c = 0; c < cout; ++c) {
+              const T* src = yt + c * P + i * L;
+              T* dst = yc + i * ys + c * L;
+              if (b) for (int64_t l = 0; l < L; ++l) dst[l] = src[l] + b[c];
+              else std::copy(src, src + L, dst);
+            }
         }
       });
       return true;
@@ -719,13 +724,14 @@ struct CpuKernels final : KernelTable<T> {
           gc.N = n;
           const T* gyc = gy + n0 * ys;
           const int64_t P = n * L;  // chunk columns: cols [K, n·L], gyt [cout, n·L]
+          if (gw || gx)
+            for (int64_t i = 0; i < n; ++i)
+              for (int64_t c = 0; c < cout; ++c)
+                std::copy(gyc + i * ys + c * L, gyc + i * ys + (c + 1) * L, gyt + c * P + i * L);
           if (gw) {
             const T* cols_in = cols;
             if (saved) cols_in = saved + n0 * K * L;
             else im2col_rows(x + n0 * xs, gc, cols, P, L);
-            for (int64_t i = 0; i < n; ++i)
-              for (int64_t c = 0; c < cout; ++c)
-                std::copy(gyc + i * ys + c * L, gyc + i * ys + (c + 1) * L, gyt + c * P + i * L);
             if (gw_dot)  // gw [cout, K] += gyt [cout, P] · colsᵀ [P, K]  (dot products)
               gemm(false, true, cout, K, P, T(1), gyt, P, 0, cols_in, P, 0, T(1), pw, K, 0, 1);
             else  // gwᵀ [K, cout] += cols [K, P] · gytᵀ [P, cout]  (cols read in place)
@@ -743,8 +749,9 @@ struct CpuKernels final : KernelTable<T> {
                 pb[c] += static_cast<T>((acc[0] + acc[1]) + (acc[2] + acc[3]));
               }
           if (gx) {
-            // cols[:, i·L : (i+1)·L] = wᵀ [K, cout] · gy[i] [cout, L], then col2im into gx
-            gemm(true, false, K, L, cout, T(1), w, K, 0, gyc, L, ys, T(0), cols, P, L, n);
+            // cols [K, n·L] = wᵀ [K, cout] · gyt [cout, n·L] (one product for the chunk: fewer
+            // ragged tiles than one per sample), then col2im into gx
+            gemm(true, false, K, P, cout, T(1), w, K, 0, gyt, P, 0, T(0), cols, P, 0, 1);
             T* gxc = gx + n0 * xs;
             std::fill(gxc, gxc + n * xs, T(0));
             col2im_rows(cols, gc, gxc, P, L);
