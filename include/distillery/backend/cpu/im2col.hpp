@@ -5,11 +5,12 @@
 // (ldk = N·L, lds = L). Work is split over the (n, c) planes.
 //
 // A small convolution's rows are short (LeNet-5: 28 and 10 values), so per-row overhead decides
-// the speed. With unit stride and dilation, each (c, ki, kj) moves one block of Ho rows whose
-// valid columns [lo, hi) and valid rows are known up front: on AVX-512 a row of up to 16 floats
-// is one masked load and one masked store (the zero padding comes from the load mask); otherwise
-// SSE2 vectors with an overlapping last one. Each element is still written (or summed) exactly
-// once, with the same single addition as the scalar loop, so results do not depend on the path.
+// the speed. With unit stride, each (c, ki, kj) moves one block of Ho rows whose valid columns
+// [lo, hi) and valid rows are known up front: on AVX-512 a row of up to 16 floats is one masked
+// load and one masked store (the zero padding comes from the load mask); otherwise SSE2 vectors
+// with an overlapping last one. Float col2im on AVX-512 gathers instead (col2im_plane_avx512):
+// each image row sums its contributions in a register. Every path performs the same additions in the
+// same order, so results do not depend on the path.
 #pragma once
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -147,6 +148,39 @@ DST_TARGET_AVX512 void gather_block_avx512(const T* src, int64_t W, int64_t lo, 
         _mm512_mask_storeu_pd(r + o, __mmask8(st), _mm512_maskz_loadu_pd(__mmask8(ld), src + o));
     }
 }
+// col2im of one (n, c) plane with unit stride, as a gather (float): each image row segment of
+// 16 values sums its kh·kw contributions in a register (masked loads of the column rows, shifted
+// by the tap's offset) and is added to x once. The sum runs over ki, then kj, from zero, as the
+// row loop: the same additions, and no store-to-load stalls between overlapping rows.
+// row0: the (c, 0, 0) row of this sample (rows ldk apart).
+DST_TARGET_AVX512 inline void col2im_plane_avx512(const float* row0, int64_t ldk,
+                                                  const Conv2dGeometry& g, float* xp) {
+  constexpr int64_t V = 16, kMaxKw = 32;
+  __mmask16 m[kMaxKw];
+  int64_t shift[kMaxKw];
+  for (int64_t w0 = 0; w0 < g.W; w0 += V) {
+    for (int64_t kj = 0; kj < g.kw; ++kj) {  // w = ow + s: lanes with ow = w0 + lane − s valid
+      const int64_t s = kj * g.dw - g.pw;
+      const int64_t a = std::max<int64_t>(0, s - w0);
+      const int64_t e = std::min<int64_t>(std::min<int64_t>(V, g.Wo + s - w0), g.W - w0);
+      m[kj] = __mmask16(lane_mask(a, e));
+      shift[kj] = kj * ldk + (w0 - s);
+    }
+    const __mmask16 mw = __mmask16(lane_mask(0, std::min<int64_t>(V, g.W - w0)));
+    for (int64_t h = 0; h < g.H; ++h) {
+      __m512 acc = _mm512_setzero_ps();
+      for (int64_t ki = 0; ki < g.kh; ++ki) {
+        const int64_t oh = h + g.ph - ki * g.dh;  // unit stride: h = oh − ph + ki·dh
+        if (oh < 0 || oh >= g.Ho) continue;
+        const float* base = row0 + ki * g.kw * ldk + oh * g.Wo;
+        for (int64_t kj = 0; kj < g.kw; ++kj)
+          acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m[kj], base + shift[kj]));
+      }
+      float* d = xp + h * g.W + w0;
+      _mm512_mask_storeu_ps(d, mw, _mm512_add_ps(_mm512_maskz_loadu_ps(mw, d), acc));
+    }
+  }
+}
 #endif
 
 template <class T>
@@ -225,10 +259,18 @@ void col2im_rows(const T* cols, const Conv2dGeometry& g, T* x, int64_t ldk, int6
   using namespace im2col_detail;
   const int64_t L = g.Ho * g.Wo;
   const bool unit = g.sh == 1 && g.sw == 1;
+  [[maybe_unused]] const bool plane = unit && gemm_isa() == GemmIsa::avx512 && g.kw <= 32;
   parallel_for(g.N * g.C, g.kh * g.kw * L, [&](int64_t b, int64_t e) {
     for (int64_t nc = b; nc < e; ++nc) {
       int64_t n = nc / g.C, c = nc % g.C;
       T* xp = x + nc * g.H * g.W;
+#ifdef DST_GEMM_X86
+      if constexpr (std::is_same_v<T, float>)
+        if (plane) {
+          col2im_plane_avx512(cols + c * g.kh * g.kw * ldk + n * lds, ldk, g, xp);
+          continue;
+        }
+#endif
       for (int64_t ki = 0; ki < g.kh; ++ki)
         for (int64_t kj = 0; kj < g.kw; ++kj) {
           const T* row = cols + ((c * g.kh + ki) * g.kw + kj) * ldk + n * lds;
