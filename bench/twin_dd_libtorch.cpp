@@ -23,6 +23,8 @@
 // there they agree to ~1e-15 over 20 outer steps, while in float32 the Adam updates of
 // near-zero hyper-gradient entries amplify rounding (a few 1e-3 relative after 10–20 steps), so
 // long float32 runs of the two engines follow different, equally valid trajectories.
+// --probe-every N: every N iterations, at the LibTorch state, the hyper-gradients of both engines
+// in float32 (and Distillery's in float64) are compared with LibTorch's in float64.
 //
 // Writes <json stem>_curve.csv (outer iteration, held-out accuracy), a PNG of it when gnuplot is
 // there, and the JSON (same keys as the example's where they apply).
@@ -139,25 +141,34 @@ struct TorchDd {
     for (auto& g : opt->param_groups())
       static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
   }
-  // One outer iteration; returns the outer loss before the update.
-  double step(const torch::Tensor& xr, const torch::Tensor& yr) {
-    torch::Tensor eta = torch::softplus(r);
-    torch::Tensor w = w0.detach().requires_grad_(true);
+  // L(w₀; x̃, ỹ, r) on the real batch and its gradients w.r.t. (x̃, r[, ỹ]) at the given leaves
+  // (any dtype; they must require grad): {L, dL/dx̃, dL/dr[, dL/dỹ]}.
+  std::vector<torch::Tensor> hyper(const torch::Tensor& w0v, const torch::Tensor& xv,
+                                   const torch::Tensor& yv, const torch::Tensor& rv,
+                                   const torch::Tensor& xr, const torch::Tensor& yr) const {
+    torch::Tensor eta = torch::softplus(rv);
+    torch::Tensor w = w0v.detach().requires_grad_(true);
     for (int64_t e = 0; e < epochs; ++e)
       for (int64_t s = 0; s < steps; ++s) {
-        torch::Tensor g = torch::autograd::grad({inner_loss(w, x, y, s)}, {w}, {},
+        torch::Tensor g = torch::autograd::grad({inner_loss(w, xv, yv, s)}, {w}, {},
                                                 /*retain_graph=*/true, /*create_graph=*/true)[0];
         w = w - eta[e * steps + s] * g;
       }
     torch::Tensor L = torch::nn::functional::cross_entropy(f.forward(w, xr), yr);
-    std::vector<torch::Tensor> wrt{x, r};
-    if (soft) wrt.push_back(y);
+    std::vector<torch::Tensor> wrt{xv, rv};
+    if (soft) wrt.push_back(yv);
     auto gs = torch::autograd::grad({L}, wrt);
-    x.mutable_grad() = gs[0];
-    r.mutable_grad() = gs[1];
-    if (soft) y.mutable_grad() = gs[2];
+    gs.insert(gs.begin(), L.detach());
+    return gs;
+  }
+  // One outer iteration; returns the outer loss before the update.
+  double step(const torch::Tensor& xr, const torch::Tensor& yr) {
+    auto gs = hyper(w0, x, y, r, xr, yr);
+    x.mutable_grad() = gs[1];
+    r.mutable_grad() = gs[2];
+    if (soft) y.mutable_grad() = gs[3];
     opt->step();
-    return L.item<double>();
+    return num(gs[0]);
   }
   // The fixed-init network trained on the distilled data (plain SGD, learned rates).
   torch::Tensor train() const {
@@ -185,6 +196,47 @@ struct TorchDd {
   }
 };
 
+// torch tensor -> Distillery tensor of type U (values converted).
+template <class U>
+ds::Tensor<U> from_torch(const torch::Tensor& t) {
+  torch::Tensor c = t.detach().to(torch::CppTypeToScalarType<U>::value).contiguous();
+  std::vector<U> v(c.data_ptr<U>(), c.data_ptr<U>() + c.numel());
+  return ds::Tensor<U>::from_vector(v, ds::Shape(c.sizes().begin(), c.sizes().end()));
+}
+
+// Distillery's hyper-gradients at a state given as torch tensors, in precision U (the unroll
+// of DatasetDistiller::hypergradients, written out so that any x̃, ỹ, r can be fed in):
+// {L, dL/dx̃, dL/dr[, dL/dỹ]} as float64 torch tensors.
+template <class U>
+std::vector<torch::Tensor> our_hyper(const ds::FunctionalModel<U>& model, const ds::DDConfig& c,
+                                     const torch::Tensor& w0, const torch::Tensor& x,
+                                     const torch::Tensor& y, const torch::Tensor& r,
+                                     const torch::Tensor& hard, const torch::Tensor& xr,
+                                     const torch::Tensor& yr) {
+  ds::Tensor<U> X = from_torch<U>(x).requires_grad_(), Y = from_torch<U>(y),
+                R = from_torch<U>(r).requires_grad_(), W = from_torch<U>(w0).requires_grad_();
+  if (c.soft_labels) Y.requires_grad_();
+  ds::Tensor<int64_t> H = from_torch<int64_t>(hard);
+  ds::Tensor<U> eta = ds::softplus(R);
+  for (int64_t e = 0; e < c.epochs; ++e)
+    for (int64_t s = 0; s < c.steps; ++s) {
+      ds::Tensor<U> logits = model.forward(W, ds::select(X, 0, s), true);
+      ds::Tensor<U> ys = ds::select(Y, 0, s);
+      ds::Tensor<U> l = !c.soft_labels ? ds::cross_entropy(logits, ds::select(H, 0, s))
+                        : ds::cross_entropy(logits, c.label_softmax ? ds::softmax(ys, 1) : ys);
+      ds::Tensor<U> g = ds::grad({l}, {W}, {}, /*create_graph=*/true)[0];
+      W = ds::sub(W, ds::mul(ds::select(eta, 0, e * c.steps + s), g));
+    }
+  ds::Tensor<U> L = ds::cross_entropy(model.forward(W, from_torch<U>(xr), false),
+                                      from_torch<int64_t>(yr));
+  std::vector<ds::Tensor<U>> wrt{X, R};
+  if (c.soft_labels) wrt.push_back(Y);
+  auto gs = ds::grad({L}, wrt);
+  std::vector<torch::Tensor> out{torch::tensor(double(L.item()), torch::kFloat64)};
+  for (auto& g : gs) out.push_back(to_torch(g).to(torch::kFloat64));
+  return out;
+}
+
 std::string stem(const std::string& json) {
   if (json.empty()) return "twin_dd_libtorch";
   auto dot = json.rfind(".json");
@@ -193,7 +245,7 @@ std::string stem(const std::string& json) {
 
 struct Options {
   std::string mode, data, json;
-  int64_t images, iters, steps, epochs, batch, decay, eval_every, compare;
+  int64_t images, iters, steps, epochs, batch, decay, eval_every, compare, probe;
   double dlr, lr;
   bool label_softmax;
   uint64_t seed;
@@ -203,7 +255,8 @@ template <class T>
 int run(const Options& o) {
   const std::string& mode = o.mode;
   const int64_t images = o.images, iters = o.iters, steps = o.steps, epochs = o.epochs,
-                batch = o.batch, decay = o.decay, eval_every = o.eval_every, compare = o.compare;
+                batch = o.batch, decay = o.decay, eval_every = o.eval_every, compare = o.compare,
+                probe = o.probe;
   const double dlr = o.dlr, lr = o.lr;
   const bool label_softmax = o.label_softmax;
   const uint64_t seed = o.seed;
@@ -241,6 +294,10 @@ int run(const Options& o) {
   ds::FunctionalModel<T> model = lenet_model<T>(10, net);
   ds::DatasetDistiller<T> dd(model, ds::Shape{1, 28, 28}, cfg, gen);
   TorchDd<T> tw(*net, dd);
+  std::shared_ptr<ds::nn::LeNet5<float>> net_f;  // models for --probe-every
+  std::shared_ptr<ds::nn::LeNet5<double>> net_d;
+  const ds::FunctionalModel<float> model_f = lenet_model<float>(10, net_f);
+  const ds::FunctionalModel<double> model_d = lenet_model<double>(10, net_d);
   const torch::Tensor x_start = tw.x.detach().clone();
 
   ds::LinePlot curve;
@@ -267,7 +324,30 @@ int run(const Options& o) {
       lr_now *= cfg.decay_gamma;
       tw.set_lr(lr_now);
     }
-    double loss = tw.step(txtr.index_select(0, idx), tytr.index_select(0, idx));
+    torch::Tensor xr = txtr.index_select(0, idx), yr = tytr.index_select(0, idx);
+    if (probe > 0 && it % probe == 0) {  // at the LibTorch state before this update
+      auto leaf = [](const torch::Tensor& t, torch::ScalarType d, bool g) {
+        return t.detach().to(d).requires_grad_(g);
+      };
+      auto at = [&](torch::ScalarType d) {
+        return tw.hyper(tw.w0.to(d), leaf(tw.x, d, true), leaf(tw.y, d, tw.soft),
+                        leaf(tw.r, d, true), xr.to(d), yr);
+      };
+      auto tf = at(torch::kFloat32), td = at(torch::kFloat64);
+      auto of = our_hyper<float>(model_f, cfg, tw.w0, tw.x, tw.y, tw.r, tw.hard, xr, yr);
+      auto od = our_hyper<double>(model_d, cfg, tw.w0, tw.x, tw.y, tw.r, tw.hard, xr, yr);
+      auto rel = [&](const std::vector<torch::Tensor>& a, size_t k) {
+        return num((a[k].to(torch::kFloat64) - td[k]).norm() / td[k].norm());
+      };
+      std::printf("  probe %lld: L %.6f; relative error vs LibTorch float64 — dL/dx̃: libtorch "
+                  "float32 %.2e, distillery float32 %.2e, distillery float64 %.2e; dL/dr: %.2e, "
+                  "%.2e, %.2e", (long long)it, num(td[0]), rel(tf, 1), rel(of, 1), rel(od, 1),
+                  rel(tf, 2), rel(of, 2), rel(od, 2));
+      if (cfg.soft_labels)
+        std::printf("; dL/dỹ: %.2e, %.2e, %.2e", rel(tf, 3), rel(of, 3), rel(od, 3));
+      std::printf("\n");
+    }
+    double loss = tw.step(xr, yr);
     if (it <= compare) {
       ds::Tensor<T> xb = ds::take_rows(xtr, rows);
       ds::Tensor<int64_t> yb = ds::take_rows(ytr, rows);
@@ -359,6 +439,8 @@ int main(int argc, char** argv) {
   const uint64_t seed = args.get<uint64_t>("seed", 1, "random seed (as the example's)");
   const int64_t compare = args.get<int64_t>("compare", 0,
                                             "run Distillery in lockstep for the first N iterations");
+  const int64_t probe = args.get<int64_t>(
+      "probe-every", 0, "every N iterations: hyper-gradient errors of both engines vs float64");
   const char* omp = std::getenv("OMP_NUM_THREADS");
   const int64_t threads = args.get<int64_t>("threads", omp ? std::atoi(omp) : 1,
                                             "LibTorch intra-op threads");
@@ -371,6 +453,6 @@ int main(int argc, char** argv) {
             "--iterations, --batch and --eval-every must be positive");
   torch::set_num_threads(int(std::max<int64_t>(1, threads)));
   const Options o{mode,  data,       json,    images, iters, steps, epochs,        batch,
-                  decay, eval_every, compare, dlr,    lr,    label_softmax, seed};
+                  decay, eval_every, compare, probe,  dlr,   lr,     label_softmax, seed};
   return dbl ? run<double>(o) : run<float>(o);
 }
