@@ -10,6 +10,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <vector>
 
 namespace {
@@ -183,6 +184,45 @@ TEST_CASE("unfold / fold: every row path equals the index loops, bit for bit") {
           }
       CHECK(u == u_ref);
       CHECK(f == f_ref);
+    }
+  }
+  cpu::set_gemm_isa(prev);
+}
+
+// 2×2 max pool (float) on every row path (AVX-512 16 lanes with masked ends, SSE2 4 lanes,
+// scalar): values and argmax indices equal the window loop, with ties (first wins) and NaNs
+// (a NaN wins; the last one seen).
+TEST_CASE("max_pool2d 2x2: every row path equals the window loop, ties and NaNs included") {
+  const auto prev = cpu::gemm_isa();
+  for (auto isa : {cpu::GemmIsa::avx512, cpu::GemmIsa::avx2, cpu::GemmIsa::eigen}) {
+    cpu::set_gemm_isa(isa);
+    INFO("path ", cpu::gemm_kernel_name());
+    Generator gen(4);
+    for (int64_t w : {4, 10, 16, 28, 34, 66}) {
+      INFO("width ", w);
+      auto x = TensorF::randn({2, 3, 6, w}, gen);
+      auto xv = x.to_vector();
+      for (size_t i = 0; i < xv.size(); i += 7) xv[i] = xv[i + 1 < xv.size() ? i + 1 : i];  // ties
+      for (size_t i = 5; i < xv.size(); i += 23) xv[i] = std::nanf("");
+      x = TensorF::from_vector(xv, x.shape()).requires_grad_();
+      auto y = max_pool2d(x, 2);
+      auto gx = grad({sum(y)}, {x})[0].to_vector();
+      auto yv = y.to_vector();
+      const int64_t ho = 3, wo = w / 2;
+      std::vector<float> g_ref(xv.size(), 0.f);
+      for (int64_t p = 0; p < 6; ++p)
+        for (int64_t oh = 0; oh < ho; ++oh)
+          for (int64_t ow = 0; ow < wo; ++ow) {
+            int64_t bi = p * 6 * w + 2 * oh * w + 2 * ow;
+            for (int64_t d : {int64_t(1), w, w + 1}) {
+              const int64_t q = p * 6 * w + 2 * oh * w + 2 * ow + d;
+              if (xv[q] > xv[bi] || std::isnan(xv[q])) bi = q;
+            }
+            const float v = yv[(p * ho + oh) * wo + ow];
+            CHECK(((std::isnan(v) && std::isnan(xv[bi])) || v == xv[bi]));
+            g_ref[bi] += 1.f;
+          }
+      CHECK(gx == g_ref);
     }
   }
   cpu::set_gemm_isa(prev);

@@ -22,6 +22,7 @@
 #include "gemm.hpp"
 #include "im2col.hpp"
 #include "parallel.hpp"
+#include "pool.hpp"
 #include "strided.hpp"
 
 namespace distillery::cpu {
@@ -485,6 +486,12 @@ struct CpuKernels final : KernelTable<T> {
   static void max_pool_2x2_row(const T* r0, int64_t W, int64_t q0, int64_t Wo, T* out, I* idx) {
     const T* r1 = r0 + W;
     int64_t ow = 0;
+#ifdef DST_GEMM_X86
+    if constexpr (std::is_same_v<T, float>)  // backend/cpu/pool.hpp, same selection rule
+      if (gemm_isa() == GemmIsa::avx512 && Wo >= 8 &&
+          q0 + 2 * Wo + W + 1 <= int64_t(std::numeric_limits<int32_t>::max()))
+        return max_pool_2x2_row_avx512(r0, W, q0, Wo, out, idx);
+#endif
 #if defined(__SSE2__)
     // The winner's offset inside the window (0, 1, W or W + 1) is selected like the value, so
     // the flat indices are q0 + 2·ow + offset, widened to int64 by interleaving with zeros.
