@@ -25,6 +25,8 @@
 // long float32 runs of the two engines follow different, equally valid trajectories.
 // --probe-every N: every N iterations, at the LibTorch state, the hyper-gradients of both engines
 // in float32 (and Distillery's in float64) are compared with LibTorch's in float64.
+// --dump-at N --state PATH saves that state before iteration N and stops; --diagnose --state PATH
+// compares Distillery's float32 and float64 unrolls there quantity by quantity (see diagnose()).
 //
 // Writes <json stem>_curve.csv (outer iteration, held-out accuracy), a PNG of it when gnuplot is
 // there, and the JSON (same keys as the example's where they apply).
@@ -88,6 +90,24 @@ struct FlatLeNet {
   template <class T>
   explicit FlatLeNet(const ds::nn::LeNet5<T>& m) {
     for (auto& p : m.parameters()) shapes.emplace_back(p.shape().begin(), p.shape().end());
+  }
+  // LeNet-5 with the default shapes up to fc1 (pre-ReLU) or, with logits, to the output.
+  static torch::Tensor forward_to_fc1(const torch::Tensor& w, const torch::Tensor& x, bool logits) {
+    const int64_t sizes[] = {150, 6, 2400, 16, 48000, 120, 10080, 84, 840, 10};
+    const std::vector<int64_t> shapes[] = {{6, 1, 5, 5}, {6}, {16, 6, 5, 5}, {16}, {120, 400},
+                                           {120},        {84, 120}, {84},  {10, 84},   {10}};
+    std::vector<torch::Tensor> p;
+    int64_t off = 0;
+    for (int i = 0; i < 10; ++i) {
+      p.push_back(w.narrow(0, off, sizes[i]).view(shapes[i]));
+      off += sizes[i];
+    }
+    auto h = torch::max_pool2d(torch::relu(torch::conv2d(x, p[0], p[1], 1, 2)), 2);
+    h = torch::max_pool2d(torch::relu(torch::conv2d(h, p[2], p[3])), 2);
+    h = torch::linear(torch::flatten(h, 1), p[4], p[5]);
+    if (!logits) return h;
+    h = torch::relu(torch::linear(torch::relu(h), p[6], p[7]));
+    return torch::linear(h, p[8], p[9]);
   }
   torch::Tensor forward(const torch::Tensor& w, const torch::Tensor& x) const {  // x [N, 1, 28, 28]
     std::vector<torch::Tensor> p;
@@ -237,6 +257,197 @@ std::vector<torch::Tensor> our_hyper(const ds::FunctionalModel<U>& model, const 
   return out;
 }
 
+// --dump-at / --diagnose: the state of one probe saved to a file, and an op-by-op comparison of
+// Distillery's float32 unroll with its float64 one at that state (hard labels only).
+// Every quantity is named; its relative L2 error (float32 vs float64) is printed: forward
+// activations A of each inner step k, their first-order gradients gA = dl_k/dA (create_graph),
+// the weights w_k, and the outer gradients dL/dA, dL/dgA, dL/dw_k (the reverse through the
+// double-backward graph). Then the ReLU inputs of the outer batch's fc1 whose sign float32 and
+// float64 decide differently (with LibTorch's float32 value), and the float32 errors again with
+// float64's ReLU decisions there. At iteration 800 of the dd run of the header's command
+// (--iterations 1200) one of the 1024 × 120 fc1 inputs is −1.8e-7 in float64 and +4.3e-8 in our
+// float32 (LibTorch: −1.2e-6; the float32 rounding of that layer reaches 8.9e-6 in both engines):
+// that single kink crossing is all of our 5.4e-4 error in dL/dx̃ (1.8e-6 with float64's mask).
+template <class U>
+std::vector<std::pair<std::string, torch::Tensor>> our_trace(const std::vector<torch::Tensor>& st,
+                                                             int64_t epochs,
+                                                             const torch::Tensor& fc1_mask = {}) {
+  // st: w0, x [S, M, 1, 28, 28], y, r, hard [S, M], xr, yr
+  const std::vector<int64_t> sizes{150, 6, 2400, 16, 48000, 120, 10080, 84, 840, 10};
+  ds::Tensor<U> X = from_torch<U>(st[1]).requires_grad_(), R = from_torch<U>(st[3]).requires_grad_();
+  ds::Tensor<U> W = from_torch<U>(st[0]).requires_grad_();
+  ds::Tensor<int64_t> H = from_torch<int64_t>(st[4]);
+  std::vector<std::pair<std::string, ds::Tensor<U>>> fwd, inner;  // graph nodes to ask dL about
+  std::vector<std::pair<std::string, ds::Tensor<U>>> vals;        // values only
+  auto forward = [&](const ds::Tensor<U>& w, const ds::Tensor<U>& x, const std::string& tag,
+                     std::vector<std::pair<std::string, ds::Tensor<U>>>* acts) {
+    std::vector<ds::Tensor<U>> p;
+    int64_t off = 0;
+    for (int64_t n : sizes) { p.push_back(ds::narrow(w, 0, off, n)); off += n; }
+    auto rec = [&](const char* name, ds::Tensor<U> t) {
+      if (acts) acts->push_back({std::string(name) + tag, t});
+      return t;
+    };
+    ds::Conv2dOptions o1;
+    o1.padding = {2, 2};
+    auto c1 = rec("conv1", ds::conv2d(x, ds::reshape(p[0], ds::Shape{6, 1, 5, 5}), p[1], o1));
+    auto r1 = rec("relu1", ds::relu(c1));
+    auto m1 = rec("pool1", ds::max_pool2d(r1, 2));
+    auto c2 = rec("conv2", ds::conv2d(m1, ds::reshape(p[2], ds::Shape{16, 6, 5, 5}), p[3]));
+    auto r2 = rec("relu2", ds::relu(c2));
+    auto m2 = rec("pool2", ds::max_pool2d(r2, 2));
+    auto f1 = rec("fc1", ds::linear(ds::flatten(m2, 1), ds::reshape(p[4], ds::Shape{120, 400}), p[5]));
+    // fc1_mask (outer forward only): the ReLU decided by the given 0/1 mask (float64's signs)
+    auto r3 = rec("relu3", tag == "_outer" && fc1_mask.defined()
+                               ? ds::mul(f1, from_torch<U>(fc1_mask))
+                               : ds::relu(f1));
+    auto f2 = rec("fc2", ds::linear(r3, ds::reshape(p[6], ds::Shape{84, 120}), p[7]));
+    auto r4 = rec("relu4", ds::relu(f2));
+    return rec("logits", ds::linear(r4, ds::reshape(p[8], ds::Shape{10, 84}), p[9]));
+  };
+  std::vector<ds::Tensor<U>> ws{W};
+  ds::Tensor<U> eta = ds::softplus(R);
+  for (int64_t e = 0; e < epochs; ++e) {
+    const std::string tag = "_" + std::to_string(e);
+    std::vector<std::pair<std::string, ds::Tensor<U>>> acts;
+    ds::Tensor<U> logits = forward(W, ds::select(X, 0, 0), tag, &acts);
+    ds::Tensor<U> lsm = ds::log_softmax(logits, 1);
+    acts.push_back({"logsm" + tag, lsm});
+    ds::Tensor<U> l = ds::neg(ds::mean(ds::squeeze(ds::gather(lsm, 1, ds::unsqueeze(ds::select(H, 0, 0), 1)), 1)));
+    vals.push_back({"loss" + tag, l});
+    std::vector<ds::Tensor<U>> wrt{W};
+    for (auto& a : acts) wrt.push_back(a.second);
+    auto gs = ds::grad({l}, wrt, {}, /*create_graph=*/true);
+    for (size_t i = 0; i < acts.size(); ++i) inner.push_back({"d" + acts[i].first, gs[i + 1]});
+    inner.push_back({"gW" + tag, gs[0]});
+    for (auto& a : acts) fwd.push_back(a);
+    W = ds::sub(W, ds::mul(ds::select(eta, 0, e), gs[0]));
+    ws.push_back(W);
+  }
+  ds::Tensor<U> L = ds::cross_entropy(forward(W, from_torch<U>(st[5]), "_outer", &fwd),
+                                      from_torch<int64_t>(st[6]));
+  std::vector<ds::Tensor<U>> wrt{X, R};
+  for (size_t k = 1; k < ws.size(); ++k) wrt.push_back(ws[k]);
+  for (auto& a : fwd) wrt.push_back(a.second);
+  std::vector<bool> asked;  // inner gradients that are constants (dl/dlogsm) are not asked about
+  for (auto& a : inner) {
+    asked.push_back(a.second.requires_grad());
+    if (asked.back()) wrt.push_back(a.second);
+  }
+  auto gs = ds::grad({L}, wrt, {}, false, /*allow_unused=*/true);
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  auto put = [&](const std::string& n, const ds::Tensor<U>& t) {
+    out.push_back({n, t.defined() ? to_torch(t.detach()).to(torch::kFloat64) : torch::Tensor()});
+  };
+  put("L", L);
+  for (auto& v : vals) put(v.first, v.second);
+  for (size_t k = 1; k < ws.size(); ++k) put("w" + std::to_string(k), ws[k]);
+  for (auto& a : fwd) put(a.first, a.second);
+  for (auto& a : inner) put(a.first, a.second);
+  put("dL/dX", gs[0]);
+  put("dL/dR", gs[1]);
+  size_t j = 2;
+  const char* blocks[] = {"conv1.w", "conv1.b", "conv2.w", "conv2.b", "fc1.w",
+                          "fc1.b",   "fc2.w",   "fc2.b",   "fc3.w",   "fc3.b"};
+  for (size_t k = 1; k < ws.size(); ++k) {
+    put("dL/dw" + std::to_string(k), gs[j]);
+    int64_t off = 0;
+    for (size_t b = 0; b < sizes.size(); ++b) {
+      put("  dL/dw" + std::to_string(k) + " " + blocks[b], ds::narrow(gs[j], 0, off, sizes[b]));
+      off += sizes[b];
+    }
+    ++j;
+  }
+  for (auto& a : fwd) put("dL/d[" + a.first + "]", gs[j++]);
+  for (size_t i = 0; i < inner.size(); ++i)
+    put("dL/d[" + inner[i].first + "]", asked[i] ? gs[j++] : ds::Tensor<U>());
+  return out;
+}
+
+int diagnose(const std::string& path, int64_t epochs) {
+  std::vector<torch::Tensor> st;
+  torch::load(st, path);
+  auto f = our_trace<float>(st, epochs);
+  auto d = our_trace<double>(st, epochs);
+  std::printf("%-28s %12s %12s %12s\n", "quantity", "rel L2 err", "max abs err", "max |f64|");
+  for (size_t i = 0; i < f.size(); ++i) {
+    const torch::Tensor &a = f[i].second, &b = d[i].second;
+    if (!a.defined() || !b.defined()) {
+      std::printf("%-28s (unused)\n", f[i].first.c_str());
+      continue;
+    }
+    double nb = num(b.norm());
+    std::printf("%-28s %12.3e %12.3e %12.3e\n", f[i].first.c_str(),
+                nb > 0 ? num((a - b).norm()) / nb : num((a - b).norm()),
+                num((a - b).abs().max()), num(b.abs().max()));
+  }
+  // the ReLU inputs of the outer fc1 whose sign differs between float32 and float64, with
+  // LibTorch's float32 value there (its own float32 unroll to w_K, then the forward to fc1)
+  size_t ifc1 = 0;
+  while (f[ifc1].first != "fc1_outer") ++ifc1;
+  const torch::Tensor a = f[ifc1].second, b = d[ifc1].second;
+  const torch::Tensor flips = ((a > 0) != (b > 0)).nonzero();
+  torch::Tensor tfc1;
+  {
+    torch::Tensor w = st[0].to(torch::kFloat32).requires_grad_(true);
+    torch::Tensor eta = torch::softplus(st[3].to(torch::kFloat32));
+    torch::Tensor x = st[1].to(torch::kFloat32);
+    for (int64_t e = 0; e < epochs; ++e) {
+      torch::Tensor wl = w.detach().requires_grad_(true);
+      torch::Tensor logits = FlatLeNet::forward_to_fc1(wl, x[0], true);
+      torch::Tensor g = torch::autograd::grad(
+          {torch::nn::functional::cross_entropy(logits, st[4][0])}, {wl})[0];
+      w = wl.detach() - eta[e] * g;
+    }
+    tfc1 = FlatLeNet::forward_to_fc1(w, st[5].to(torch::kFloat32), false).to(torch::kFloat64);
+  }
+  std::printf("fc1_outer vs float64: distillery float32 max abs err %.2e, libtorch float32 %.2e "
+              "(rel L2 %.2e, %.2e)\n", num((a - b).abs().max()), num((tfc1 - b).abs().max()),
+              num((a - b).norm() / b.norm()), num((tfc1 - b).norm() / b.norm()));
+  for (int64_t i = 0; i < flips.size(0); ++i) {
+    int64_t r = flips[i][0].item<int64_t>(), c = flips[i][1].item<int64_t>();
+    std::printf("fc1_outer[%lld, %lld]: distillery float32 %.4e, float64 %.4e, libtorch float32 "
+                "%.4e; |fc1 f32 - f64| max over the batch %.2e\n", (long long)r, (long long)c,
+                num(a[r][c]), num(b[r][c]), num(tfc1[r][c]), num((a - b).abs().max()));
+  }
+  if (flips.size(0)) {  // the float32 unroll again with float64's ReLU decisions at fc1
+    auto fm = our_trace<float>(st, epochs, (b > 0).to(torch::kFloat64));
+    for (size_t i = 0; i < fm.size(); ++i)
+      if (fm[i].first == "dL/dX" || fm[i].first == "dL/dR" || fm[i].first == "dL/dw3")
+        std::printf("with float64's ReLU mask at the outer fc1: %s rel L2 err %.3e\n",
+                    fm[i].first.c_str(), num((fm[i].second - d[i].second).norm() / d[i].second.norm()));
+  }
+  // max-pool windows: ties and argmax disagreements; relu inputs at exactly 0
+  for (size_t i = 0; i < f.size(); ++i) {
+    const std::string& n = f[i].first;
+    if (n.rfind("relu", 0) == 0 || n.rfind("conv", 0) == 0 || n.rfind("fc", 0) == 0) {
+      const torch::Tensor &a = f[i].second, &b = d[i].second;
+      std::printf("%-12s zeros f32 %lld f64 %lld, sign flips %lld, min |x|>0 f32 %.3e\n", n.c_str(),
+                  (long long)a.eq(0).sum().item<int64_t>(), (long long)b.eq(0).sum().item<int64_t>(),
+                  (long long)((a > 0) != (b > 0)).sum().item<int64_t>(),
+                  num(a.abs().masked_fill(a.eq(0), 1e30).min()));
+    }
+    if (n.rfind("relu", 0) == 0 && (n[4] == '1' || n[4] == '2')) {
+      for (int which = 0; which < 2; ++which) {
+        const torch::Tensor& t = which ? d[i].second : f[i].second;
+        auto u = t.unfold(2, 2, 2).unfold(3, 2, 2).reshape({t.size(0), t.size(1), -1, 4});
+        auto mx = std::get<0>(u.max(3, true));
+        auto ties = (u.eq(mx).sum(3) > 1);
+        auto nonzero_ties = ties.logical_and(mx.squeeze(3) > 0);
+        std::printf("  %s pool windows (%s): ties %lld, ties at a positive max %lld\n", n.c_str(),
+                    which ? "f64" : "f32", (long long)ties.sum().item<int64_t>(),
+                    (long long)nonzero_ties.sum().item<int64_t>());
+      }
+      auto uf = f[i].second.unfold(2, 2, 2).unfold(3, 2, 2).reshape({f[i].second.size(0), f[i].second.size(1), -1, 4});
+      auto ud = d[i].second.unfold(2, 2, 2).unfold(3, 2, 2).reshape({f[i].second.size(0), f[i].second.size(1), -1, 4});
+      auto pos = std::get<0>(ud.max(3)) > 0;
+      std::printf("  %s argmax differs f32 vs f64 (positive max): %lld\n", n.c_str(),
+                  (long long)(uf.argmax(3) != ud.argmax(3)).logical_and(pos).sum().item<int64_t>());
+    }
+  }
+  return 0;
+}
+
 std::string stem(const std::string& json) {
   if (json.empty()) return "twin_dd_libtorch";
   auto dot = json.rfind(".json");
@@ -245,7 +456,8 @@ std::string stem(const std::string& json) {
 
 struct Options {
   std::string mode, data, json;
-  int64_t images, iters, steps, epochs, batch, decay, eval_every, compare, probe;
+  int64_t images, iters, steps, epochs, batch, decay, eval_every, compare, probe, dump_at;
+  std::string dump;
   double dlr, lr;
   bool label_softmax;
   uint64_t seed;
@@ -256,7 +468,7 @@ int run(const Options& o) {
   const std::string& mode = o.mode;
   const int64_t images = o.images, iters = o.iters, steps = o.steps, epochs = o.epochs,
                 batch = o.batch, decay = o.decay, eval_every = o.eval_every, compare = o.compare,
-                probe = o.probe;
+                probe = o.probe, dump_at = o.dump_at;
   const double dlr = o.dlr, lr = o.lr;
   const bool label_softmax = o.label_softmax;
   const uint64_t seed = o.seed;
@@ -325,6 +537,13 @@ int run(const Options& o) {
       tw.set_lr(lr_now);
     }
     torch::Tensor xr = txtr.index_select(0, idx), yr = tytr.index_select(0, idx);
+    if (it == dump_at) {  // the state before this update, for --diagnose
+      std::vector<torch::Tensor> st{tw.w0, tw.x.detach(), tw.y.detach(), tw.r.detach(), tw.hard,
+                                    xr, yr};
+      torch::save(st, o.dump);
+      std::printf("  state at iteration %lld saved to %s\n", (long long)it, o.dump.c_str());
+      return 0;
+    }
     if (probe > 0 && it % probe == 0) {  // at the LibTorch state before this update
       auto leaf = [](const torch::Tensor& t, torch::ScalarType d, bool g) {
         return t.detach().to(d).requires_grad_(g);
@@ -447,12 +666,22 @@ int main(int argc, char** argv) {
   const bool dbl = args.get<bool>("double", false, "float64 on both sides (else float32)");
   const std::string data = args.get<std::string>("data", "data/mnist", "MNIST JSON folder");
   const std::string json = args.get<std::string>("json", "", "results JSON path");
+  const int64_t dump_at = args.get<int64_t>("dump-at", 0, "save the state before iteration N and stop");
+  const std::string dump = args.get<std::string>("state", "out/dd_twin/state.pt",
+                                                 "state file for --dump-at / --diagnose");
+  const bool diag = args.get<bool>("diagnose", false,
+                                   "float32 vs float64 op by op at the --state file (dd mode)");
   args.finish();
+  if (diag) {
+    ds::check(mode == "dd" && steps == 1, "twin_dd_libtorch",
+              "--diagnose supports --mode dd with --steps 1 (LeNet-5 on 28×28 inputs)");
+    return diagnose(dump, epochs);
+  }
   ds::check(mode == "dd" || mode == "soft", "twin_dd_libtorch", "--mode must be dd or soft");
   ds::check(eval_every > 0 && iters > 0 && batch > 0, "twin_dd_libtorch",
             "--iterations, --batch and --eval-every must be positive");
   torch::set_num_threads(int(std::max<int64_t>(1, threads)));
-  const Options o{mode,  data,       json,    images, iters, steps, epochs,        batch,
-                  decay, eval_every, compare, probe,  dlr,   lr,     label_softmax, seed};
+  Options o{mode,  data,       json,    images, iters, steps, epochs,        batch,
+            decay, eval_every, compare, probe,  dump_at, dump, dlr, lr, label_softmax, seed};
   return dbl ? run<double>(o) : run<float>(o);
 }
