@@ -16,6 +16,7 @@
 // before timing), which must agree: the second one depends on the first step's hyper-gradients.
 // Run through scripts/bench.sh (OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1).
 #include "bench_common.hpp"
+#include "torch_flat_lenet.hpp"
 
 #include <distillery/methods/dataset_distill.hpp>
 #include <distillery/nn/nn.hpp>
@@ -79,30 +80,6 @@ void BM_ds_dd_outer_step(benchmark::State& st) {
     benchmark::DoNotOptimize(loss);
   }
 }
-
-// LeNet-5 on a flat weight vector, parameters in Distillery's LeNet5 order.
-struct TorchFlatLeNet {
-  std::vector<std::vector<int64_t>> shapes;
-  explicit TorchFlatLeNet(const ds::nn::LeNet5<float>& m) {
-    for (auto& p : m.parameters()) shapes.emplace_back(p.shape().begin(), p.shape().end());
-  }
-  torch::Tensor forward(const torch::Tensor& w, const torch::Tensor& x) const {
-    std::vector<torch::Tensor> p;
-    int64_t off = 0;
-    for (auto& s : shapes) {
-      int64_t n = 1;
-      for (int64_t d : s) n *= d;
-      p.push_back(w.narrow(0, off, n).view(s));
-      off += n;
-    }
-    auto h = torch::max_pool2d(torch::relu(torch::conv2d(x, p[0], p[1], 1, 2)), 2);
-    h = torch::max_pool2d(torch::relu(torch::conv2d(h, p[2], p[3])), 2);
-    h = torch::flatten(h, 1);
-    h = torch::relu(torch::linear(h, p[4], p[5]));
-    h = torch::relu(torch::linear(h, p[6], p[7]));
-    return torch::linear(h, p[8], p[9]);
-  }
-};
 
 // The LibTorch twin's state: leaves x̃, ỹ, r, their Adam, fixed w₀ and the real batch.
 struct TorchDd {

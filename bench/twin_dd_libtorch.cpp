@@ -32,6 +32,8 @@
 // there, and the JSON (same keys as the example's where they apply).
 #include <torch/torch.h>
 
+#include "torch_flat_lenet.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -84,53 +86,10 @@ ds::FunctionalModel<T> lenet_model(int64_t classes, std::shared_ptr<ds::nn::LeNe
   return m;
 }
 
-// LeNet-5 on a flat weight vector [P], parameters in Distillery's LeNet5 order.
-struct FlatLeNet {
-  std::vector<std::vector<int64_t>> shapes;
-  template <class T>
-  explicit FlatLeNet(const ds::nn::LeNet5<T>& m) {
-    for (auto& p : m.parameters()) shapes.emplace_back(p.shape().begin(), p.shape().end());
-  }
-  // LeNet-5 with the default shapes up to fc1 (pre-ReLU) or, with logits, to the output.
-  static torch::Tensor forward_to_fc1(const torch::Tensor& w, const torch::Tensor& x, bool logits) {
-    const int64_t sizes[] = {150, 6, 2400, 16, 48000, 120, 10080, 84, 840, 10};
-    const std::vector<int64_t> shapes[] = {{6, 1, 5, 5}, {6}, {16, 6, 5, 5}, {16}, {120, 400},
-                                           {120},        {84, 120}, {84},  {10, 84},   {10}};
-    std::vector<torch::Tensor> p;
-    int64_t off = 0;
-    for (int i = 0; i < 10; ++i) {
-      p.push_back(w.narrow(0, off, sizes[i]).view(shapes[i]));
-      off += sizes[i];
-    }
-    auto h = torch::max_pool2d(torch::relu(torch::conv2d(x, p[0], p[1], 1, 2)), 2);
-    h = torch::max_pool2d(torch::relu(torch::conv2d(h, p[2], p[3])), 2);
-    h = torch::linear(torch::flatten(h, 1), p[4], p[5]);
-    if (!logits) return h;
-    h = torch::relu(torch::linear(torch::relu(h), p[6], p[7]));
-    return torch::linear(h, p[8], p[9]);
-  }
-  torch::Tensor forward(const torch::Tensor& w, const torch::Tensor& x) const {  // x [N, 1, 28, 28]
-    std::vector<torch::Tensor> p;
-    int64_t off = 0;
-    for (auto& s : shapes) {
-      int64_t n = 1;
-      for (int64_t d : s) n *= d;
-      p.push_back(w.narrow(0, off, n).view(s));
-      off += n;
-    }
-    auto h = torch::max_pool2d(torch::relu(torch::conv2d(x, p[0], p[1], 1, 2)), 2);  // [N, 6, 14, 14]
-    h = torch::max_pool2d(torch::relu(torch::conv2d(h, p[2], p[3])), 2);           // [N, 16, 5, 5]
-    h = torch::flatten(h, 1);
-    h = torch::relu(torch::linear(h, p[4], p[5]));
-    h = torch::relu(torch::linear(h, p[6], p[7]));
-    return torch::linear(h, p[8], p[9]);  // [N, C]
-  }
-};
-
 // The LibTorch side: leaves x̃, ỹ, r with their Adam, the fixed w₀ and the hard labels.
 template <class T>
 struct TorchDd {
-  FlatLeNet f;
+  TorchFlatLeNet f;
   torch::Tensor w0, x, y, r, hard;
   bool soft, label_softmax;
   int64_t steps, epochs;
@@ -389,17 +348,19 @@ int diagnose(const std::string& path, int64_t epochs) {
   const torch::Tensor flips = ((a > 0) != (b > 0)).nonzero();
   torch::Tensor tfc1;
   {
+    ds::Generator g0(0);
+    const TorchFlatLeNet f(ds::nn::LeNet5<float>(10, g0));  // the shapes only
     torch::Tensor w = st[0].to(torch::kFloat32).requires_grad_(true);
     torch::Tensor eta = torch::softplus(st[3].to(torch::kFloat32));
     torch::Tensor x = st[1].to(torch::kFloat32);
     for (int64_t e = 0; e < epochs; ++e) {
       torch::Tensor wl = w.detach().requires_grad_(true);
-      torch::Tensor logits = FlatLeNet::forward_to_fc1(wl, x[0], true);
+      torch::Tensor logits = f.forward(wl, x[0]);
       torch::Tensor g = torch::autograd::grad(
           {torch::nn::functional::cross_entropy(logits, st[4][0])}, {wl})[0];
       w = wl.detach() - eta[e] * g;
     }
-    tfc1 = FlatLeNet::forward_to_fc1(w, st[5].to(torch::kFloat32), false).to(torch::kFloat64);
+    tfc1 = f.forward(w, st[5].to(torch::kFloat32), /*to_fc1=*/true).to(torch::kFloat64);
   }
   std::printf("fc1_outer vs float64: distillery float32 max abs err %.2e, libtorch float32 %.2e "
               "(rel L2 %.2e, %.2e)\n", num((a - b).abs().max()), num((tfc1 - b).abs().max()),
