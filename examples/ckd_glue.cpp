@@ -6,7 +6,8 @@
 //   build/examples/ckd_glue --stage all --smoke            (CI: tiny models, tiny data, seconds)
 //   build/examples/ckd_glue --stage pretrain --model teacher                  (one piece at a time)
 //   build-cuda/examples/ckd_glue --stage pretrain --model teacher --device cuda --pretrain-epochs 16
-//                                                 (on a GPU; --max-steps 100 times a probe first)
+//                                                 (on a GPU; --max-steps 100 times a probe first;
+//                                                  --device cuda works for finetune and distill too)
 //   build/examples/ckd_glue --stage finetune --tasks sent
 //   build/examples/ckd_glue --stage distill --tasks sent --students s4 --methods ckd,kd --seeds 1
 //   build/examples/ckd_glue --stage report
@@ -376,7 +377,7 @@ int main(int argc, char** argv) {
   const std::string json = args.get<std::string>("json", "", "also write the results JSON here");
   s.runs_file = args.get<std::string>("runs-file", "runs.csv",
                                       "run table to append to (runs*.csv; parallel processes each use their own)");
-  const std::string device = args.get<std::string>("device", "cpu", "cpu|cuda: where pre-training runs (needs -DDISTILLERY_CUDA=ON)");
+  const std::string device = args.get<std::string>("device", "cpu", "cpu|cuda: where every stage trains (needs -DDISTILLERY_CUDA=ON)");
   s.pretrain_epochs = args.get<int64_t>("pretrain-epochs", 0, "override pretrain.conf's epochs (0: the config's)");
   s.max_steps = args.get<int64_t>("max-steps", 0, "stop pre-training after this many steps (speed probe; 0: all)");
   args.finish();

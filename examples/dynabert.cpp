@@ -3,6 +3,8 @@
 //
 //   build/examples/dynabert --tasks sent --seeds 1,2,3
 //   build/examples/dynabert --smoke                        (CI-sized)
+//   build-cuda/examples/dynabert --tasks spam --variants dynabert_ckd --seeds 2 --device cuda --no-report
+//                    (one piece on a GPU; a later plain run on the CPU finds its grid and reports)
 //
 // Needs the fine-tuned teachers of examples/ckd_glue (same --out, default out/ckd_glue:
 // tokenizer.txt and <task>/teacher.safetensors; run `ckd_glue --stage finetune` first).
@@ -10,7 +12,9 @@
 //   1. importance of heads and FFN neurons on the dev set, rewiring (a copy of the teacher)
 //   2. stage 1, width-adaptive: widths 1, .75, .5, .25 against the fine-tuned teacher
 //   3. stage 2, width and depth: 12 sub-networks (× depths 1, .75, .5) against the stage-1 net
-//   4. test accuracy of every sub-network, chosen at run time (no weights copied)
+//   4. test accuracy of every sub-network, chosen at run time (no weights copied), written to
+//      <out>/<task>/dynabert_grid_<variant>_s<seed>.txt; a run whose grid exists is not redone,
+//      so processes with different --variants/--seeds can share the work
 // Then: parameters and latency (batch 1 and batch 32) of every sub-network, measured on exported
 // standalone models; results in <out>/dynabert_<task>.json and .csv, accuracy-vs-latency PNG,
 // and the seed-1 (width .5, depth .5) sub-network exported as its own safetensors model.
@@ -44,6 +48,34 @@ double latency_seconds(nn::Bert<float>& m, const TokenSet& set, int64_t batch, i
   return best;
 }
 
+// One (variant, seed) result: "width depth accuracy" per sub-network.
+std::string grid_path(const Setup& s, const std::string& task, const std::string& variant, int64_t seed) {
+  return s.out + "/" + task + "/dynabert_grid_" + variant + "_s" + std::to_string(seed) + ".txt";
+}
+void write_grid(const std::string& path, const std::vector<std::vector<double>>& a) {
+  std::ostringstream o;
+  char buf[96];
+  for (size_t wi = 0; wi < kWidths.size(); ++wi)
+    for (size_t di = 0; di < kDepths.size(); ++di) {
+      std::snprintf(buf, sizeof buf, "%.2f %.2f %.17g\n", kWidths[wi], kDepths[di], a[wi][di]);
+      o << buf;
+    }
+  write_file_atomic(path, o.str());
+}
+std::vector<std::vector<double>> read_grid(const std::string& path) {
+  std::ifstream f(path);
+  std::vector<std::vector<double>> a(kWidths.size(), std::vector<double>(kDepths.size()));
+  for (size_t wi = 0; wi < kWidths.size(); ++wi)
+    for (size_t di = 0; di < kDepths.size(); ++di) {
+      double w = -1, d = -1;
+      check(static_cast<bool>(f >> w >> d >> a[wi][di]) && std::abs(w - kWidths[wi]) < 1e-9 &&
+                std::abs(d - kDepths[di]) < 1e-9,
+            "dynabert", path, ": line ", wi * kDepths.size() + di + 1, " is not \"", kWidths[wi], " ", kDepths[di],
+            " <accuracy>\"");
+    }
+  return a;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -59,10 +91,14 @@ int main(int argc, char** argv) {
   const int64_t e1 = args.get<int64_t>("stage1-epochs", 0, "override the configs' dyna_stage1_epochs");
   const int64_t e2 = args.get<int64_t>("stage2-epochs", 0, "override the configs' dyna_stage2_epochs");
   s.smoke = args.get<bool>("smoke", false, "tiny data, 1 epoch per stage");
+  const std::string device = args.get<std::string>("device", "cpu", "cpu|cuda: where training runs");
+  const bool no_report = args.get<bool>("no-report", false, "train and write the grids only (no latency, no JSON)");
   const std::string json = args.get<std::string>("json", "", "also write the last task's results here");
   args.finish();
   if (s.smoke && !args.has("out")) s.out = "out/ckd_glue_smoke";
   tiny_models() = s.smoke;
+  check(device == "cpu" || device == "cuda", "dynabert", "--device must be cpu or cuda, got '", device, "'");
+  const Device dev = device == "cuda" ? Device::cuda : Device::cpu;
   check(exists(s.out + "/tokenizer.txt"), "dynabert", s.out, "/tokenizer.txt not found: run ckd_glue first");
   WordPieceTokenizer tok = WordPieceTokenizer::load(s.out + "/tokenizer.txt");
   auto t_all = Clock::now();
@@ -78,12 +114,30 @@ int main(int argc, char** argv) {
     std::map<std::string, std::vector<std::vector<std::vector<double>>>> acc;
     for (const auto& v : variants)
       acc[v].assign(kWidths.size(), std::vector<std::vector<double>>(kDepths.size()));
+    std::shared_ptr<nn::Bert<float>> teacher_copy;  // on --device; the teacher stays on the host
+    nn::Bert<float>* teacher_dev = nullptr;          // (importance, rewiring and latency run there)
     for (const auto& variant : variants) {
       check(variant == "dynabert" || variant == "dynabert_ckd", "dynabert", "unknown variant '", variant, "'");
       for (int64_t seed : seeds) {
+        const std::string gp = grid_path(s, task, variant, seed);
+        if (exists(gp)) {
+          const auto a = read_grid(gp);
+          for (size_t wi = 0; wi < kWidths.size(); ++wi)
+            for (size_t di = 0; di < kDepths.size(); ++di) acc[variant][wi][di].push_back(a[wi][di]);
+          std::printf("%s %s seed %lld: %s exists, not retrained\n", task.c_str(), variant.c_str(),
+                      static_cast<long long>(seed), gp.c_str());
+          continue;
+        }
         auto t0 = Clock::now();
+        if (!teacher_dev && dev == Device::cpu) teacher_dev = &teacher;
+        if (!teacher_dev) {
+          teacher_copy = std::dynamic_pointer_cast<nn::Bert<float>>(teacher.clone());
+          teacher_copy->to(dev);
+          teacher_dev = teacher_copy.get();
+        }
         auto student = std::dynamic_pointer_cast<nn::Bert<float>>(teacher.clone());
-        rewire(*student, importance(*student, t.dev));
+        rewire(*student, importance(*student, t.dev));  // on the host
+        student->to(dev);
         DynaOptions dy;
         dy.ckd = variant == "dynabert_ckd";
         dy.hidden_weight = conf_num(t.conf, dy.ckd ? "dyna_ckd_lambda" : "dyna_hidden_weight", 1.0);
@@ -97,7 +151,7 @@ int main(int argc, char** argv) {
         o.epochs = e1 > 0 ? e1 : (s.smoke ? 1 : int64_t(conf_num(t.conf, "dyna_stage1_epochs", 1)));
         o.label = task + " " + variant + " s" + std::to_string(seed) + " stage 1";
         dy.depths = {1.0};
-        train_dynabert(*student, teacher, t.train, t.dev, o, dy);
+        train_dynabert(*student, *teacher_dev, t.train, t.dev, o, dy);
         auto stage1 = std::dynamic_pointer_cast<nn::Bert<float>>(student->clone());
         o.epochs = e2 > 0 ? e2 : (s.smoke ? 1 : int64_t(conf_num(t.conf, "dyna_stage2_epochs", 1)));
         o.label = task + " " + variant + " s" + std::to_string(seed) + " stage 2";
@@ -105,17 +159,21 @@ int main(int argc, char** argv) {
         train_dynabert(*student, *stage1, t.train, t.dev, o, dy);
         std::printf("%s %s seed %lld test accuracy (rows width 1 .75 .5 .25, columns depth 1 .75 .5):\n", task.c_str(),
                     variant.c_str(), static_cast<long long>(seed));
+        std::vector<std::vector<double>> grid(kWidths.size(), std::vector<double>(kDepths.size()));
         for (size_t wi = 0; wi < kWidths.size(); ++wi) {
           std::printf("  ");
           for (size_t di = 0; di < kDepths.size(); ++di) {
             const double a = evaluate(*student, t.test, kWidths[wi], kDepths[di]).accuracy;
+            grid[wi][di] = a;
             acc[variant][wi][di].push_back(a);
             std::printf(" %6.2f", 100 * a);
           }
           std::printf("\n");
         }
-        std::printf("  (%.0fs)\n", seconds_since(t0));
-        if (seed == seeds.front()) {
+        write_grid(gp, grid);
+        std::printf("  (%.0fs) -> %s\n", seconds_since(t0), gp.c_str());
+        student->to(Device::cpu);
+        if (seed == 1) {
           auto sub = export_subnetwork(*student, 0.5, 0.5);
           const std::string p = s.out + "/" + task + "/" + variant + "_w0.5_d0.5.safetensors";
           nn::save_checkpoint(p, *sub, {{"width_mult", "0.5"}, {"depth_mult", "0.5"}, {"heads", std::to_string(sub->config().heads)},
@@ -128,6 +186,7 @@ int main(int argc, char** argv) {
       }
     }
 
+    if (no_report) continue;
     // Parameters and latency per sub-network (exported standalone models: what a deployment runs).
     Json out = Json::object();
     out["task"] = task;

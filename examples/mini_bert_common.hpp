@@ -224,7 +224,7 @@ struct Setup {
   std::string out, data, conf_dir;
   bool smoke = false, resume = false;
   int64_t threads_note = 0;
-  Device device = Device::cpu;              // pre-training only (ckd_glue --device)
+  Device device = Device::cpu;              // where models train (--device cpu|cuda)
   int64_t pretrain_epochs = 0, max_steps = 0;  // ckd_glue --pretrain-epochs / --max-steps
   std::map<std::string, std::string> pre;  // pretrain.conf
 };
@@ -283,6 +283,7 @@ inline std::unique_ptr<nn::Bert<float>> from_pretrained(const Setup& s, const st
   Generator gen(seed * 7919 + 17);
   auto m = std::make_unique<nn::Bert<float>>(c, gen);
   nn::load_checkpoint(pretrain_path(s, model), *m, /*strict=*/false);
+  m->to(s.device);
   return m;
 }
 
@@ -298,6 +299,7 @@ inline std::unique_ptr<nn::Bert<float>> load_teacher(const Setup& s, const WordP
   Generator g0(1);
   auto teacher = std::make_unique<nn::Bert<float>>(tc, g0);
   nn::load_checkpoint(teacher_path(s, task), *teacher);
+  teacher->to(s.device);
   return teacher;
 }
 

@@ -1,6 +1,7 @@
 # tests/methods/extra.cmake — end-to-end smoke runs of the mini-BERT examples on the real text data
 # (scripts/get-data.sh): ckd_glue --smoke (tokenizer, MLM pre-training, fine-tuning, the six
-# methods, report, heat map) and then dynabert --smoke on its outputs, with tiny models. Skipped
+# methods, report, heat map) and then dynabert --smoke on its outputs (twice: the second run reuses
+# the per-seed grids and only reports), with tiny models. Skipped
 # (exit 77) when the data or the examples are not there.
 if(DISTILLERY_BUILD_EXAMPLES AND TARGET example_ckd_glue AND TARGET example_dynabert)
   set(_smoke_out ${CMAKE_CURRENT_BINARY_DIR}/ckd_glue_smoke)
@@ -9,6 +10,8 @@ if(DISTILLERY_BUILD_EXAMPLES AND TARGET example_ckd_glue AND TARGET example_dyna
 rm -rf '${_smoke_out}' && \
 '$<TARGET_FILE:example_ckd_glue>' --smoke --tasks sent --seeds 1 --out '${_smoke_out}' && \
 '$<TARGET_FILE:example_dynabert>' --smoke --tasks sent --seeds 1 --out '${_smoke_out}' && \
+test -s '${_smoke_out}/sent/dynabert_grid_dynabert_ckd_s1.txt' && \
+'$<TARGET_FILE:example_dynabert>' --smoke --tasks sent --seeds 1 --out '${_smoke_out}' | grep -c 'not retrained' | grep -qx 2 && \
 test -s '${_smoke_out}/results.json' && test -s '${_smoke_out}/dynabert_sent.json' && \
 test -s '${_smoke_out}/wr_heatmap.png'"
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})

@@ -434,7 +434,7 @@ Tensor<T> predict_logits(nn::Bert<T>& model, const TokenSet& set, int64_t batch 
   const std::vector<int64_t> order = length_order(set);  // batches of similar length: less padding
   for (int64_t b0 = 0; b0 < set.size(); b0 += batch) {
     std::vector<int64_t> idx(order.begin() + b0, order.begin() + std::min(set.size(), b0 + batch));
-    Tensor<T> lg = model.forward_logits(pad_batch(set, idx), width, depth).contiguous();
+    Tensor<T> lg = model.forward_logits(pad_batch(set, idx), width, depth).to(Device::cpu).contiguous();
     for (size_t b = 0; b < idx.size(); ++b)
       std::copy(lg.data_ptr() + b * C, lg.data_ptr() + (b + 1) * C, out.data_ptr() + idx[b] * C);
   }
@@ -517,12 +517,13 @@ struct TeacherCache {
       eo.output_hidden_states = hidden_states;
       eo.output_attentions = attentions;
       auto out = teacher.encode(ids, eo);
-      Tensor<T> lg = teacher.classify(out.last_hidden_state).contiguous();
+      Tensor<T> lg = teacher.classify(out.last_hidden_state).to(Device::cpu).contiguous();
       const int64_t Tn = ids.size(1), d = c.width;
       std::vector<Tensor<T>> hs, as;
       for (int64_t l : layers) {
-        if (hidden_states) hs.push_back(out.hidden_states.at(l).contiguous());
-        if (attentions && l >= 1) as.push_back(mean(out.attentions.at(l - 1), {1}).contiguous());  // [B, T, T]
+        if (hidden_states) hs.push_back(out.hidden_states.at(l).to(Device::cpu).contiguous());
+        if (attentions && l >= 1)
+          as.push_back(mean(out.attentions.at(l - 1), {1}).to(Device::cpu).contiguous());  // [B, T, T]
       }
       for (size_t b = 0; b < idx.size(); ++b) {
         const int64_t i = idx[b], len = static_cast<int64_t>(set.ids[i].size());
@@ -612,8 +613,12 @@ TrainHistory train_task(nn::Bert<T>& student, const TokenSet& train, const Token
   // PKD/TinyBERT projection when widths differ: trained with the student.
   std::shared_ptr<nn::Linear<T>> proj;
   Generator pg(o.seed ^ 0x5A5A5A5Aull);
-  if ((method == Method::pkd || method == Method::tinybert) && ds != dt) proj = std::make_shared<nn::Linear<T>>(ds, dt, pg);
   auto named = student.named_parameters();
+  const Device device = named.front().second.device();  // batches are made on the host, then moved
+  if ((method == Method::pkd || method == Method::tinybert) && ds != dt) {
+    proj = std::make_shared<nn::Linear<T>>(ds, dt, pg);
+    proj->to(device);
+  }
   if (proj)
     for (auto& kv : proj->named_parameters()) named.push_back({"proj." + kv.first, kv.second});
   auto project = [&](const Tensor<T>& h) { return proj ? proj->forward(h) : h; };
@@ -628,8 +633,8 @@ TrainHistory train_task(nn::Bert<T>& student, const TokenSet& train, const Token
         std::vector<int64_t> yl;
         int64_t ntok = 0;
         for (int64_t i : idx) { yl.push_back(train.labels[i]); ntok += int64_t(train.ids[i].size()); }
-        Tensor<int64_t> y = Tensor<int64_t>::from_vector(yl);
-        Tensor<T> pad = nn::Bert<T>::padding_mask(ids);
+        Tensor<int64_t> y = Tensor<int64_t>::from_vector(yl).to(device);
+        Tensor<T> pad_host = nn::Bert<T>::padding_mask(ids), pad = pad_host.to(device);
         nn::EncoderOptions<T> eo;
         eo.key_padding_mask = pad;
         eo.output_hidden_states = uses_hidden(method);
@@ -640,15 +645,15 @@ TrainHistory train_task(nn::Bert<T>& student, const TokenSet& train, const Token
         if (method == Method::finetune || method == Method::ckd) {
           loss = cross_entropy(logits, y);
         } else {
-          loss = losses::kd_with_cross_entropy(logits, cache->batch_logits(idx), y, dc.alpha, dc.temperature,
+          loss = losses::kd_with_cross_entropy(logits, cache->batch_logits(idx).to(device), y, dc.alpha, dc.temperature,
                                                Reduction::batchmean, losses::TemperatureScale::t_squared);
         }
         if (uses_hidden(method)) {
-          Tensor<T> valid = sub(Tensor<T>::ones(pad.shape()), pad);  // [B, T], 1 = real
+          Tensor<T> valid = sub(Tensor<T>::ones(pad.shape()), pad_host).to(device);  // [B, T], 1 = real
           std::vector<Tensor<T>> sh;
           for (int64_t l : s_layers) sh.push_back(out.hidden_states.at(l));
           Tensor<T> Hs = stack(sh, 1);                          // [B, La, T, ds]
-          Tensor<T> Ht = cache->batch_hidden(train, idx, Tn);  // [B, La, T, dt]
+          Tensor<T> Ht = cache->batch_hidden(train, idx, Tn).to(device);  // [B, La, T, dt]
           const int64_t La = Hs.size(1);
           if (method == Method::pkd) {
             // aligned layers other than the embedding and the last
@@ -665,7 +670,7 @@ TrainHistory train_task(nn::Bert<T>& student, const TokenSet& train, const Token
             for (int64_t l : s_layers)
               if (l >= 1) as.push_back(mean(out.attentions.at(l - 1), {1}));  // [B, T, T]
             if (!as.empty()) {
-              Tensor<T> At = cache->batch_attention(train, idx, Tn);
+              Tensor<T> At = cache->batch_attention(train, idx, Tn).to(device);
               loss = add(loss, mul_scalar(losses::attention_mse_loss(stack(as, 1), At, valid), T(dc.tiny_attention)));
             }
           } else {

@@ -56,7 +56,8 @@ Importance importance(nn::Bert<T>& model, const TokenSet& dev, int64_t batch = 3
     std::vector<int64_t> yl;
     for (int64_t i : idx) yl.push_back(dev.labels.at(i));
     model.zero_grad();
-    Tensor<T> loss = cross_entropy(model.forward_logits(pad_batch(dev, idx)), Tensor<int64_t>::from_vector(yl));
+    Tensor<T> loss = cross_entropy(model.forward_logits(pad_batch(dev, idx)),
+                                   Tensor<int64_t>::from_vector(yl).to(model.embeddings().word.weight.device()));
     loss.backward();
     for (int64_t l = 0; l < L; ++l) {
       auto& layer = model.encoder().layer(l);
@@ -158,14 +159,17 @@ TrainHistory train_dynabert(nn::Bert<T>& student, nn::Bert<T>& teacher, const To
   check(student.config().hidden == teacher.config().hidden && student.config().layers == teacher.config().layers,
         "train_dynabert", "student and teacher must share the architecture (DynaBERT starts from the teacher)");
   auto named = student.named_parameters();
+  const Device device = named.front().second.device();  // batches are made on the host, then moved
+  check(teacher.embeddings().word.weight.device() == device, "train_dynabert", "teacher on ",
+        teacher.embeddings().word.weight.device(), ", student on ", device, ": put both on one device");
   const std::vector<int64_t> lengths = lengths_of(train);
   teacher.eval();
   return train_loop<T>(
       student, named, train.size(), o,
       [&](const std::vector<int64_t>& idx, int64_t step) {
         Tensor<int64_t> ids = pad_batch(train, idx);
-        Tensor<T> pad = nn::Bert<T>::padding_mask(ids);
-        Tensor<T> valid = sub(Tensor<T>::ones(pad.shape()), pad);
+        Tensor<T> pad_host = nn::Bert<T>::padding_mask(ids), pad = pad_host.to(device);
+        Tensor<T> valid = sub(Tensor<T>::ones(pad.shape()), pad_host).to(device);
         int64_t ntok = 0;
         for (int64_t i : idx) ntok += int64_t(train.ids[i].size());
         nn::EncoderOutput<T> tout;

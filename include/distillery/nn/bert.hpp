@@ -132,9 +132,14 @@ class Bert : public Module<T> {
     return m;
   }
 
+  // Host ids are fine for a model on a device: they (and the padding mask, made on the host) move
+  // to the model's device first.
   EncoderOutput<T> encode(const Tensor<int64_t>& ids, EncoderOptions<T> o = {}) {
-    if (!o.key_padding_mask.defined()) o.key_padding_mask = padding_mask(ids);
-    return encoder_.forward(embed(ids), o);
+    const Device dev = emb_.word.weight.device();
+    if (!o.key_padding_mask.defined())
+      o.key_padding_mask = padding_mask(ids.device() == Device::cpu ? ids : ids.to(Device::cpu));
+    o.key_padding_mask = o.key_padding_mask.to(dev);
+    return encoder_.forward(embed(ids.to(dev)), o);
   }
 
   // Masked-LM logits for hidden states at the masked positions: h [N, d] -> [N, V].
