@@ -129,9 +129,10 @@ int main(int argc, char** argv) {
           continue;
         }
         auto t0 = Clock::now();
-        if (!teacher_dev && dev == Device::cpu) teacher_dev = &teacher;
-        if (!teacher_dev) {
-          teacher_copy = std::dynamic_pointer_cast<nn::Bert<float>>(teacher.clone());
+        if (!teacher_dev && dev == Device::cpu) {
+          teacher_dev = &teacher;
+        } else if (!teacher_dev) {
+          teacher_copy = nn::clone(teacher);
           teacher_copy->to(dev);
           teacher_dev = teacher_copy.get();
         }

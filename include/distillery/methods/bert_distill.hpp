@@ -371,7 +371,7 @@ template <class T>
 TrainHistory pretrain_mlm(nn::Bert<T>& model, const TokenSet& corpus, const TrainOptions& o) {
   const int64_t V = model.config().vocab_size;
   auto named = model.named_parameters();
-  const Device dev = named.front().second.device();  // batches are made on the host, then moved
+  const Device dev = model.device();  // batches are made on the host, then moved
   const std::vector<int64_t> lengths = lengths_of(corpus);
   return train_loop<T>(
       model, named, corpus.size(), o,
@@ -614,7 +614,7 @@ TrainHistory train_task(nn::Bert<T>& student, const TokenSet& train, const Token
   std::shared_ptr<nn::Linear<T>> proj;
   Generator pg(o.seed ^ 0x5A5A5A5Aull);
   auto named = student.named_parameters();
-  const Device device = named.front().second.device();  // batches are made on the host, then moved
+  const Device device = student.device();  // batches are made on the host, then moved
   if ((method == Method::pkd || method == Method::tinybert) && ds != dt) {
     proj = std::make_shared<nn::Linear<T>>(ds, dt, pg);
     proj->to(device);

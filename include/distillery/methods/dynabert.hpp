@@ -57,7 +57,7 @@ Importance importance(nn::Bert<T>& model, const TokenSet& dev, int64_t batch = 3
     for (int64_t i : idx) yl.push_back(dev.labels.at(i));
     model.zero_grad();
     Tensor<T> loss = cross_entropy(model.forward_logits(pad_batch(dev, idx)),
-                                   Tensor<int64_t>::from_vector(yl).to(model.embeddings().word.weight.device()));
+                                   Tensor<int64_t>::from_vector(yl).to(model.device()));
     loss.backward();
     for (int64_t l = 0; l < L; ++l) {
       auto& layer = model.encoder().layer(l);
@@ -159,9 +159,9 @@ TrainHistory train_dynabert(nn::Bert<T>& student, nn::Bert<T>& teacher, const To
   check(student.config().hidden == teacher.config().hidden && student.config().layers == teacher.config().layers,
         "train_dynabert", "student and teacher must share the architecture (DynaBERT starts from the teacher)");
   auto named = student.named_parameters();
-  const Device device = named.front().second.device();  // batches are made on the host, then moved
-  check(teacher.embeddings().word.weight.device() == device, "train_dynabert", "teacher on ",
-        teacher.embeddings().word.weight.device(), ", student on ", device, ": put both on one device");
+  const Device device = student.device();  // batches are made on the host, then moved
+  check(teacher.device() == device, "train_dynabert", "teacher on ", teacher.device(), ", student on ", device,
+        ": put both on one device");
   const std::vector<int64_t> lengths = lengths_of(train);
   teacher.eval();
   return train_loop<T>(

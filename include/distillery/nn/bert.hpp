@@ -102,6 +102,7 @@ class Bert : public Module<T> {
   }
 
   const BertConfig& config() const { return cfg_; }
+  Device device() const { return emb_.word.weight.device(); }  // where the weights live
   TransformerEncoder<T>& encoder() { return encoder_; }
   Embeddings& embeddings() { return emb_; }
 
@@ -135,7 +136,7 @@ class Bert : public Module<T> {
   // Host ids are fine for a model on a device: they (and the padding mask, made on the host) move
   // to the model's device first.
   EncoderOutput<T> encode(const Tensor<int64_t>& ids, EncoderOptions<T> o = {}) {
-    const Device dev = emb_.word.weight.device();
+    const Device dev = device();
     if (!o.key_padding_mask.defined())
       o.key_padding_mask = padding_mask(ids.device() == Device::cpu ? ids : ids.to(Device::cpu));
     o.key_padding_mask = o.key_padding_mask.to(dev);
