@@ -8,7 +8,10 @@
 
 #include <cstdio>
 
+#include "../nn/tiny_bert.hpp"
+
 using namespace distillery;
+using test_support::tiny_bert;
 using namespace distillery::methods;
 
 namespace {
@@ -32,19 +35,6 @@ TokenSet make_set(int64_t n, int64_t V, uint64_t seed, bool labels = true) {
     if (labels) s.labels.push_back(a > b ? 1 : 0);
   }
   return s;
-}
-
-nn::BertConfig tiny(int64_t hidden, int64_t layers, int64_t heads, int64_t labels) {
-  nn::BertConfig c;
-  c.vocab_size = 12;
-  c.hidden = hidden;
-  c.layers = layers;
-  c.heads = heads;
-  c.ffn = 2 * hidden;
-  c.max_len = 16;
-  c.dropout = 0.1;
-  c.num_labels = labels;
-  return c;
 }
 
 std::vector<float> flat_params(const nn::Module<float>& m) {
@@ -103,8 +93,7 @@ TEST_CASE("pretrain_mlm lowers the masked-LM loss on a repetitive corpus") {
     s.ids.push_back(ids);
   }
   Generator gen(2);
-  nn::BertConfig c = tiny(32, 2, 2, 0);
-  c.dropout = 0;
+  const nn::BertConfig c = tiny_bert(32, 2, 2, 0, 12, 0.0);
   nn::Bert<float> m(c, gen);
   // BERT init: LayerNorm weights 1 (every norm, incl. norm1/norm2 of the layers), biases 0.
   for (const auto& kv : m.named_parameters())
@@ -129,7 +118,7 @@ TEST_CASE("every method trains a student from a cached teacher; cache equals the
   const int64_t V = 12;
   TokenSet train = make_set(96, V, 11), dev = make_set(32, V, 12);
   Generator gt(5), gs(6);
-  nn::Bert<float> teacher(tiny(24, 4, 4, 2), gt);
+  nn::Bert<float> teacher(tiny_bert(24, 4, 4, 2), gt);
   {
     TrainOptions o;
     o.epochs = 2;
@@ -167,7 +156,7 @@ TEST_CASE("every method trains a student from a cached teacher; cache equals the
   for (Method m : {Method::finetune, Method::kd, Method::pkd, Method::tinybert, Method::ckd, Method::ckd_kd}) {
     CAPTURE(method_name(m));
     Generator g(9);
-    nn::Bert<float> student(tiny(16, 2, 2, 2), g);
+    nn::Bert<float> student(tiny_bert(16, 2, 2, 2), g);
     TrainOptions o;
     o.epochs = 2;
     o.batch_size = 16;
@@ -182,7 +171,7 @@ TEST_CASE("every method trains a student from a cached teacher; cache equals the
   }
   // Missing cache is an error naming the method.
   Generator g(9);
-  nn::Bert<float> student(tiny(16, 2, 2, 2), g);
+  nn::Bert<float> student(tiny_bert(16, 2, 2, 2), g);
   TrainOptions o;
   o.verbose = false;
   CHECK_THROWS_WITH_AS(train_task(student, train, dev, o, Method::kd, DistillConfig{}, static_cast<TeacherCache<float>*>(nullptr)),
@@ -196,7 +185,7 @@ TEST_CASE("a run resumed from its epoch checkpoint ends with the same bits as an
   std::remove(path.c_str());
   auto run = [&](int64_t steps, bool resume, const std::string& ckpt, int64_t every = 0) {
     Generator g(4);
-    nn::Bert<float> m(tiny(16, 2, 2, 2), g);
+    nn::Bert<float> m(tiny_bert(16, 2, 2, 2), g);
     TrainOptions o;
     o.epochs = 3;
     o.batch_size = 16;
@@ -286,7 +275,7 @@ std::vector<float> logits_of(nn::Bert<float>& m, const TokenSet& s, double w = 1
 TEST_CASE("DynaBERT rewiring keeps the full network's function and sorts heads and neurons") {
   TokenSet dev = make_set(48, 12, 41);
   Generator g(3);
-  nn::Bert<float> m(tiny(24, 2, 4, 2), g);
+  nn::Bert<float> m(tiny_bert(24, 2, 4, 2), g);
   const auto before = logits_of(m, dev);
   Importance imp = importance(m, dev);
   REQUIRE(imp.heads.size() == 2);
@@ -310,7 +299,7 @@ TEST_CASE("DynaBERT rewiring keeps the full network's function and sorts heads a
 TEST_CASE("export_subnetwork equals the sliced network, counts its parameters, round-trips") {
   TokenSet dev = make_set(20, 12, 43);
   Generator g(5);
-  nn::Bert<float> m(tiny(24, 4, 4, 3), g);
+  nn::Bert<float> m(tiny_bert(24, 4, 4, 3), g);
   for (auto [w, d] : {std::pair{0.5, 0.5}, std::pair{0.75, 0.75}, std::pair{0.25, 1.0}, std::pair{1.0, 1.0}}) {
     CAPTURE(w);
     CAPTURE(d);
@@ -334,7 +323,7 @@ TEST_CASE("export_subnetwork equals the sliced network, counts its parameters, r
 TEST_CASE("train_dynabert stage 1 and 2, with the hidden MSE and with CKD, lowers its loss") {
   TokenSet train = make_set(96, 12, 51), dev = make_set(32, 12, 52);
   Generator g(7);
-  nn::Bert<float> teacher(tiny(24, 4, 4, 2), g);
+  nn::Bert<float> teacher(tiny_bert(24, 4, 4, 2), g);
   TrainOptions o;
   o.epochs = 2;
   o.lr = 2e-3;

@@ -16,25 +16,15 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "tiny_bert.hpp"
+
 using namespace distillery;
+using test_support::tiny_bert;
 using TD = Tensor<double>;
 
 namespace {
 double max_abs_diff(const TD& a, const TD& b) {
   return max(abs(a.to(Device::cpu) - b.to(Device::cpu))).item();
-}
-// Tiny BERT (vocabulary 30, length 16, 3 labels, FFN 2·hidden, no dropout).
-nn::BertConfig mini_bert(int64_t hidden, int64_t layers, int64_t heads) {
-  nn::BertConfig c;
-  c.vocab_size = 30;
-  c.hidden = hidden;
-  c.layers = layers;
-  c.heads = heads;
-  c.ffn = 2 * hidden;
-  c.max_len = 16;
-  c.dropout = 0.0;
-  c.num_labels = 3;
-  return c;
 }
 void require_device() {
   if (!cuda_device_present()) {
@@ -139,7 +129,7 @@ TEST_CASE("cuda: transformer encoder with padding, sliced width and depth") {
 TEST_CASE("cuda: mini-BERT student distilled with KD + CKD + TinyBERT terms matches the CPU") {
   require_device();
   Generator g(5);
-  const nn::BertConfig tc = mini_bert(24, 3, 3), sc = mini_bert(16, 2, 2);
+  const nn::BertConfig tc = tiny_bert(24, 3, 3, 3, 30, 0.0), sc = tiny_bert(16, 2, 2, 3, 30, 0.0);
   nn::Bert<double> teacher(tc, g), student(sc, g);
   auto gt = nn::clone(teacher);
   auto gs = nn::clone(student);
@@ -212,7 +202,7 @@ TEST_CASE("cuda: train_task (every method, GPU teacher cache) and train_dynabert
     return s;
   };
   TokenSet train = make_set(20), dev = make_set(9);
-  const nn::BertConfig tc = mini_bert(24, 3, 3), sc = mini_bert(16, 2, 2);
+  const nn::BertConfig tc = tiny_bert(24, 3, 3, 3, 30, 0.0), sc = tiny_bert(16, 2, 2, 3, 30, 0.0);
   Generator g(8);
   nn::Bert<double> teacher(tc, g), student(sc, g);
   auto gteacher = nn::clone(teacher);
