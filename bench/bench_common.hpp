@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include <distillery/backend/cpu/gemm.hpp>  // cpu::gemm_isa, set_gemm_isa (the ISA switch)
 #include <distillery/distillery.hpp>
 #include <distillery/optim/optim.hpp>
 

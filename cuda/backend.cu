@@ -231,6 +231,9 @@ struct CudaFloatKernels final : KernelTable<T> {
              T* out, const Shape& shape) override {
     cuda_detail::where<T>(c, cv, a, av, b, bv, out, shape);
   }
+  void bernoulli_mask(uint64_t seed, double p, T keep, T* out, int64_t n) override {
+    cuda_detail::bernoulli_mask<T>(seed, p, keep, out, n);
+  }
   void reduce(ReduceOp op, const T* in, int64_t outer, int64_t r, int64_t inner,
               T* out) override {
     cuda_detail::reduce<T>(op, in, outer, r, inner, out);

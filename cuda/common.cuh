@@ -104,6 +104,7 @@ template <class T> void binary(BinaryOp op, const T* a, const View& av, const T*
                                const View& bv, T* out, const Shape& shape);
 template <class T> void where(const T* c, const View& cv, const T* a, const View& av,
                               const T* b, const View& bv, T* out, const Shape& shape);
+template <class T> void bernoulli_mask(uint64_t seed, double p, T keep, T* out, int64_t n);
 // kernels_reduce.cu
 template <class T> void reduce(ReduceOp op, const T* in, int64_t outer, int64_t r,
                                int64_t inner, T* out);

@@ -1,10 +1,12 @@
 // cuda/kernels_elementwise.cu — fill, copy (strided -> strided), cast, unary, binary (broadcast
-// strided views), where. The arithmetic is backend/scalar_math.hpp, shared with the CPU.
+// strided views), where, and dropout's bernoulli_mask. The arithmetic is backend/scalar_math.hpp, shared with the CPU.
 //
 // Strided operands are coalesced on the host (common.cuh) so that the common layouts become
 // one-dimensional: contiguous (stride 1), scalar broadcast (stride 0), or one strided dim; those
 // run without any index division. Everything else decomposes the flat index per element.
 #include "common.cuh"
+
+#include <distillery/backend/bernoulli_math.hpp>
 
 namespace distillery::cuda_detail {
 
@@ -140,7 +142,35 @@ struct WhereF {
   }
 };
 
+// One thread per xoshiro lane (backend/bernoulli_math.hpp): lane l writes elements
+// b·kBlock + l (low 32 bits) and b·kBlock + kLanes + l (high 32 bits) of every block b, so the
+// mask has the CPU's bits. The lanes are sequential streams, hence only kLanes threads: about
+// n/16 steps of a few integer ops each (well under a millisecond for a 1M-element mask).
+template <class T>
+__global__ void bernoulli_kernel(uint64_t seed, uint64_t thresh, T keep, T* out, int64_t n) {
+  const int l = threadIdx.x;
+  if (l >= bernoulli::kLanes) return;
+  uint64_t s0 = bernoulli::lane_state(seed, l, 0), s1 = bernoulli::lane_state(seed, l, 1);
+  uint64_t s2 = bernoulli::lane_state(seed, l, 2), s3 = bernoulli::lane_state(seed, l, 3);
+  for (int64_t base = 0; base < n; base += bernoulli::kBlock) {
+    const uint64_t r = bernoulli::step(s0, s1, s2, s3);
+    const int64_t lo = base + l, hi = base + bernoulli::kLanes + l;
+    if (lo < n) out[lo] = (r & 0xFFFFFFFFull) < thresh ? T(0) : keep;
+    if (hi < n) out[hi] = (r >> 32) < thresh ? T(0) : keep;
+  }
+}
+
 }  // namespace
+
+template <class T>
+void bernoulli_mask(uint64_t seed, double p, T keep, T* out, int64_t n) {
+  if (n <= 0) return;
+  bernoulli_kernel<T><<<1, bernoulli::kLanes, 0, stream()>>>(seed, bernoulli::threshold(p), keep,
+                                                             out, n);
+  check_launch("bernoulli_mask");
+}
+template void bernoulli_mask<float>(uint64_t, double, float, float*, int64_t);
+template void bernoulli_mask<double>(uint64_t, double, double, double*, int64_t);
 
 template <class T>
 void fill(T* out, int64_t n, T value) {

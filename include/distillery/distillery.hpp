@@ -14,6 +14,11 @@
 //   auto y = sum(x * x * x);                                   // y = Σ x³
 //   auto g = grad({y}, {x}, {}, /*create_graph=*/true)[0];     // 3 x²
 //   auto h = grad({sum(g)}, {x})[0];                           // 6 x
+//
+// The CPU kernels are compiled once per program, not in every translation unit: link the CMake
+// target distillery::distillery (headers + the prebuilt distillery::kernels), or, header-only,
+// write `#define DISTILLERY_IMPLEMENTATION` before this include in exactly one .cpp file of the
+// program (docs/build.md).
 #pragma once
 
 #include "core/error.hpp"
@@ -22,6 +27,7 @@
 #include "core/rng.hpp"
 #include "core/storage.hpp"
 #include "core/tensor.hpp"
+#include "backend/cpu/parallel.hpp"  // cpu::max_threads() (OpenMP threads; no kernels)
 #include "autograd/grad_mode.hpp"
 #include "autograd/node.hpp"
 #include "autograd/engine.hpp"
@@ -36,3 +42,7 @@
 #include "ops/tensor_methods.hpp"
 #include "ops/inplace.hpp"
 #include "losses/losses.hpp"
+
+#ifdef DISTILLERY_IMPLEMENTATION
+#include "backend/cpu/implementation.hpp"
+#endif

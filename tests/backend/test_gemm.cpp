@@ -3,6 +3,7 @@
 // edges, packed and in-place (direct) operands, the dot-product path, k larger than one cache
 // block, batches (including broadcast operands), alpha/beta, and beta = 0 ignoring NaN in C. The packed kernels must also give bit-identical results for any
 // thread count (the split is by output tiles, never along k).
+#include <distillery/backend/cpu/gemm.hpp>  // cpu::gemm_isa, set_gemm_isa (the ISA switch)
 #include <distillery/distillery.hpp>
 
 #include <doctest/doctest.h>

@@ -1,7 +1,10 @@
-// tests/install/main.cpp — the whole of a user's first program; fails (exit 1) on a wrong sum.
+// tests/install/main.cpp — the whole of a user's first program; fails (exit 1) on a wrong sum or
+// a wrong gradient computed in the other translation unit (second.cpp).
 #include <distillery/distillery.hpp>
 
 #include <cstdio>
+
+double second_derivative_of_cube(double x);  // second.cpp
 
 int main() {
   auto t = distillery::Tensor<double>::ones({2, 3});
@@ -10,6 +13,11 @@ int main() {
     std::fprintf(stderr, "consumer: sum(ones({2,3})) = %g, expected 6\n", s);
     return 1;
   }
-  std::printf("consumer: sum(ones({2,3})) = %g\n", s);
+  const double h = second_derivative_of_cube(2.0);
+  if (h != 12.0) {
+    std::fprintf(stderr, "consumer: d2/dx2 x^3 at 2 = %g, expected 12\n", h);
+    return 1;
+  }
+  std::printf("consumer: sum(ones({2,3})) = %g, d2/dx2 x^3 at 2 = %g\n", s, h);
   return 0;
 }

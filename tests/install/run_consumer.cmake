@@ -2,6 +2,7 @@
 #   MODE=package       cmake --install DISTILLERY_BINARY_DIR into WORK_DIR/prefix, then configure
 #                      the consumer with -DCMAKE_PREFIX_PATH=WORK_DIR/prefix
 #   MODE=subdirectory  configure the consumer with -DDISTILLERY_SOURCE_DIR (add_subdirectory)
+#   LINK=distillery|headers  which target the consumer links (tests/install/CMakeLists.txt)
 # then build the consumer and run it.
 foreach(_var MODE DISTILLERY_SOURCE_DIR DISTILLERY_BINARY_DIR CONSUMER_SOURCE_DIR WORK_DIR)
   if(NOT DEFINED ${_var} OR "${${_var}}" STREQUAL "")
@@ -26,6 +27,9 @@ set(_configure_args -S ${CONSUMER_SOURCE_DIR} -B ${WORK_DIR}/build -DCMAKE_BUILD
 if(GENERATOR)
   list(APPEND _configure_args -G ${GENERATOR})
 endif()
+if(LINK)
+  list(APPEND _configure_args -DCONSUMER_LINK=${LINK})
+endif()
 if(CXX_COMPILER)
   list(APPEND _configure_args -DCMAKE_CXX_COMPILER=${CXX_COMPILER})
 endif()
@@ -36,6 +40,10 @@ if(MODE STREQUAL "package")
            ${CMAKE_COMMAND} --install ${DISTILLERY_BINARY_DIR} --prefix ${_prefix} --config ${CONFIG})
   if(NOT EXISTS ${_prefix}/include/distillery/distillery.hpp)
     message(FATAL_ERROR "[install test] include/distillery/distillery.hpp was not installed")
+  endif()
+  file(GLOB_RECURSE _kernels_lib ${_prefix}/*distillery_kernels*)
+  if(NOT _kernels_lib)
+    message(FATAL_ERROR "[install test] the distillery_kernels library was not installed")
   endif()
   list(APPEND _configure_args -DCMAKE_PREFIX_PATH=${_prefix})
 elseif(MODE STREQUAL "subdirectory")

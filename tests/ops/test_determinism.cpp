@@ -4,6 +4,7 @@
 // NoGradGuard) is run twice from the same seed and must give the same parameters bit for bit.
 // A large variant pushes the matmuls, elementwise ops and reductions above the OpenMP grain, so
 // the threaded kernel paths are covered too.
+#include <distillery/backend/cpu/gemm.hpp>  // cpu::gemm_isa, set_gemm_isa (the ISA switch)
 #include <distillery/distillery.hpp>
 
 #include <doctest/doctest.h>

@@ -6,6 +6,7 @@
 // batch sizes that make one chunk, several chunks and several threads, one-channel inputs
 // (backend/cpu/conv_direct.hpp for float); non-contiguous inputs;
 // and the second order (create_graph goes through the composed rule) against the composed op.
+#include <distillery/backend/cpu/gemm.hpp>  // cpu::gemm_isa, set_gemm_isa (the ISA switch)
 #include <distillery/distillery.hpp>
 
 #include <doctest/doctest.h>

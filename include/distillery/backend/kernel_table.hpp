@@ -15,30 +15,14 @@
 #include "../core/device.hpp"
 #include "../core/error.hpp"
 #include "../core/shape.hpp"
+#include "../core/storage.hpp"
 #include "loss_math.hpp"
 #include "scalar_math.hpp"
 
 namespace distillery {
 
-struct View {
-  Shape shape;
-  Strides strides;
-  int64_t offset = 0;
-};
-
 struct Conv2dGeometry {  // im2col / col2im / pooling geometry, NCHW
   int64_t N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo;
-};
-
-// Memory of one device. The CPU one is plain aligned malloc; CUDA's is a caching allocator.
-struct DeviceRuntime {
-  virtual ~DeviceRuntime() = default;
-  virtual void* allocate(std::size_t bytes) = 0;
-  virtual void deallocate(void* p, std::size_t bytes) = 0;
-  virtual void copy_to_host(void* dst, const void* src, std::size_t bytes) = 0;
-  virtual void copy_from_host(void* dst, const void* src, std::size_t bytes) = 0;
-  virtual void copy_device(void* dst, const void* src, std::size_t bytes) = 0;
-  virtual void synchronize() {}
 };
 
 #define DST_NOT_ON_DEVICE(name) \
@@ -97,6 +81,10 @@ struct KernelTable {
   // max pooling with padding -inf; idx is the flat h*W+w index within each (n, c) plane
   virtual void max_pool2d(const T* x, const Conv2dGeometry& g, T* out, I* idx)
       DST_NOT_ON_DEVICE("max_pool2d")
+  // dropout mask: out[i] = 0 with probability p, else keep (i < n, 0 ≤ p < 1), the bits a
+  // function of `seed` alone, the same on every device (backend/bernoulli_math.hpp)
+  virtual void bernoulli_mask(uint64_t seed, double p, T keep, T* out, int64_t n)
+      DST_NOT_ON_DEVICE("bernoulli_mask")
   // stable sort of each row of in [rows, cols]
   virtual void sort(const T* in, int64_t rows, int64_t cols, bool descending, T* vals, I* idx)
       DST_NOT_ON_DEVICE("sort")
@@ -115,12 +103,13 @@ struct KernelTable {
                                      const Conv2dGeometry& g, int64_t cout, const T* cols,
                                      T* gx, T* gw, T* gb) { return false; }
 
-  // Optional fused distillation losses (losses/ uses them when has_fused_losses(); the CPU runs
-  // its own OpenMP kernels in losses/ instead). All buffers live on the device; `value` is one
-  // element of device memory; a null grad / dG means "value only". Returning false means "not
-  // for these sizes": losses/ then takes the composed path.
+  // Optional fused distillation losses (losses/ uses them when has_fused_losses(): the CPU's
+  // OpenMP kernels in backend/cpu/{kd,relation}_kernels.hpp, CUDA's in cuda/kernels_loss.cu).
+  // All buffers live on the device; `value` is one element of device memory; a null grad / dG
+  // means "value only". Returning false means "not for these sizes": losses/ then takes the
+  // composed path.
   virtual bool has_fused_losses() const { return false; }
-  // Hinton KD over rows of contiguous z, v [N, C] (see losses/kd_kernel.hpp):
+  // Hinton KD over rows of contiguous z, v [N, C] (see backend/cpu/kd_kernel.hpp):
   //   value = coef · Σ_rows loss_row,  grad [N, C] = coef/T · (softmax(z/T) − softmax(v/T)).
   virtual bool kd_fused(const T* z, const T* v, int64_t N, int64_t C, double temperature,
                         bool soft_ce, double coef, T* value, T* grad) { return false; }
@@ -128,20 +117,53 @@ struct KernelTable {
   // [groups, m]: value = Σ of the weighted terms of `spec`, dG [groups, m, m] = ∂value/∂Gs.
   virtual bool relation_fused(const T* Gs, const T* Gt, const T* mask, int64_t groups, int64_t m,
                               const RelationSpec& spec, T* value, T* dG) { return false; }
+  // The same terms read off the points themselves, without Gram buffers (the CPU's kernel):
+  // group g holds ls.points points of xs (layout ls) and of xt (layout lt), mask [groups, points]
+  // 0/1; *value (a host double) = Σ weighted terms, grad (xs's layout, when non-null)
+  // += ∂value/∂xs.
+  virtual bool relation_points_fused(const T* xs, const GroupLayout& ls, const T* xt,
+                                     const GroupLayout& lt, const T* mask,
+                                     const RelationSpec& spec, double* value, T* grad) {
+    return false;
+  }
+  // The full-angle term of ONE group of m points xs [m, ds], xt [m, dt] (RKD), weighted by coef:
+  // *value (a host double); grad [m, ds] (when non-null) = ∂value/∂xs, overwritten.
+  virtual bool angle_group_fused(const T* xs, int64_t m, int64_t ds, const T* xt, int64_t dt,
+                                 losses::MatchLoss f, double coef, double* value, T* grad) {
+    return false;
+  }
 };
 
 #pragma GCC diagnostic pop
 #undef DST_NOT_ON_DEVICE
 
-// Registration slots for non-CPU devices (filled by cuda/ at static-initialisation time).
-inline DeviceRuntime*& cuda_runtime_slot() {
-  static DeviceRuntime* rt = nullptr;
-  return rt;
-}
+// Registration slot for the CUDA tables (filled by cuda/ at static-initialisation time; the
+// runtime's slot is in core/device.hpp).
 template <class T>
 KernelTable<T>*& cuda_kernel_slot() {
   static KernelTable<T>* k = nullptr;
   return k;
+}
+
+// The CPU tables: declared here, defined once per program in backend/cpu/implementation.hpp
+// (compiled into distillery::kernels, or into the one translation unit that defines
+// DISTILLERY_IMPLEMENTATION). Only these element types have kernels.
+template <class T>
+KernelTable<T>& cpu_kernel_table();
+template <>
+KernelTable<float>& cpu_kernel_table<float>();
+template <>
+KernelTable<double>& cpu_kernel_table<double>();
+template <>
+KernelTable<int64_t>& cpu_kernel_table<int64_t>();
+
+// The kernel table of device d for element type T.
+template <class T>
+KernelTable<T>& kernels(Device d) {
+  if (d == Device::cpu) return cpu_kernel_table<T>();
+  KernelTable<T>* k = cuda_kernel_slot<T>();
+  check(k != nullptr, "device", "no CUDA kernels registered for this dtype");
+  return *k;
 }
 
 }  // namespace distillery

@@ -93,7 +93,7 @@ DST_HD int64_t window_neighbour(int64_t i, int64_t p, int64_t w, int64_t m) {
 
 namespace distillery {
 
-// One relation pass over `groups` Gram matrices of m points each (see losses/relation_kernels.hpp
+// One relation pass over `groups` Gram matrices of m points each (see backend/cpu/relation_kernels.hpp
 // for the terms and their masks): each term's weight already divided by its denominator, 0 = off.
 struct RelationSpec {
   double pair = 0;          // cosine → masked softmax over j ≠ i → KL(teacher ‖ student)
@@ -102,5 +102,24 @@ struct RelationSpec {
   losses::MatchLoss angle_loss = losses::MatchLoss::l2;
   int64_t window = 21;
 };
+
+// Groups of points inside one buffer: point p of group g starts at offset(g, p) and its `dim`
+// values are contiguous (the CPU relation kernel reads hidden states in place with it).
+struct GroupLayout {
+  int64_t groups = 0, points = 0, dim = 0;
+  int64_t inner_groups = 1, outer_stride = 0, inner_stride = 0, point_stride = 0;
+  int64_t offset(int64_t g, int64_t p) const {
+    return (g / inner_groups) * outer_stride + (g % inner_groups) * inner_stride + p * point_stride;
+  }
+};
+
+// hidden [B, L, n, d]: word relations group the n tokens of each (b, l); layer relations group
+// the L layers of each (b, token).
+inline GroupLayout word_layout(int64_t B, int64_t L, int64_t n, int64_t d) {
+  return GroupLayout{B * L, n, d, 1, n * d, 0, d};
+}
+inline GroupLayout layer_layout(int64_t B, int64_t L, int64_t n, int64_t d) {
+  return GroupLayout{B * n, L, d, n, L * n * d, d, n * d};
+}
 
 }  // namespace distillery

@@ -1,41 +1,36 @@
-// core/storage.hpp — reference-counted device buffers and the device registry.
+// core/storage.hpp — reference-counted device buffers.
 //
 // A Storage owns `bytes` bytes on one Device. Tensors are views (shape, strides, offset) over a
-// shared Storage. `runtime(device)` and `kernels<T>(device)` return the per-device memory
-// manager and kernel table; asking for CUDA without the CUDA backend throws. Live and peak
+// shared Storage. `runtime(device)` returns the per-device memory manager (the kernel table is
+// `kernels<T>(device)`, backend/kernel_table.hpp); asking for CUDA without the CUDA backend
+// throws. Live and peak
 // bytes are counted per device (memory_stats), which dataset distillation reports.
 #pragma once
 #include <atomic>
 #include <cstddef>
 #include <memory>
 
-#include "../backend/cpu/kernels.hpp"
-#include "../backend/kernel_table.hpp"
 #include "device.hpp"
+#include "error.hpp"
+#include "shape.hpp"
 
 namespace distillery {
 
 inline DeviceRuntime* runtime(Device d) {
-  if (d == Device::cpu) {
-    static cpu::CpuRuntime rt;
-    return &rt;
-  }
+  if (d == Device::cpu) return cpu_runtime();
   DeviceRuntime* rt = cuda_runtime_slot();
   check(rt != nullptr, "device", "CUDA requested but Distillery was built without the CUDA "
         "backend (configure with -DDISTILLERY_CUDA=ON and link distillery::cuda)");
   return rt;
 }
 
-template <class T>
-KernelTable<T>& kernels(Device d) {
-  if (d == Device::cpu) {
-    static cpu::CpuKernels<T> k;
-    return k;
-  }
-  KernelTable<T>* k = cuda_kernel_slot<T>();
-  check(k != nullptr, "device", "no CUDA kernels registered for this dtype");
-  return *k;
-}
+// A strided window over a buffer, in elements: what a kernel needs to read a tensor
+// (backend/kernel_table.hpp; a broadcast operand has stride 0 on its broadcast dims).
+struct View {
+  Shape shape;
+  Strides strides;
+  int64_t offset = 0;
+};
 
 inline bool cuda_available() { return cuda_runtime_slot() != nullptr; }
 

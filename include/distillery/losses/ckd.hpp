@@ -32,7 +32,7 @@
 // * LTR: the same recipes over the L layers of each token, mask = the token's validity; needs
 //   all aligned layers of a model to share its width (true for stacked states).
 // * The teacher is always detached.
-// Fused path: cosine+kldiv pairs and every triple (l1/l2/smooth_l1) run in relation_kernels.hpp:
+// Fused path: cosine+kldiv pairs and every triple (l1/l2/smooth_l1) run in backend/cpu/relation_kernels.hpp:
 // one Gram GEMM per group and model, m² / m·w² / m³ scalar loops, one backward GEMM; ckd_loss
 // shares the Grams between the word terms. Memory O(B·L·n²) transient per thread, no n³ and no
 // [n, w, d] differences. The composed window path stores O(B·L·n·w·d) differences and
@@ -247,8 +247,13 @@ double fused_relation(const Tensor<T>& sc, const Tensor<T>& tc, const std::vecto
                       bool layer, const RelationTerms& terms, T* grad) {
   const int64_t B = sc.shape()[0], L = sc.shape()[1], n = sc.shape()[2];
   auto lay = layer ? layer_layout : word_layout;
-  return relation_pass(sc.data_ptr(), lay(B, L, n, sc.shape()[3]), tc.data_ptr(),
-                       lay(B, L, n, tc.shape()[3]), grouped_mask(hm, B, L, n, layer), terms, grad);
+  const std::vector<T> gm = grouped_mask(hm, B, L, n, layer);
+  double value = 0;  // the CPU's kernel (backend/cpu/relation_kernels.hpp)
+  check(kernels<T>(Device::cpu)
+            .relation_points_fused(sc.data_ptr(), lay(B, L, n, sc.shape()[3]), tc.data_ptr(),
+                                   lay(B, L, n, tc.shape()[3]), gm.data(), terms, &value, grad),
+        "ckd", "the CPU kernel table has no relation kernel");
+  return value;
 }
 
 // Shared driver of every CKD loss: terms for word groups and for layer groups, fused or composed.

@@ -4,13 +4,13 @@
 // Fused losses. A hot loss (KD, CKD relations, RKD angle) has two paths that compute the same
 // number:
 //   composed  built from differentiable ops, so gradients of any order work (create_graph);
-//   fused     one custom node: its forward runs a dedicated OpenMP loop (kd_kernel.hpp,
-//             relation_kernels.hpp) that computes the loss AND the analytic gradient of the
-//             student in the same pass (no intermediate graph); its backward rule only scales
+//   fused     one custom node: its forward runs a dedicated kernel through the kernel table
+//             (CPU: backend/cpu/kd_kernel.hpp, relation_kernels.hpp) that computes the loss AND
+//             the analytic gradient of the student in the same pass (no intermediate graph); its backward rule only scales
 //             that saved gradient by the upstream scalar (or hands it out as is when that is 1).
 // Rule (LossPath::automatic, the default): the fused path is taken whenever the loss has a fused
-// kernel for the requested OPTIONS on the tensors' device (CPU: the OpenMP kernels here; CUDA:
-// cuda/kernels_loss.cu through the kernel table's optional slots); otherwise the composed one.
+// kernel for the requested OPTIONS on the tensors' device (the kernel table's optional slots:
+// CPU backend/cpu/, CUDA cuda/kernels_loss.cu); otherwise the composed one.
 // The choice never depends on requires_grad or grad mode, so values are identical bit for bit
 // with or without a graph. If a fused node is later differentiated with create_graph=true, its
 // backward rule notices (grad mode is on while the rule runs) and falls back to the composed
@@ -58,6 +58,9 @@ inline const char* match_loss_name(MatchLoss m) {
 // backend/loss_math.hpp with the scalar arithmetic the CPU and CUDA kernels share.
 
 namespace detail {
+
+// Which relation terms a fused pass computes (backend/loss_math.hpp).
+using RelationTerms = RelationSpec;
 
 // Prints a tensor's shape, or "(undefined)"; lazy, so error messages may name any input.
 template <class T>
@@ -193,16 +196,12 @@ std::vector<Tensor<T>> composed_gradients(const std::vector<Tensor<T>>& inputs, 
   return out;
 }
 
-// s · x for a contiguous CPU tensor, as one vectorised OpenMP loop (no broadcasting machinery).
+// s · x for a contiguous tensor, one kernel call (no graph, no broadcasting machinery).
 template <class T>
 Tensor<T> scaled_copy(const Tensor<T>& x, T s) {
   Tensor<T> out = Tensor<T>::empty(x.shape(), x.device());
-  const T* src = x.data_ptr();
-  T* dst = out.data_ptr();
-  cpu::parallel_for(x.numel(), 1, [&](int64_t b, int64_t e) {
-    using Arr = Eigen::Array<T, Eigen::Dynamic, 1>;
-    Eigen::Map<Arr>(dst + b, e - b) = Eigen::Map<const Arr>(src + b, e - b) * s;
-  });
+  kernels<T>(x.device()).unary(UnaryOp::mul_scalar, x.data_ptr(), out.data_ptr(), x.numel(), s,
+                               T(0));
   return out;
 }
 
@@ -261,8 +260,7 @@ Tensor<T> fused_scalar_loss(const char* name, double value, const std::vector<Te
 template <class T>
 bool use_fused(LossPath path, bool supported, const Tensor<T>& x, const char* loss) {
   if (path == LossPath::composed) return false;
-  const bool ok = supported && (x.device() == Device::cpu ||
-                                kernels<T>(x.device()).has_fused_losses());
+  const bool ok = supported && kernels<T>(x.device()).has_fused_losses();
   check(ok || path != LossPath::fused, loss,
         "no fused kernel for these options/device; use "
         "LossPath::automatic or LossPath::composed");

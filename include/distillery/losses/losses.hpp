@@ -21,9 +21,10 @@
 //   differentiable to any order: under create_graph its rule rebuilds the composed graph.
 // * Errors: bad inputs throw distillery::Error("<loss name>: ... <shapes> ...").
 // * Files: one header per family (below); common.hpp holds the shared pieces; the fused CPU
-//   kernels live in kd_kernel.hpp and relation_kernels.hpp (relations read off Gram matrices:
-//   one GEMM per group, no [n, n, d] differences, no n³ tensor), on the per-ISA vectorised exp of
-//   vector_exp.hpp (AVX-512 / AVX2 / baseline chosen at run time, like the engine's GEMM).
+//   kernels live in backend/cpu/kd_kernel.hpp and relation_kernels.hpp, reached through the
+//   kernel table's fused slots (relations read off Gram matrices: one GEMM per group, no
+//   [n, n, d] differences, no n³ tensor), on the per-ISA vectorised exp of
+//   backend/cpu/vector_exp.hpp (AVX-512 / AVX2 / baseline chosen at run time, like the GEMM).
 //
 // RESPONSE (response.hpp)
 // * softmax_with_temperature = softmax(z/T); T must be > 0.

@@ -12,12 +12,11 @@
 // * ψ_A(x)_abc = <u(x_b − x_a), u(x_c − x_a)>, vertex a, u(v) = v / max(‖v‖, 1e-12) (so u(0) = 0).
 // * Huber = smooth-L1 with β = 1. The teacher is always detached (the reference runs it under
 //   no_grad); only the widths of student and teacher may differ.
-// Fused path (rkd_angle_loss): the angles are read off the Gram matrix (relation_kernels.hpp), one
+// Fused path (rkd_angle_loss): the angles are read off the Gram matrix (backend/cpu/relation_kernels.hpp), one
 // OpenMP pass over vertices computes loss and student gradient; memory O(N²), never N²·D or N³.
 // On CUDA the same terms run in cuda/kernels_loss.cu (relation_device.hpp).
 #pragma once
 #include "relation_device.hpp"
-#include "relation_kernels.hpp"
 
 namespace distillery::losses {
 
@@ -120,9 +119,12 @@ Tensor<T> rkd_angle_loss(const Tensor<T>& student, const Tensor<T>& teacher,
                                         {g, Tensor<T>()}, composed);
   }
   if (want_grad) g = Tensor<T>::empty(student.shape());
-  const double value = detail::single_group_angle(
-      sc.data_ptr(), N, student.shape()[1], tc.data_ptr(), t.shape()[1], MatchLoss::smooth_l1,
-      T(1.0 / (n * n * n)), g.defined() ? g.data_ptr() : nullptr);
+  double value = 0;  // the CPU's kernel (backend/cpu/relation_kernels.hpp)
+  if (!kernels<T>(Device::cpu).angle_group_fused(sc.data_ptr(), N, student.shape()[1],
+                                                 tc.data_ptr(), t.shape()[1],
+                                                 MatchLoss::smooth_l1, 1.0 / (n * n * n), &value,
+                                                 g.defined() ? g.data_ptr() : nullptr))
+    return composed({student, t});
   return detail::fused_scalar_loss<T>("rkd_angle_loss_fused", value, {student, t},
                                       {g, Tensor<T>()}, composed);
 }

@@ -6,7 +6,7 @@
 //   value (0-dim, on the device) = Σ weighted terms of `spec` (pair / full angle / window angle)
 //   dxs [G, m, ds] = (dG + dGᵀ) xs,  dG = ∂value/∂Gs
 #pragma once
-#include "relation_kernels.hpp"
+#include "common.hpp"
 
 namespace distillery::losses::detail {
 

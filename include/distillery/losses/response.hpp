@@ -21,7 +21,7 @@
 // per row that computes the loss and the student gradient (T²·coef·(softmax_T(z) −
 // softmax_T(v))/T).
 #pragma once
-#include "kd_kernel.hpp"
+#include "common.hpp"
 
 namespace distillery::losses {
 
@@ -100,19 +100,12 @@ Tensor<T> kd_loss(const Tensor<T>& student_logits, const Tensor<T>& teacher_logi
   auto composed = [=](const std::vector<Tensor<T>>& in) {
     return detail::kd_composed(in[0], in[1], temperature, reduction, scale, divergence);
   };
-  if (z.device() != Device::cpu) {  // the device's fused kernel (cuda/kernels_loss.cu)
-    Tensor<T> value = Tensor<T>::empty(Shape{}, z.device());
-    if (!kernels<T>(z.device()).kd_fused(zc.data_ptr(), vc.data_ptr(), N, C, temperature,
-                                         divergence == Divergence::soft_cross_entropy, coef,
-                                         value.data_ptr(), gp))
-      return composed({z, v});
-    return detail::fused_scalar_loss<T>("kd_loss_fused", value, {z, v}, {g, Tensor<T>()},
-                                        composed);
-  }
-  const auto term =
-      divergence == Divergence::kl ? detail::KdTerm::kl : detail::KdTerm::soft_cross_entropy;
-  const double value =
-      detail::kd_kernel(zc.data_ptr(), vc.data_ptr(), N, C, temperature, term, coef, gp);
+  // the device's fused kernel (backend/cpu/kd_kernel.hpp, cuda/kernels_loss.cu)
+  Tensor<T> value = Tensor<T>::empty(Shape{}, z.device());
+  if (!kernels<T>(z.device()).kd_fused(zc.data_ptr(), vc.data_ptr(), N, C, temperature,
+                                       divergence == Divergence::soft_cross_entropy, coef,
+                                       value.data_ptr(), gp))
+    return composed({z, v});
   return detail::fused_scalar_loss<T>("kd_loss_fused", value, {z, v}, {g, Tensor<T>()},
                                       composed);
 }

@@ -8,6 +8,7 @@
 //   exp' = g * exp(x) stay differentiable (second order) through the saved output.
 #pragma once
 #include "../autograd/engine.hpp"
+#include "../backend/kernel_table.hpp"
 #include "../autograd/node.hpp"
 
 namespace distillery {

@@ -12,7 +12,6 @@
 #include <array>
 #include <cmath>
 
-#include "../backend/cpu/bernoulli.hpp"
 #include "index.hpp"
 
 namespace distillery {
@@ -88,14 +87,20 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Shape& normalized_shape,
 }
 
 // dropout: zeroes each element with probability p and scales the rest by 1/(1-p) in training.
-// The mask (backend/cpu/bernoulli.hpp) takes one draw from gen, whatever the size.
+// The mask is drawn on x's device (KernelTable::bernoulli_mask) from one draw of gen, whatever
+// the size; the same seed gives the same mask on every device.
 template <class T>
 Tensor<T> dropout(const Tensor<T>& x, double p, bool training, Generator& gen) {
   check(p >= 0 && p < 1, "dropout", "probability must be in [0, 1), got ", p);
   if (!training || p == 0) return x;
-  Tensor<T> m = Tensor<T>::empty(x.shape());
-  cpu::bernoulli_mask(gen, p, T(1.0 / (1.0 - p)), m.data_ptr(), x.numel());
-  return mul(x, x.device() == Device::cpu ? m : m.to(x.device()));
+  uint64_t seed;
+  {
+    std::lock_guard<std::mutex> lk(gen.mutex());
+    seed = gen.next_u64();
+  }
+  Tensor<T> m = Tensor<T>::empty(x.shape(), x.device());
+  kernels<T>(x.device()).bernoulli_mask(seed, p, T(1.0 / (1.0 - p)), m.data_ptr(), x.numel());
+  return mul(x, m);
 }
 template <class T>
 Tensor<T> dropout(const Tensor<T>& x, double p, bool training = true) {

@@ -18,11 +18,14 @@
 
 #include "../kernel_table.hpp"
 #include "allocator.hpp"
+#include "bernoulli.hpp"
 #include "conv_direct.hpp"
 #include "gemm.hpp"
 #include "im2col.hpp"
+#include "kd_kernel.hpp"
 #include "parallel.hpp"
 #include "pool.hpp"
+#include "relation_kernels.hpp"
 #include "strided.hpp"
 
 namespace distillery::cpu {
@@ -783,6 +786,40 @@ struct CpuKernels final : KernelTable<T> {
         }
       return true;
     }
+  }
+
+  // ---- fused distillation losses (kd_kernel.hpp, relation_kernels.hpp): floating types ------
+  bool has_fused_losses() const override { return std::is_floating_point_v<T>; }
+  bool kd_fused(const T* z, const T* v, int64_t N, int64_t C, double temperature, bool soft_ce,
+                double coef, T* value, T* grad) override {
+    if constexpr (!std::is_floating_point_v<T>) return false;
+    else {
+      const auto term = soft_ce ? loss_kernels::KdTerm::soft_cross_entropy
+                                : loss_kernels::KdTerm::kl;
+      *value = T(loss_kernels::kd_kernel(z, v, N, C, temperature, term, coef, grad));
+      return true;
+    }
+  }
+  bool relation_points_fused(const T* xs, const GroupLayout& ls, const T* xt,
+                             const GroupLayout& lt, const T* mask, const RelationSpec& spec,
+                             double* value, T* grad) override {
+    if constexpr (!std::is_floating_point_v<T>) return false;
+    else {
+      *value = loss_kernels::relation_pass(xs, ls, xt, lt, mask, spec, grad);
+      return true;
+    }
+  }
+  bool angle_group_fused(const T* xs, int64_t m, int64_t ds, const T* xt, int64_t dt,
+                         losses::MatchLoss f, double coef, double* value, T* grad) override {
+    if constexpr (!std::is_floating_point_v<T>) return false;
+    else {
+      *value = loss_kernels::single_group_angle(xs, m, ds, xt, dt, f, T(coef), grad);
+      return true;
+    }
+  }
+
+  void bernoulli_mask(uint64_t seed, double p, T keep, T* out, int64_t n) override {
+    cpu::bernoulli_mask(seed, p, keep, out, n);
   }
 
   void sort(const T* in, int64_t rows, int64_t cols, bool descending, T* vals, I* idx) override {

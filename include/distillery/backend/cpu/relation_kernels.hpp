@@ -1,4 +1,5 @@
-// losses/relation_kernels.hpp — the fused CPU kernels of the relation losses (RKD, CKD).
+// backend/cpu/relation_kernels.hpp — the fused CPU kernels of the relation losses (RKD, CKD),
+// reached through KernelTable::relation_points_fused and angle_group_fused.
 //
 // Every relation the composed path builds from difference vectors can be read off the Gram
 // matrix G = X Xᵀ of a group of points (tokens of one layer, layers of one token, a batch):
@@ -15,30 +16,16 @@
 #include <Eigen/Core>
 #include <vector>
 
+#include "../kernel_table.hpp"
+#include "parallel.hpp"
 #include "vector_exp.hpp"
 
-namespace distillery::losses::detail {
+namespace distillery::cpu::loss_kernels {
 
-// Point p of group g starts at offset(g, p); its `dim` values are contiguous.
-struct GroupLayout {
-  int64_t groups = 0, points = 0, dim = 0;
-  int64_t inner_groups = 1, outer_stride = 0, inner_stride = 0, point_stride = 0;
-  int64_t offset(int64_t g, int64_t p) const {
-    return (g / inner_groups) * outer_stride + (g % inner_groups) * inner_stride + p * point_stride;
-  }
-};
+using namespace distillery::losses;  // MatchLoss, kNormEps, match_value / match_grad
 
-// hidden [B, L, n, d]: word relations group the n tokens of each (b, l); layer relations group
-// the L layers of each (b, token).
-inline GroupLayout word_layout(int64_t B, int64_t L, int64_t n, int64_t d) {
-  return GroupLayout{B * L, n, d, 1, n * d, 0, d};
-}
-inline GroupLayout layer_layout(int64_t B, int64_t L, int64_t n, int64_t d) {
-  return GroupLayout{B * n, L, d, n, L * n * d, d, n * d};
-}
-
-// Which terms a pass computes, each with coef = weight / denominator (0 = off): the device-facing
-// RelationSpec of backend/loss_math.hpp (pair, full_angle, window_angle, angle_loss, window).
+// Groups of points are described by GroupLayout (backend/loss_math.hpp); the terms a pass
+// computes, each with coef = weight / denominator (0 = off), by RelationSpec.
 using RelationTerms = RelationSpec;
 
 template <class T>
@@ -257,15 +244,15 @@ void add_gram_grad(const RowMat<T>& dG, const T* X, int64_t m, int64_t d, int64_
 // coef-weighted terms. `mask` holds groups × points entries (0/1).
 template <class T>
 double relation_pass(const T* xs, const GroupLayout& ls, const T* xt, const GroupLayout& lt,
-                     const std::vector<T>& mask, const RelationTerms& terms, T* grad) {
+                     const T* mask, const RelationTerms& terms, T* grad) {
   const int64_t G = ls.groups, m = ls.points;
   std::vector<double> group_loss(G, 0.0);
   const int64_t cost = m * m * (ls.dim + lt.dim) + (terms.full_angle != 0 ? m * m * m : 0);
-  cpu::parallel_for(G, cost, [&](int64_t g0, int64_t g1) {
+  parallel_for(G, cost, [&](int64_t g0, int64_t g1) {
     RowMat<T> Gs(m, m), Gt(m, m), dG(m, m), is, it;
     std::vector<char> act;
     for (int64_t g = g0; g < g1; ++g) {
-      const T* mk = mask.data() + g * m;
+      const T* mk = mask + g * m;
       bool any = false;
       for (int64_t p = 0; p < m; ++p) any = any || mk[p] != T(0);
       if (!any) continue;  // a fully padded group contributes nothing
@@ -307,10 +294,10 @@ double single_group_angle(const T* xs, int64_t m, int64_t ds, const T* xt, int64
   inverse_distances(Gs, is, act);
   inverse_distances(Gt, it, act_t);
   const std::vector<T> mask(m, T(1));
-  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(cpu::max_threads(), m));
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(max_threads(), m));
   std::vector<double> part(chunks, 0.0);
   std::vector<RowMat<T>> dgs(grad ? chunks : 0);
-  cpu::parallel_for(chunks, m * m * m / chunks + 1, [&](int64_t c0, int64_t c1) {
+  parallel_for(chunks, m * m * m / chunks + 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
       const int64_t a0 = m * c / chunks, a1 = m * (c + 1) / chunks;
       RowMat<T>* dgp = nullptr;
@@ -332,4 +319,4 @@ double single_group_angle(const T* xs, int64_t m, int64_t ds, const T* xt, int64
   return total;
 }
 
-}  // namespace distillery::losses::detail
+}  // namespace distillery::cpu::loss_kernels

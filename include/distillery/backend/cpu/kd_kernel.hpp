@@ -1,4 +1,4 @@
-// losses/kd_kernel.hpp — the fused KD kernel.
+// backend/cpu/kd_kernel.hpp — the fused KD kernel of the CPU (KernelTable::kd_fused).
 //
 // Per row of student logits z and teacher logits v [N, C] the kernel needs two max-shifted
 // exponentials, two sums and one dot product; everything else is per-row scalars:
@@ -6,9 +6,14 @@
 //   m_z)/T + log Z_z ∂/∂z_c = coef · (q_c − p_c) / T      (q = softmax(z/T), p = softmax(v/T))
 // The exponentials dominate; they run on the per-ISA vectorised exp of vector_exp.hpp.
 #pragma once
+#include <Eigen/Core>
+#include <cmath>
+#include <vector>
+
+#include "parallel.hpp"
 #include "vector_exp.hpp"
 
-namespace distillery::losses::detail {
+namespace distillery::cpu::loss_kernels {
 
 enum class KdTerm { kl, soft_cross_entropy };
 
@@ -21,7 +26,7 @@ double kd_kernel(const T* z, const T* v, int64_t N, int64_t C, double temperatur
   using CMap = Eigen::Map<const Arr>;
   std::vector<double> row_loss(N, 0.0);
   const T inv_t = T(1.0 / temperature);
-  cpu::parallel_for(N, C * 16, [&](int64_t b, int64_t e) {
+  parallel_for(N, C * 16, [&](int64_t b, int64_t e) {
     Arr es(C), et(C);
     for (int64_t i = b; i < e; ++i) {
       CMap zi(z + i * C, C), vi(v + i * C, C);
@@ -48,4 +53,4 @@ double kd_kernel(const T* z, const T* v, int64_t N, int64_t C, double temperatur
   return coef * total;
 }
 
-}  // namespace distillery::losses::detail
+}  // namespace distillery::cpu::loss_kernels

@@ -1,18 +1,18 @@
-// losses/vector_exp.hpp — a vectorised e^x for max-shifted arguments, compiled per ISA.
+// backend/cpu/vector_exp.hpp — a vectorised e^x for max-shifted arguments, compiled per ISA.
 //
 // The fused losses spend most of their time in exponentials (softmax rows). A baseline build
 // (no -march) would get SSE-only exps from Eigen, so the exp loop is compiled three times —
 // AVX-512, AVX2+FMA, baseline — with function-level target attributes and picked at run time by
-// the engine's CPU dispatch (cpu::gemm_isa(); DISTILLERY_GEMM=eigen|avx2 lowers it). The exp is
+// the engine's CPU dispatch (gemm_isa(); DISTILLERY_GEMM=eigen|avx2 lowers it). The exp is
 // branch- and call-free (Cody–Waite reduction, Taylor polynomial, exponent bits) so GCC
 // vectorises the loop, and the same code runs on every ISA (up to FMA contraction).
 #pragma once
 #include <cstring>
 #include <type_traits>
 
-#include "common.hpp"
+#include "gemm.hpp"
 
-namespace distillery::losses::detail {
+namespace distillery::cpu::loss_kernels {
 
 // e^x for x ≤ 0 (clamped below at −708 / −87, where e^x is ~1e-308 / ~1e-38). Relative error
 // < 1e-15 (double, degree-13 polynomial) / < 2e-7 (float, degree 7) on |r| ≤ ln2/2.
@@ -87,10 +87,10 @@ void exp_shifted_baseline(const T* x, T shift, T scale, T* out, int64_t n) {
 template <class T>
 void exp_shifted(const T* x, T shift, T scale, T* out, int64_t n) {
 #ifdef DST_GEMM_X86
-  switch (cpu::gemm_isa()) {
-    case cpu::GemmIsa::avx512:
+  switch (gemm_isa()) {
+    case GemmIsa::avx512:
       return exp_shifted_avx512(x, shift, scale, out, n);
-    case cpu::GemmIsa::avx2:
+    case GemmIsa::avx2:
       return exp_shifted_avx2(x, shift, scale, out, n);
     default:
       break;
@@ -99,4 +99,4 @@ void exp_shifted(const T* x, T shift, T scale, T* out, int64_t n) {
   exp_shifted_baseline(x, shift, scale, out, n);
 }
 
-}  // namespace distillery::losses::detail
+}  // namespace distillery::cpu::loss_kernels
