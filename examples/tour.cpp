@@ -117,8 +117,8 @@ int tour(int argc, char** argv) {
   const int64_t student_digits =
       args.get<int64_t>("student-digits", quick ? 500 : 1000, "training digits the students see (0 = all)");
   const int64_t hidden = args.get<int64_t>("hidden", 16, "student hidden units");
-  const double temperature = args.get<double>("temperature", 4.0, "KD temperature");
-  const double alpha = args.get<double>("alpha", 0.9, "KD weight (1 - alpha on CE)");
+  const double temperature = args.get<double>("temperature", 1.0, "KD temperature");
+  const double alpha = args.get<double>("alpha", 1.0, "KD weight (1 - alpha on CE)");
   const double rkd_weight =
       args.get<double>("rkd-weight", 1.0, "scales RKD's distance and angle weights (25, 50)");
   const int64_t seeds = args.get<int64_t>("seeds", quick ? 1 : 3, "student seeds per method");
