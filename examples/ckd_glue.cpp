@@ -357,7 +357,7 @@ void stage_report(const Setup& s, const std::vector<std::string>& tasks, const W
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int program(int argc, char** argv) {
   Args args(argc, argv, "ckd_glue: mini-BERT pre-training, fine-tuning and CKD vs KD/PKD/TinyBERT on mini-GLUE");
   Setup s;
   const std::string stage = args.get<std::string>("stage", "all", "tokenizer|pretrain|finetune|distill|report|all");
@@ -384,6 +384,8 @@ int main(int argc, char** argv) {
   check(device == "cpu" || device == "cuda", "ckd_glue", "--device must be cpu or cuda, got '", device, "'");
   s.device = device == "cuda" ? Device::cuda : Device::cpu;
   if (s.smoke && !args.has("out")) s.out = "out/ckd_glue_smoke";
+  check_output_dir(s.out);  // before any work: a bad --out or --json fails now
+  check_output_path(json);
   tiny_models() = s.smoke;
   make_dirs(s.out);
   s.pre = read_conf(s.conf_dir + "/pretrain.conf");
@@ -405,3 +407,5 @@ int main(int argc, char** argv) {
   std::printf("ckd_glue: done in %.0fs\n", seconds_since(t0));
   return 0;
 }
+
+int main(int argc, char** argv) { return run_main(argc, argv, "ckd_glue", program); }

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdio>
 #include <distillery/data/mnist_json.hpp>
+#include <distillery/io/atomic_file.hpp>
 #include <distillery/io/cli.hpp>
 #include <distillery/io/json.hpp>
 #include <distillery/io/plot.hpp>
@@ -92,7 +93,7 @@ std::string stem(const std::string& json) {
 }
 }  // namespace
 
-int main(int argc, char** argv) {
+int program(int argc, char** argv) {
   Args args(argc, argv, "dataset_distill: DD / soft-label DD of real MNIST digits for LeNet-5");
   const std::string mode = args.get<std::string>("mode", "soft", "dd | soft");
   const int64_t images = args.get<int64_t>("images", 10, "distilled images (per step)");
@@ -113,6 +114,7 @@ int main(int argc, char** argv) {
   const std::string data = args.get<std::string>("data", "data/mnist", "MNIST JSON folder");
   const std::string json = args.get<std::string>("json", "", "results JSON path");
   args.finish();
+  check_output_path(json);  // before any work: a bad path fails now, not at the end
   check(mode == "dd" || mode == "soft", "dataset_distill", "--mode must be dd or soft");
   check(init == "fixed" || init == "random", "dataset_distill", "--init must be fixed or random");
 
@@ -264,3 +266,5 @@ int main(int argc, char** argv) {
               seconds / double(iters), peak_mb);
   return 0;
 }
+
+int main(int argc, char** argv) { return run_main(argc, argv, "dataset_distill", program); }

@@ -19,6 +19,7 @@
 
 #include <distillery/data/mnist_json.hpp>
 #include <distillery/distributed/distributed.hpp>
+#include <distillery/io/atomic_file.hpp>
 #include <distillery/io/cli.hpp>
 #include <distillery/io/json.hpp>
 #include <distillery/methods/dataset_distill.hpp>
@@ -49,9 +50,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-int distill(int argc, char** argv) {
-  dist::ProcessGroup pg;
-  const bool main_rank = pg.is_main();
+int distill(int argc, char** argv, bool setup_only) {
   Args args(argc, argv, "dataset_distill_mpi: DD / soft-label DD of MNIST for LeNet-5, split over "
                         "MPI ranks (mpirun -np W ...)");
   const std::string mode = args.get<std::string>("mode", "soft", "dd | soft");
@@ -71,8 +70,12 @@ int distill(int argc, char** argv) {
   const std::string data = args.get<std::string>("data", "data/mnist", "MNIST JSON folder");
   const std::string json = args.get<std::string>("json", "", "results JSON path (rank 0)");
   args.finish();
+  check_output_path(json);  // before any work: a bad path fails now, not at the end
   check(mode == "dd" || mode == "soft", "dataset_distill_mpi", "--mode must be dd or soft");
   check(init == "fixed" || init == "random", "dataset_distill_mpi", "--init must be fixed or random");
+  if (setup_only) return 0;  // flags and paths checked before MPI starts (see main)
+  dist::ProcessGroup pg;
+  const bool main_rank = pg.is_main();
 
   MnistSplit split = load_mnist_json_split(data);
   auto norm = [](const Tensor<T>& x) { return mul_scalar(add_scalar(x, T(-kMean)), T(1 / kStd)); };
@@ -168,6 +171,12 @@ int distill(int argc, char** argv) {
 }
 }  // namespace
 
+// Flags and output paths are checked before MPI starts, so a bad one is one line
+// "dataset_distill_mpi: error: ..." and exit status 1 (run_main, io/cli.hpp); an error during the
+// distributed run is reported by dist::run with its rank and ends the whole job.
 int main(int argc, char** argv) {
-  return dist::run(argc, argv, [&] { return distill(argc, argv); });
+  return run_main(argc, argv, "dataset_distill_mpi", [](int argc, char** argv) {
+    distill(argc, argv, /*setup_only=*/true);
+    return dist::run(argc, argv, [&] { return distill(argc, argv, false); });
+  });
 }

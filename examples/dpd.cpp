@@ -24,6 +24,7 @@
 
 #include "dpd_common.hpp"
 
+#include <distillery/io/atomic_file.hpp>
 #include <distillery/io/cli.hpp>
 #include <distillery/io/json.hpp>
 #include <distillery/io/plot.hpp>
@@ -52,7 +53,7 @@ Json stats_json(const std::vector<double>& xs) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int program(int argc, char** argv) {
   Args args(argc, argv, "dpd: dual policy distillation vs the single learner on continuous control");
   const std::string algo = args.get<std::string>("algo", "ppo", "ppo | td3 | ddpg");
   const std::string env = args.get<std::string>(
@@ -93,6 +94,7 @@ int main(int argc, char** argv) {
   const std::string json = args.get<std::string>("json", "", "write results (and curves) here");
   const std::string model_dir = args.get<std::string>("models", "data/mujoco", "MuJoCo XML folder");
   args.finish();
+  check_output_path(json);  // before any work: a bad path fails now, not at the end
 
   check(algo == "ppo" || algo == "td3" || algo == "ddpg", "dpd", "--algo must be ppo, td3 or ddpg");
   check(dpd == "on" || dpd == "off" || dpd == "both", "dpd", "--dpd must be on, off or both");
@@ -232,3 +234,5 @@ int main(int argc, char** argv) {
   }
   return 0;
 }
+
+int main(int argc, char** argv) { return run_main(argc, argv, "dpd", program); }

@@ -26,6 +26,7 @@
 #include <distillery/distributed/distributed.hpp>
 #include "dpd_common.hpp"
 
+#include <distillery/io/atomic_file.hpp>
 #include <distillery/io/cli.hpp>
 #include <distillery/io/json.hpp>
 #include <distillery/io/plot.hpp>
@@ -98,10 +99,7 @@ Json stats_json(const std::vector<double>& xs) {
   return j;
 }
 
-int run_dpd(int argc, char** argv) {
-  dist::ProcessGroup pg;
-  const int W = pg.size(), rank = pg.rank();
-  const bool main_rank = pg.is_main();
+int run_dpd(int argc, char** argv, bool setup_only) {
   const auto job_t0 = std::chrono::steady_clock::now();
   Args args(argc, argv, "dpd_mpi: dual policy distillation vs the single learner, runs split over "
                         "MPI ranks (mpirun -np W build/examples/dpd_mpi ...)");
@@ -144,10 +142,15 @@ int run_dpd(int argc, char** argv) {
   const std::string json = args.get<std::string>("json", "", "write results (and curves) here");
   const std::string model_dir = args.get<std::string>("models", "data/mujoco", "MuJoCo XML folder");
   args.finish();
+  check_output_path(json);  // before any work: a bad path fails now, not at the end
 
   check(algo == "ppo" || algo == "td3" || algo == "ddpg", "dpd", "--algo must be ppo, td3 or ddpg");
   check(dpd == "on" || dpd == "off" || dpd == "both", "dpd", "--dpd must be on, off or both");
   check(sign == "paper" || sign == "code", "dpd", "--sign must be paper or code");
+  if (setup_only) return 0;  // flags and paths checked before MPI starts (see main)
+  dist::ProcessGroup pg;
+  const int W = pg.size(), rank = pg.rank();
+  const bool main_rank = pg.is_main();
   check(steps > 0 && seeds > 0 && window > 0, "dpd", "--steps, --seeds, --window must be positive");
   if (algo == "ddpg") tc.ddpg = true;
   const EnvFactory make_env = make_env_factory(env, model_dir);
@@ -316,6 +319,12 @@ int run_dpd(int argc, char** argv) {
 
 }  // namespace
 
+// Flags and output paths are checked before MPI starts, so a bad one is one line
+// "dpd_mpi: error: ..." and exit status 1 (run_main, io/cli.hpp); an error during the
+// distributed run is reported by dist::run with its rank and ends the whole job.
 int main(int argc, char** argv) {
-  return dist::run(argc, argv, [&] { return run_dpd(argc, argv); });
+  return run_main(argc, argv, "dpd_mpi", [](int argc, char** argv) {
+    run_dpd(argc, argv, /*setup_only=*/true);
+    return dist::run(argc, argv, [&] { return run_dpd(argc, argv, false); });
+  });
 }

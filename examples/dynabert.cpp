@@ -78,7 +78,7 @@ std::vector<std::vector<double>> read_grid(const std::string& path) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int program(int argc, char** argv) {
   Args args(argc, argv, "dynabert: width- and depth-adaptive mini-BERT, DynaBERT vs DynaBERT+CKD");
   Setup s;
   s.out = args.get<std::string>("out", "out/ckd_glue", "ckd_glue's output folder (tokenizer, teachers)");
@@ -96,6 +96,8 @@ int main(int argc, char** argv) {
   const std::string json = args.get<std::string>("json", "", "also write the last task's results here");
   args.finish();
   if (s.smoke && !args.has("out")) s.out = "out/ckd_glue_smoke";
+  check_output_dir(s.out);  // before any work: a bad --out or --json fails now
+  check_output_path(json);
   tiny_models() = s.smoke;
   check(device == "cpu" || device == "cuda", "dynabert", "--device must be cpu or cuda, got '", device, "'");
   const Device dev = device == "cuda" ? Device::cuda : Device::cpu;
@@ -260,3 +262,5 @@ int main(int argc, char** argv) {
   std::printf("dynabert: done in %.0fs\n", seconds_since(t_all));
   return 0;
 }
+
+int main(int argc, char** argv) { return run_main(argc, argv, "dynabert", program); }

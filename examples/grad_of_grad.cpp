@@ -1,9 +1,10 @@
 // grad_of_grad — the README's 20-line example: a Hessian-vector product and a third derivative.
 #include <distillery/distillery.hpp>
+#include <distillery/io/cli.hpp>
 #include <iostream>
 using namespace distillery;
 
-int main() {
+int program(int, char**) {
   auto x = Tensor<double>::from_vector({0.5, -1.0, 2.0}).requires_grad_();
   auto y = sum(tanh(x) * x * x);                               // y = Σ x² tanh x
 
@@ -19,4 +20,8 @@ int main() {
             << "dy/dx  = " << g << "\n"
             << "H v    = " << hv << "\n"
             << "d3y/dx0^3 = " << t.to_vector()[0] << "\n";
+  return 0;
 }
+
+// run_main (io/cli.hpp): an error becomes one line "grad_of_grad: error: ...", exit status 1.
+int main(int argc, char** argv) { return run_main(argc, argv, "grad_of_grad", program); }

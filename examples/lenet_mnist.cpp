@@ -20,6 +20,7 @@
 #include <distillery/data/idx.hpp>
 #include <distillery/data/mnist_json.hpp>
 #include <distillery/distillery.hpp>
+#include <distillery/io/atomic_file.hpp>
 #include <distillery/io/cli.hpp>
 #include <distillery/io/json.hpp>
 #include <distillery/io/plot.hpp>
@@ -98,7 +99,7 @@ std::string replace_extension(const std::string& path, const std::string& ext) {
 
 }  // namespace
 
-int main(int argc, char** argv) try {
+int program(int argc, char** argv) {
   Args args(argc, argv, "lenet_mnist: LeNet-5 on real MNIST digits (8,000 train / 2,000 held out) "
                         "or Fashion-MNIST (60,000 / 10,000)");
   const std::string dataset = args.get<std::string>("dataset", "mnist", "mnist or fashion");
@@ -114,6 +115,7 @@ int main(int argc, char** argv) try {
       "data", std::getenv("DISTILLERY_DATA") ? std::getenv("DISTILLERY_DATA") : "data", "data dir");
   const std::string json = args.get<std::string>("json", "", "write results (and .csv/.png) here");
   args.finish();
+  check_output_path(json);  // before any work: a bad path fails now, not at the end
 
   Data d = load(dataset, dir);
   if (limit > 0 && limit < d.train.images.shape()[0]) {
@@ -222,7 +224,6 @@ int main(int argc, char** argv) try {
                 plotted ? (", " + png).c_str() : " (no gnuplot: no PNG)");
   }
   return 0;
-} catch (const std::exception& e) {
-  std::fprintf(stderr, "lenet_mnist: %s\n", e.what());
-  return 1;
 }
+
+int main(int argc, char** argv) { return run_main(argc, argv, "lenet_mnist", program); }

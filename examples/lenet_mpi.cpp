@@ -23,6 +23,7 @@
 #include <distillery/data/mnist_json.hpp>
 #include <distillery/distillery.hpp>
 #include <distillery/distributed/distributed.hpp>
+#include <distillery/io/atomic_file.hpp>
 #include <distillery/io/cli.hpp>
 #include <distillery/io/json.hpp>
 #include <distillery/io/plot.hpp>
@@ -101,9 +102,7 @@ std::string replace_extension(const std::string& path, const std::string& ext) {
   return path + ext;
 }
 
-int train(int argc, char** argv) {
-  dist::ProcessGroup pg;
-  const bool main_rank = pg.is_main();
+int train(int argc, char** argv, bool setup_only) {
   Args args(argc, argv, "lenet_mpi: LeNet-5 on MNIST / Fashion-MNIST, data-parallel over MPI ranks "
                         "(mpirun -np W build/examples/lenet_mpi ...)");
   const std::string dataset = args.get<std::string>("dataset", "mnist", "mnist or fashion");
@@ -121,6 +120,11 @@ int train(int argc, char** argv) {
   const std::string ckpt = args.get<std::string>("checkpoint", "", "rank 0 saves the model here");
   const std::string json = args.get<std::string>("json", "", "rank 0 writes results (and .csv) here");
   args.finish();
+  check_output_path(json);  // before any work: a bad path fails now, not at the end
+  check_output_path(ckpt);
+  if (setup_only) return 0;  // flags and paths checked before MPI starts (see main)
+  dist::ProcessGroup pg;
+  const bool main_rank = pg.is_main();
   const int W = pg.size();
   check(batch % W == 0, "lenet_mpi", "--batch ", batch, " must be a multiple of the number of "
         "ranks (", W, ")");
@@ -257,6 +261,12 @@ int train(int argc, char** argv) {
 
 }  // namespace
 
+// Flags and output paths are checked before MPI starts, so a bad one is one line
+// "lenet_mpi: error: ..." and exit status 1 (run_main, io/cli.hpp); an error during the
+// distributed run is reported by dist::run with its rank and ends the whole job.
 int main(int argc, char** argv) {
-  return dist::run(argc, argv, [&] { return train(argc, argv); });
+  return run_main(argc, argv, "lenet_mpi", [](int argc, char** argv) {
+    train(argc, argv, /*setup_only=*/true);
+    return dist::run(argc, argv, [&] { return train(argc, argv, false); });
+  });
 }

@@ -4,6 +4,8 @@
 #include <distillery/distillery.hpp>
 #include <distillery/data/text_tasks.hpp>
 #include <distillery/data/wordpiece.hpp>
+#include <distillery/io/atomic_file.hpp>
+#include <distillery/io/cli.hpp>
 #include <distillery/io/png.hpp>
 #include <distillery/methods/bert_distill.hpp>
 
@@ -38,15 +40,7 @@ inline bool exists(const std::string& p) {
   struct stat st;
   return stat(p.c_str(), &st) == 0;
 }
-inline void make_dirs(const std::string& p) {
-  std::string cur;
-  for (size_t i = 0; i <= p.size(); ++i) {
-    if (i == p.size() || p[i] == '/') {
-      if (!cur.empty()) mkdir(cur.c_str(), 0755);
-    }
-    if (i < p.size()) cur += p[i];
-  }
-}
+// make_dirs (mkdir -p, throws naming the folder it cannot create): io/atomic_file.hpp
 inline double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }

@@ -15,6 +15,7 @@
 
 #include <distillery/data/text_tasks.hpp>
 #include <distillery/data/wordpiece.hpp>
+#include <distillery/io/atomic_file.hpp>
 #include <distillery/io/cli.hpp>
 #include <distillery/io/json.hpp>
 
@@ -26,7 +27,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }
 }  // namespace
 
-int main(int argc, char** argv) {
+int program(int argc, char** argv) {
   Args args(argc, argv, "mini_glue_data: sizes, labels and token lengths of the mini-GLUE tasks");
   const std::string data = args.get<std::string>("data", "data", "folder filled by scripts/get-data.sh");
   const int64_t vocab = args.get<int64_t>("vocab-size", 8000, "WordPiece vocabulary size");
@@ -34,6 +35,8 @@ int main(int argc, char** argv) {
   const std::string save_vocab = args.get<std::string>("save-vocab", "", "write vocab.txt here");
   const std::string json_path = args.get<std::string>("json", "", "write the numbers here");
   args.finish();
+  check_output_path(save_vocab);  // before any work: a bad path fails now
+  check_output_path(json_path);
 
   Json out = Json::object();
   auto t0 = std::chrono::steady_clock::now();
@@ -111,3 +114,5 @@ int main(int argc, char** argv) {
   if (!json_path.empty()) write_json(json_path, out);
   return 0;
 }
+
+int main(int argc, char** argv) { return run_main(argc, argv, "mini_glue_data", program); }

@@ -36,6 +36,7 @@
 
 #include <distillery/data/idx.hpp>
 #include <distillery/data/mnist_json.hpp>
+#include <distillery/io/atomic_file.hpp>
 #include <distillery/io/cli.hpp>
 #include <distillery/io/json.hpp>
 #include <distillery/io/plot.hpp>
@@ -191,7 +192,7 @@ Json stat_json(const std::vector<double>& v) {
 
 }  // namespace
 
-int main(int argc, char** argv) try {
+int program(int argc, char** argv) {
   Args args(argc, argv,
             "self_distill: self-distillation generations, label smoothing and Beta smoothing with "
             "calibration metrics (papers.md §5)");
@@ -224,6 +225,7 @@ int main(int argc, char** argv) try {
   const bool cache = args.get<bool>("cache-teacher", true, "cache teacher logits per generation");
   const std::string json = args.get<std::string>("json", "", "results JSON path");
   args.finish();
+  check_output_path(json);  // before any work: a bad path fails now, not at the end
 
   const std::vector<std::string> methods = split_list(method_list);
   check(!methods.empty(), "self_distill", "--method is empty");
@@ -556,7 +558,6 @@ int main(int argc, char** argv) try {
               rel_png ? ("; " + base_path + "_reliability.png").c_str() : "",
               gen_png ? ("; " + base_path + "_generations_{accuracy,ece}.png").c_str() : "");
   return 0;
-} catch (const Error& e) {
-  std::fprintf(stderr, "%s\n", e.what());
-  return 1;
 }
+
+int main(int argc, char** argv) { return run_main(argc, argv, "self_distill", program); }

@@ -19,6 +19,7 @@
 #include <distillery/data/sentences.hpp>
 #include <distillery/data/tokenizer.hpp>
 #include <distillery/distillery.hpp>
+#include <distillery/io/atomic_file.hpp>
 #include <distillery/io/cli.hpp>
 #include <distillery/io/json.hpp>
 #include <distillery/io/plot.hpp>
@@ -71,7 +72,7 @@ std::string replace_extension(const std::string& path, const std::string& ext) {
 
 }  // namespace
 
-int main(int argc, char** argv) try {
+int program(int argc, char** argv) {
   Args args(argc, argv, "text_classifier: Kim-CNN / LSTM / RNN sentiment on 3,000 review sentences");
   const std::string model = args.get<std::string>("model", "kimcnn", "kimcnn, lstm or rnn");
   const int epochs = args.get<int>("epochs", 20, "training epochs");
@@ -85,6 +86,7 @@ int main(int argc, char** argv) try {
       "data", std::getenv("DISTILLERY_DATA") ? std::getenv("DISTILLERY_DATA") : "data", "data dir");
   const std::string json = args.get<std::string>("json", "", "write results (and .csv/.png) here");
   args.finish();
+  check_output_path(json);  // before any work: a bad path fails now, not at the end
   check(model == "kimcnn" || model == "lstm" || model == "rnn", "text_classifier",
         "--model must be kimcnn, lstm or rnn, got '", model, "'");
 
@@ -182,7 +184,6 @@ int main(int argc, char** argv) try {
     plot_lines(replace_extension(json, ".png"), curve);
   }
   return 0;
-} catch (const std::exception& e) {
-  std::fprintf(stderr, "text_classifier: %s\n", e.what());
-  return 1;
 }
+
+int main(int argc, char** argv) { return run_main(argc, argv, "text_classifier", program); }

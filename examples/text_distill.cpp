@@ -40,6 +40,7 @@
 #include <distillery/data/dataloader.hpp>
 #include <distillery/data/sentences.hpp>
 #include <distillery/data/tokenizer.hpp>
+#include <distillery/io/atomic_file.hpp>
 #include <distillery/io/cli.hpp>
 #include <distillery/io/json.hpp>
 #include <distillery/io/plot.hpp>
@@ -203,7 +204,7 @@ double mean_of(const std::vector<double>& v) {
 
 }  // namespace
 
-int main(int argc, char** argv) try {
+int program(int argc, char** argv) {
   Args args(argc, argv, "text_distill: text dataset distillation in Kim-CNN embedding space");
   const std::string counts = args.get<std::string>("sentences", "2,20", "distilled sentences (list)");
   const int64_t iters = args.get<int64_t>("iterations", 2000, "outer iterations per run");
@@ -229,6 +230,7 @@ int main(int argc, char** argv) try {
       "data", std::getenv("DISTILLERY_DATA") ? std::getenv("DISTILLERY_DATA") : "data", "data dir");
   const std::string json = args.get<std::string>("json", "", "results JSON path");
   args.finish();
+  check_output_path(json);  // before any work: a bad path fails now, not at the end
   const std::vector<int64_t> ks = parse_list(counts);
   check(source == "all" || source == "imdb" || source == "amazon" || source == "yelp",
         "text_distill", "--source must be all, imdb, amazon or yelp");
@@ -497,7 +499,6 @@ int main(int argc, char** argv) try {
   if (!json.empty()) write_json(json, r);
   std::printf("done in %.1f s\n", total.elapsed());
   return 0;
-} catch (const std::exception& e) {
-  std::fprintf(stderr, "text_distill: %s\n", e.what());
-  return 1;
 }
+
+int main(int argc, char** argv) { return run_main(argc, argv, "text_distill", program); }

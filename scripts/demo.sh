@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# scripts/demo.sh — the main demo: install what is missing, fetch the data, build, run the tour.
+# scripts/demo.sh — the main demo: install what is missing, fetch the data, build the tour (and
+# nothing else), run it. Works on a fresh clone: the tour creates out/ itself.
 #
-#   bash scripts/demo.sh [tour arguments...]     e.g. bash scripts/demo.sh --help
+#   bash scripts/demo.sh [tour arguments...]     e.g. bash scripts/demo.sh --quick
+#                                                     bash scripts/demo.sh --help
 #
-# Env: JOBS (default 2) parallel build jobs.
+# Results: out/tour.json, out/tour_curve.csv, out/tour_curve.png (unless --json says otherwise).
+# Env: JOBS (default 2) parallel build jobs (the tour is one translation unit: 1 is as fast).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=${JOBS:-2}
@@ -16,13 +19,20 @@ else
   echo "demo.sh: scripts/get-data.sh not found, skipping the data download" >&2
 fi
 
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DDISTILLERY_BUILD_EXAMPLES=ON
-cmake --build build -j "$jobs" --target distillery_examples
-
-tour=build/examples/tour
-if [ ! -x "$tour" ]; then
-  echo "demo.sh: $tour was not built — examples/tour.cpp does not exist yet" \
-       "(every examples/<name>.cpp becomes build/examples/<name>)" >&2
-  exit 1
+# Configure once (the same build/ that scripts/test.sh uses), then build only the tour.
+if [ ! -f build/CMakeCache.txt ]; then
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DDISTILLERY_BUILD_EXAMPLES=ON
+else
+  cmake -S . -B build -DDISTILLERY_BUILD_EXAMPLES=ON >/dev/null
 fi
-exec "$tour" "$@"
+cmake --build build -j "$jobs" --target example_tour
+
+json=out/tour.json
+for a in "$@"; do
+  case "$a" in --json|--json=*|-h|--help) json="" ;; esac  # the tour's last line says where
+done
+build/examples/tour ${json:+--json "$json"} "$@"
+if [ -n "$json" ]; then
+  echo "demo.sh: results in $(pwd)/out/: tour.json (numbers), tour_curve.png (held-out accuracy" \
+       "per epoch), tour_curve.csv"
+fi

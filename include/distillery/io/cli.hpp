@@ -1,4 +1,12 @@
-// io/cli.hpp — the small command-line parser and progress line every example uses.
+// io/cli.hpp — the small command-line parser, the main() wrapper and the progress line every
+// example uses.
+//
+//   int run(int argc, char** argv) { ... }        // the program; throws on any error
+//   int main(int argc, char** argv) { return run_main(argc, argv, "lenet_mnist", run); }
+//
+// run_main turns a distillery::Error or std::exception escaping the program (a bad flag, a bad
+// output path, bad data) into exactly one line on stderr, `lenet_mnist: error: <message>`, and
+// exit status 1: a program never aborts with `terminate called ...`.
 //
 //   Args args(argc, argv, "lenet_mnist: trains LeNet-5 on real digits");
 //   int epochs = args.get<int>("epochs", 5, "training epochs");
@@ -89,6 +97,29 @@ class Args {
   std::vector<std::string> usage_;
   bool help_ = false;
 };
+
+// Runs body(argc, argv) and returns its exit status; an exception escaping it is printed as one
+// stderr line "<program>: error: <message>" (newlines in the message become spaces) and gives
+// exit status 1.
+template <class F>
+int run_main(int argc, char** argv, const char* program, F&& body) {
+  auto report = [&](const std::string& what) {
+    std::string line = what;
+    for (char& c : line)
+      if (c == '\n' || c == '\r') c = ' ';
+    std::cout.flush();
+    std::fprintf(stderr, "%s: error: %s\n", program, line.c_str());
+    std::fflush(stderr);
+    return 1;
+  };
+  try {
+    return body(argc, argv);
+  } catch (const std::exception& e) {  // distillery::Error included
+    return report(e.what());
+  } catch (...) {
+    return report("unknown exception");
+  }
+}
 
 // Progress line with rate and ETA, printed at most every `interval` seconds (and at the end).
 class Progress {
