@@ -296,6 +296,7 @@ bool remove_grad_accumulated_hook(const Tensor<T>& leaf, int64_t id) {
 template <class T>
 void Tensor<T>::backward(const Tensor<T>& grad_output, bool retain_graph,
                          bool create_graph) const {
+  check(defined(), "backward", "undefined tensor");
   std::vector<Tensor<T>> gos;
   if (grad_output.defined()) gos.push_back(grad_output);
   detail::run_backward<T>({*this}, gos, nullptr, retain_graph || create_graph, create_graph,

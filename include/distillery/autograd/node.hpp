@@ -106,6 +106,7 @@ std::shared_ptr<Node<T>> grad_edge(const Tensor<T>& t) {
 
 template <class T>
 bool Tensor<T>::is_leaf() const {
+  check(impl_ != nullptr, "is_leaf", "undefined tensor");
   return !impl_->node || impl_->node->is_leaf;
 }
 template <class T>

@@ -116,37 +116,40 @@ class Tensor {
 
   // ---- metadata --------------------------------------------------------------------------
   bool defined() const { return impl_ != nullptr; }
-  const Shape& shape() const { return impl_->shape; }
-  const Shape& sizes() const { return impl_->shape; }
-  const Strides& strides() const { return impl_->strides; }
-  int64_t size(int64_t d) const { return impl_->shape[normalize_dim(d, dim(), "size")]; }
-  int64_t stride(int64_t d) const { return impl_->strides[normalize_dim(d, dim(), "stride")]; }
-  int64_t storage_offset() const { return impl_->offset; }
-  int dim() const { return impl_->shape.size(); }
-  int64_t numel() const { return impl_->shape.numel(); }
-  Device device() const { return impl_->storage->device(); }
+  // Metadata of an undefined tensor (default-constructed, or an absent .grad()) throws
+  // "tensor: undefined tensor"; ops check their inputs first and name themselves instead.
+  const Shape& shape() const { return get().shape; }
+  const Shape& sizes() const { return get().shape; }
+  const Strides& strides() const { return get().strides; }
+  int64_t size(int64_t d) const { return get().shape[normalize_dim(d, dim(), "size")]; }
+  int64_t stride(int64_t d) const { return get().strides[normalize_dim(d, dim(), "stride")]; }
+  int64_t storage_offset() const { return get().offset; }
+  int dim() const { return get().shape.size(); }
+  int64_t numel() const { return get().shape.numel(); }
+  Device device() const { return get().storage->device(); }
   bool is_cuda() const { return device() == Device::cuda; }
   bool is_contiguous() const {
     int64_t expect = 1;
+    const Impl& m = get();
     for (int d = dim() - 1; d >= 0; --d) {
-      if (impl_->shape[d] != 1 && impl_->strides[d] != expect) return false;
-      expect *= impl_->shape[d];
+      if (m.shape[d] != 1 && m.strides[d] != expect) return false;
+      expect *= m.shape[d];
     }
     return true;
   }
-  bool same_storage(const Tensor& o) const { return impl_->storage == o.impl_->storage; }
+  bool same_storage(const Tensor& o) const { return get().storage == o.get().storage; }
   Impl* impl() const { return impl_.get(); }
   const std::shared_ptr<Impl>& impl_ptr() const { return impl_; }
-  View view() const { return View{impl_->shape, impl_->strides, impl_->offset}; }
+  View view() const { return View{get().shape, get().strides, get().offset}; }
 
   // Raw pointers: base of the storage, and the first element of this view.
-  T* base_ptr() const { return static_cast<T*>(impl_->storage->data()); }
-  T* data_ptr() const { return base_ptr() + impl_->offset; }
+  T* base_ptr() const { return static_cast<T*>(get().storage->data()); }
+  T* data_ptr() const { return base_ptr() + get().offset; }
 
   // A tensor sharing storage with new geometry (no autograd link: ops/view.hpp adds it).
   Tensor alias(const Shape& shape, const Strides& strides, int64_t offset) const {
     auto impl = std::make_shared<Impl>();
-    impl->storage = impl_->storage;
+    impl->storage = get().storage;
     impl->shape = shape;
     impl->strides = strides;
     impl->offset = offset;
@@ -166,6 +169,7 @@ class Tensor {
   bool requires_grad() const { return impl_ && impl_->requires_grad; }
   Tensor& requires_grad_(bool on = true) {
     static_assert(std::is_floating_point_v<T>, "requires_grad_: only float/double tensors");
+    get();
     check(is_leaf(), "requires_grad_", "only leaf tensors can change requires_grad; use "
           "detach() first");
     impl_->requires_grad = on;
@@ -173,15 +177,15 @@ class Tensor {
     return *this;
   }
   bool is_leaf() const;                              // autograd/node.hpp
-  Tensor grad() const { return impl_->grad ? Tensor(impl_->grad) : Tensor(); }
-  void set_grad(const Tensor& g) const { impl_->grad = g.impl_; }
-  void zero_grad() const { impl_->grad.reset(); }
+  Tensor grad() const { return get().grad ? Tensor(impl_->grad) : Tensor(); }
+  void set_grad(const Tensor& g) const { get().grad = g.impl_; }
+  void zero_grad() const { get().grad.reset(); }
   const char* grad_fn_name() const;                  // autograd/node.hpp
   void backward(const Tensor& grad_output = Tensor(), bool retain_graph = false,
                 bool create_graph = false) const;    // autograd/engine.hpp
   Tensor detach() const {
     auto impl = std::make_shared<Impl>();
-    impl->storage = impl_->storage;
+    impl->storage = get().storage;
     impl->shape = impl_->shape;
     impl->strides = impl_->strides;
     impl->offset = impl_->offset;
@@ -218,6 +222,10 @@ class Tensor {
   Tensor abs() const;
 
  private:
+  Impl& get() const {
+    if (!impl_) fail("tensor", "undefined tensor (a default-constructed Tensor has no data)");
+    return *impl_;
+  }
   std::shared_ptr<Impl> impl_;
 };
 

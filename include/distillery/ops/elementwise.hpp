@@ -56,6 +56,7 @@ Tensor<T> unary_op(UnaryOp op, const Tensor<T>& a, const char* name, Rule rule, 
 #define DST_MASK_SCALAR(fn, code)                                      \
   template <class T>                                                   \
   Tensor<T> fn(const Tensor<T>& a, T s) {                              \
+    check_inputs(#fn, a);                                              \
     return unary_raw(UnaryOp::code, a, s);                             \
   }
 DST_MASK_SCALAR(gt_scalar, gt_scalar)
@@ -80,9 +81,15 @@ DST_MASK_BINARY(ne)
 #undef DST_MASK_BINARY
 
 template <class T>
-Tensor<T> sign(const Tensor<T>& a) { return unary_raw(UnaryOp::sign, a); }
+Tensor<T> sign(const Tensor<T>& a) {
+  check_inputs("sign", a);
+  return unary_raw(UnaryOp::sign, a);
+}
 template <class T>
-Tensor<T> step(const Tensor<T>& a) { return unary_raw(UnaryOp::step, a); }  // x > 0
+Tensor<T> step(const Tensor<T>& a) {  // x > 0
+  check_inputs("step", a);
+  return unary_raw(UnaryOp::step, a);
+}
 
 // ---- binary arithmetic ---------------------------------------------------------------------
 template <class T> Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b);
@@ -186,6 +193,7 @@ Tensor<T> minimum(const Tensor<T>& a, const Tensor<T>& b) {
 // where(cond, a, b): a where cond != 0, else b (cond is a 0/1 mask of the same dtype).
 template <class T>
 Tensor<T> where(const Tensor<T>& cond, const Tensor<T>& a, const Tensor<T>& b) {
+  check_inputs("where", cond, a, b);
   check_same_device(cond, a, "where");
   check_same_device(a, b, "where");
   Shape s = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(),
@@ -210,6 +218,7 @@ Tensor<T> where(const Tensor<T>& cond, const Tensor<T>& a, const Tensor<T>& b) {
 // masked_fill: value where mask != 0.
 template <class T>
 Tensor<T> masked_fill(const Tensor<T>& a, const Tensor<T>& mask, T value) {
+  check_inputs("masked_fill", a, mask);
   return where(mask, Tensor<T>::full({}, value, a.device()), a);
 }
 
@@ -388,6 +397,7 @@ Tensor<T> expm1(const Tensor<T>& a) {
 }
 template <class T>
 Tensor<T> clamp(const Tensor<T>& a, T lo, T hi) {
+  check_inputs("clamp", a);
   check(!(lo > hi), "clamp", "min ", lo, " greater than max ", hi);
   return unary_op(UnaryOp::clamp, a, "clamp",
                   [lo, hi](const Tensor<T>& g, const Tensor<T>& x, auto&) {

@@ -33,6 +33,7 @@ Tensor<T> softmax_raw(const Tensor<T>& x, int d, bool log) {
 
 template <class T>
 Tensor<T> softmax(const Tensor<T>& x, int64_t dim = -1) {
+  check_inputs("softmax", x);
   int d = normalize_dim(dim, x.dim(), "softmax");
   Tensor<T> out = detail::softmax_raw(x, d, false);
   if (needs_grad({&x})) {
@@ -48,6 +49,7 @@ Tensor<T> softmax(const Tensor<T>& x, int64_t dim = -1) {
 
 template <class T>
 Tensor<T> log_softmax(const Tensor<T>& x, int64_t dim = -1) {
+  check_inputs("log_softmax", x);
   int d = normalize_dim(dim, x.dim(), "log_softmax");
   Tensor<T> out = detail::softmax_raw(x, d, true);
   if (needs_grad({&x})) {
@@ -64,6 +66,7 @@ template <class T>
 Tensor<T> layer_norm(const Tensor<T>& x, const Shape& normalized_shape,
                      const Tensor<T>& weight = Tensor<T>(), const Tensor<T>& bias = Tensor<T>(),
                      double eps = 1e-5) {
+  check_inputs("layer_norm", x);  // weight, bias optional
   const int k = normalized_shape.size(), n = x.dim();
   check(k >= 1 && k <= n, "layer_norm", "normalized_shape ", normalized_shape,
         " does not fit input ", x.shape());
@@ -91,6 +94,7 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Shape& normalized_shape,
 // The mask (backend/cpu/bernoulli.hpp) takes one draw from gen, whatever the size.
 template <class T>
 Tensor<T> dropout(const Tensor<T>& x, double p, bool training, Generator& gen) {
+  check_inputs("dropout", x);
   check(p >= 0 && p < 1, "dropout", "probability must be in [0, 1), got ", p);
   if (!training || p == 0) return x;
   Tensor<T> m = Tensor<T>::empty(x.shape());
@@ -99,6 +103,7 @@ Tensor<T> dropout(const Tensor<T>& x, double p, bool training, Generator& gen) {
 }
 template <class T>
 Tensor<T> dropout(const Tensor<T>& x, double p, bool training = true) {
+  check_inputs("dropout", x);
   return dropout(x, p, training, default_generator());
 }
 
@@ -131,6 +136,7 @@ Tensor<T> fold(const Tensor<T>& cols, const Conv2dGeometry& g);
 // unfold (im2col): x [N, C, H, W] -> [N, C·kh·kw, Ho·Wo]
 template <class T>
 Tensor<T> unfold(const Tensor<T>& x, const Conv2dGeometry& g) {
+  check_inputs("unfold", x);
   Tensor<T> xc = raw_contiguous(x);
   Tensor<T> out = Tensor<T>::empty(Shape{g.N, g.C * g.kh * g.kw, g.Ho * g.Wo}, x.device());
   kernels<T>(x.device()).im2col(xc.data_ptr(), g, out.data_ptr());
@@ -144,6 +150,7 @@ Tensor<T> unfold(const Tensor<T>& x, const Conv2dGeometry& g) {
 // fold (col2im), the adjoint of unfold: cols [N, C·kh·kw, Ho·Wo] -> [N, C, H, W] (sums overlaps)
 template <class T>
 Tensor<T> fold(const Tensor<T>& cols, const Conv2dGeometry& g) {
+  check_inputs("fold", cols);
   check(cols.shape() == Shape{g.N, g.C * g.kh * g.kw, g.Ho * g.Wo}, "fold", "cols shape ",
         cols.shape(), " does not match the geometry");
   Tensor<T> cc = raw_contiguous(cols);
@@ -203,6 +210,7 @@ std::vector<Tensor<T>> conv2d_backward_composed(const Tensor<T>& gy, const Tenso
 template <class T>
 Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b = Tensor<T>(),
                  const Conv2dOptions& o = {}) {
+  check_inputs("conv2d", x, w);  // b optional
   check(w.dim() == 4, "conv2d", "weight must be [Cout, Cin/groups, kh, kw], got ", w.shape());
   const int64_t G = o.groups, Cout = w.shape()[0];
   check(G >= 1 && x.dim() == 4 && x.shape()[1] == w.shape()[1] * G && Cout % G == 0, "conv2d",
@@ -260,6 +268,7 @@ template <class T>
 Tensor<T> conv1d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b = Tensor<T>(),
                  int64_t stride = 1, int64_t padding = 0, int64_t dilation = 1,
                  int64_t groups = 1) {
+  check_inputs("conv1d", x, w);  // b optional
   check(x.dim() == 3 && w.dim() == 3, "conv1d", "expected input [N, C, L] and weight [Cout, "
         "Cin/groups, k], got ", x.shape(), " and ", w.shape());
   Conv2dOptions o;
@@ -279,6 +288,7 @@ struct Pool2dOptions {
 // max_pool2d over windows; values are gathered from x (gradient to the max of each window).
 template <class T>
 Tensor<T> max_pool2d(const Tensor<T>& x, const Pool2dOptions& p) {
+  check_inputs("max_pool2d", x);
   Conv2dOptions o;
   o.stride = {p.stride[0] ? p.stride[0] : p.kernel[0], p.stride[1] ? p.stride[1] : p.kernel[1]};
   o.padding = p.padding;
@@ -303,6 +313,7 @@ Tensor<T> max_pool2d(const Tensor<T>& x, const Pool2dOptions& p) {
 }
 template <class T>
 Tensor<T> max_pool2d(const Tensor<T>& x, int64_t kernel, int64_t stride = 0, int64_t padding = 0) {
+  check_inputs("max_pool2d", x);
   Pool2dOptions p;
   p.kernel = {kernel, kernel};
   p.stride = {stride, stride};
@@ -313,6 +324,7 @@ Tensor<T> max_pool2d(const Tensor<T>& x, int64_t kernel, int64_t stride = 0, int
 // avg_pool2d (padding counted in the average, PyTorch's default count_include_pad=True).
 template <class T>
 Tensor<T> avg_pool2d(const Tensor<T>& x, int64_t kernel, int64_t stride = 0, int64_t padding = 0) {
+  check_inputs("avg_pool2d", x);
   check(x.dim() == 4, "avg_pool2d", "expected input [N, C, H, W], got ", x.shape());
   const int64_t N = x.shape()[0], C = x.shape()[1];
   Conv2dOptions o;
@@ -327,6 +339,7 @@ Tensor<T> avg_pool2d(const Tensor<T>& x, int64_t kernel, int64_t stride = 0, int
 // adaptive_avg_pool2d to (oh, ow) with PyTorch's window rule [floor(i·H/oh), ceil((i+1)·H/oh)).
 template <class T>
 Tensor<T> adaptive_avg_pool2d(const Tensor<T>& x, int64_t oh, int64_t ow) {
+  check_inputs("adaptive_avg_pool2d", x);
   check(x.dim() == 4 && oh > 0 && ow > 0, "adaptive_avg_pool2d", "expected input [N, C, H, W] "
         "and positive output size, got ", x.shape());
   const int64_t N = x.shape()[0], C = x.shape()[1], H = x.shape()[2], W = x.shape()[3];
