@@ -107,3 +107,101 @@ TEST_CASE("bad inputs: undefined tensors name the op") {
       {"assign_(u, x)", [] { assign_(u, z({2})); }, {"assign_", "undefined tensor"}},
   });
 }
+
+TEST_CASE("bad inputs: windows larger than the padded input are refused (PyTorch's rule)") {
+  expect_rows({
+      {"max_pool2d(ones 4x4, 7) read out of bounds",
+       [] { max_pool2d(TD::ones({1, 1, 4, 4}), 7); },
+       {"max_pool2d", "Output size is too small", "[1, 1, 4, 4]", "7x7"}},
+      {"max_pool2d(ones 4x4, 5)", [] { max_pool2d(TD::ones({1, 1, 4, 4}), 5); },
+       {"max_pool2d", "Output size is too small"}},
+      {"conv2d k5 s5 on 2x2 treated the outside as padding",
+       [] {
+         Conv2dOptions o;
+         o.stride = {5, 5};
+         conv2d(TD::ones({1, 1, 2, 2}), TD::ones({1, 1, 5, 5}), TD(), o);
+       },
+       {"conv2d", "Output size is too small", "[1, 1, 2, 2]", "5x5"}},
+      {"conv2d k3 on 2x2", [] { conv2d(TD::ones({1, 1, 2, 2}), TD::ones({1, 1, 3, 3})); },
+       {"conv2d", "Output size is too small"}},
+      {"conv2d dilation 2, k2 on 2x2",
+       [] {
+         Conv2dOptions o;
+         o.dilation = {2, 2};
+         conv2d(TD::ones({1, 1, 2, 2}), TD::ones({1, 1, 2, 2}), TD(), o);
+       },
+       {"conv2d", "Output size is too small"}},
+      {"avg_pool2d k3 on 2x2", [] { avg_pool2d(TD::ones({1, 1, 2, 2}), 3); },
+       {"avg_pool2d", "Output size is too small"}},
+      {"conv2d 0x0 kernel returned the bias",
+       [] { conv2d(TD::ones({1, 1, 2, 2}), TD::ones({1, 1, 0, 0}), TD::ones({1})); },
+       {"conv2d", "kernel size must be positive", "0x0"}},
+      {"max_pool2d kernel 0", [] { max_pool2d(TD::ones({1, 1, 2, 2}), 0); },
+       {"max_pool2d", "kernel size must be positive"}},
+      {"conv1d k4 on length 3", [] { conv1d(TD::ones({1, 1, 3}), TD::ones({1, 1, 4})); },
+       {"conv1d", "Output size is too small"}},
+      {"conv2d huge padding overflows",
+       [] {
+         Conv2dOptions o;
+         o.padding = {int64_t(1) << 62, 0};
+         conv2d(TD::ones({1, 1, 2, 2}), TD::ones({1, 1, 1, 1}), TD(), o);
+       },
+       {"conv2d", "size overflow"}},
+  });
+}
+
+TEST_CASE("bad inputs: windows that fit still work, at PyTorch's sizes") {
+  // floor((4 + 0 - 3) / 2) + 1 = 1 ; floor((5 + 2 - 3) / 2) + 1 = 3
+  CHECK(max_pool2d(TD::ones({1, 1, 4, 4}), 3, 2).shape() == Shape{1, 1, 1, 1});
+  CHECK(max_pool2d(TD::ones({1, 1, 5, 5}), 3, 2, 1).shape() == Shape{1, 1, 3, 3});
+  CHECK(max_pool2d(TD::ones({1, 1, 4, 4}), 4).shape() == Shape{1, 1, 1, 1});
+  CHECK(conv2d(TD::ones({1, 1, 2, 2}), TD::ones({1, 1, 3, 3}), TD(), {{1, 1}, {1, 1}, {1, 1}, 1})
+            .shape() == Shape{1, 1, 2, 2});
+  CHECK(avg_pool2d(TD::ones({1, 1, 2, 2}), 2).item() == 1.0);
+}
+
+TEST_CASE("bad inputs: shape arithmetic is overflow-checked") {
+  const int64_t k32 = int64_t(1) << 32, k62 = int64_t(1) << 62;
+  const double inf = std::numeric_limits<double>::infinity();
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  expect_rows({
+      {"zeros({2^32, 2^32}) had numel 0", [=] { TD::zeros({k32, k32}); },
+       {"empty", "size overflow", "[4294967296, 4294967296]"}},
+      {"zeros({3, 2^62}) had numel -4.6e18", [=] { TD::zeros({3, k62}); },
+       {"empty", "size overflow"}},
+      {"zeros({2^61}) bytes overflow", [=] { TD::zeros({k62 / 2}); }, {"empty", "size overflow"}},
+      {"zeros({-1})", [] { TD::zeros({-1}); }, {"empty", "negative extent", "[-1]"}},
+      {"randn({-1}) threw std::length_error", [] { TD::randn({-1}); },
+       {"randn", "negative extent"}},
+      {"rand({2^32, 2^32})", [=] { TF::rand({k32, k32}); }, {"rand", "size overflow"}},
+      {"from_vector overflow", [=] { TD::from_vector({1.0}, Shape{k32, k32}); },
+       {"from_vector", "size overflow"}},
+      {"Shape::numel overflow", [=] { (void)Shape({k32, k32}).numel(); },
+       {"numel", "size overflow"}},
+      {"reshape to an overflowing shape", [=] { reshape(z({4}), {k32, k32, 0, -1}); },
+       {"reshape", "size overflow"}},
+      {"reshape wraps to the right count", [=] { reshape(z({4}), {k62, 4, 4}); },
+       {"reshape", "size overflow"}},
+      {"view to an overflowing shape", [=] { view(z({4}), {k32, k32}); },
+       {"view", "size overflow"}},
+      {"expand to an overflowing shape", [=] { expand(z({1, 1}), {k32, k32}); },
+       {"expand", "size overflow"}},
+      {"arange(0, inf) threw std::length_error", [=] { TD::arange(0, inf); },
+       {"arange", "finite"}},
+      {"arange(0, 1e300)", [] { TD::arange(0, 1e300); }, {"arange", "too many elements"}},
+      {"arange(0, NaN) was UB", [=] { TD::arange(0, nan); }, {"arange", "finite"}},
+      {"arange(0, 1, NaN)", [=] { TD::arange(0, 1, nan); }, {"arange", "finite"}},
+      {"arange(0, 1, 0)", [] { TD::arange(0, 1, 0); }, {"arange", "non-zero"}},
+      {"sum(x, {0, 0}) summed once", [] { sum(z({2, 3}), {0, 0}); },
+       {"sum", "dim 0 appears multiple times"}},
+      {"sum(x, {1, -1})", [] { sum(z({2, 3}), {1, -1}); },
+       {"sum", "dim 1 appears multiple times"}},
+      {"mean(x, {0, 0})", [] { mean(z({2, 3}), {0, 0}); },
+       {"mean", "dim 0 appears multiple times"}},
+  });
+  // the healthy neighbours still work
+  CHECK(TD::arange(0, 5).numel() == 5);
+  CHECK(TD::arange(5, 0).numel() == 0);
+  CHECK(TD::zeros({0, k62}).numel() == 0);
+  CHECK(sum(TD::ones({2, 3}), {0, 1}).item() == 6.0);
+}

@@ -190,6 +190,7 @@ std::vector<Tensor<T>> run_backward(const std::vector<Tensor<T>>& outputs,
       Node<T>* prev = cur;
       cur = n;
       struct Restore { Node<T>*& c; Node<T>* p; ~Restore() { c = p; } } restore{cur, prev};
+      check_saved_versions(*n);
       gin = n->backward(g);
     }
     check(gin.size() == n->next.size(), op, "rule of ", n->name, " returned ", gin.size(),

@@ -61,11 +61,11 @@ class Tensor {
   explicit Tensor(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
   // ---- factories -------------------------------------------------------------------------
+  // Shapes are validated (non-negative extents, no size overflow) before anything is allocated.
   static Tensor empty(const Shape& shape, Device d = Device::cpu) {
-    for (int i = 0; i < shape.size(); ++i)
-      check(shape[i] >= 0, "empty", "negative extent in shape ", shape);
+    const int64_t n = checked_numel(shape, "empty", sizeof(T));
     auto impl = std::make_shared<Impl>();
-    impl->storage = std::make_shared<Storage>(sizeof(T) * shape.numel(), d);
+    impl->storage = std::make_shared<Storage>(sizeof(T) * static_cast<std::size_t>(n), d);
     impl->shape = shape;
     impl->strides = contiguous_strides(shape);
     return Tensor(std::move(impl));
@@ -79,8 +79,9 @@ class Tensor {
   static Tensor ones(const Shape& shape, Device d = Device::cpu) { return full(shape, T(1), d); }
   static Tensor scalar(T value, Device d = Device::cpu) { return full(Shape{}, value, d); }
   static Tensor from_vector(const std::vector<T>& v, const Shape& shape, Device d = Device::cpu) {
-    check(static_cast<int64_t>(v.size()) == shape.numel(), "from_vector", "expected ",
-          shape.numel(), " values for shape ", shape, ", got ", v.size());
+    const int64_t n = checked_numel(shape, "from_vector", sizeof(T));
+    check(static_cast<int64_t>(v.size()) == n, "from_vector", "expected ", n,
+          " values for shape ", shape, ", got ", v.size());
     Tensor t = empty(shape, d);
     if (!v.empty()) runtime(d)->copy_from_host(t.data_ptr(), v.data(), sizeof(T) * v.size());
     return t;
@@ -90,23 +91,29 @@ class Tensor {
   }
   static Tensor arange(int64_t n, Device d = Device::cpu) { return arange(0, n, 1, d); }
   static Tensor arange(double start, double stop, double step = 1, Device d = Device::cpu) {
+    check(std::isfinite(start) && std::isfinite(stop) && std::isfinite(step), "arange",
+          "start, stop and step must be finite, got ", start, ", ", stop, ", ", step);
     check(step != 0, "arange", "step must be non-zero");
-    int64_t n = static_cast<int64_t>(std::ceil((stop - start) / step));
-    std::vector<T> v(std::max<int64_t>(n, 0));
+    const double count = std::ceil((stop - start) / step);  // finite here, may be huge
+    check(count <= double(int64_t(1) << 52), "arange", "too many elements (", count,
+          ") for start ", start, ", stop ", stop, ", step ", step);
+    const int64_t n = std::max<int64_t>(static_cast<int64_t>(count), 0);
+    checked_numel(Shape{n}, "arange", sizeof(T));
+    std::vector<T> v(n);
     for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<T>(start + step * double(i));
     return from_vector(v, Shape{static_cast<int64_t>(v.size())}, d);
   }
   // Uniform [lo, hi) from `gen` (values drawn on the host, so every device sees the same bits).
   static Tensor rand(const Shape& shape, Generator& gen, double lo = 0, double hi = 1,
                      Device d = Device::cpu) {
-    std::vector<T> v(shape.numel());
+    std::vector<T> v(checked_numel(shape, "rand", sizeof(T)));
     std::lock_guard<std::mutex> lk(gen.mutex());
     for (auto& x : v) x = static_cast<T>(gen.uniform(lo, hi));
     return from_vector(v, shape, d);
   }
   static Tensor randn(const Shape& shape, Generator& gen, double mean = 0, double std = 1,
                       Device d = Device::cpu) {
-    std::vector<T> v(shape.numel());
+    std::vector<T> v(checked_numel(shape, "randn", sizeof(T)));
     std::lock_guard<std::mutex> lk(gen.mutex());
     for (auto& x : v) x = static_cast<T>(mean + std * gen.normal());
     return from_vector(v, shape, d);
@@ -137,6 +144,8 @@ class Tensor {
     }
     return true;
   }
+  // Version of the storage (bumped by every in-place write; see Storage::version).
+  uint64_t version() const { return get().storage->version(); }
   bool same_storage(const Tensor& o) const { return get().storage == o.get().storage; }
   Impl* impl() const { return impl_.get(); }
   const std::shared_ptr<Impl>& impl_ptr() const { return impl_; }

@@ -9,6 +9,7 @@
 //   z = add(a, b)             // a [B, 1, D], b [N, D]  ->  z [B, N, D]
 #pragma once
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <type_traits>
 
@@ -37,6 +38,13 @@ Tensor<T> binary_raw(BinaryOp op, const Tensor<T>& a, const Tensor<T>& b, const 
   return out;
 }
 
+// Rules that read only the incoming gradient (no saved values; see autograd/node.hpp Saves).
+inline Saves elementwise_saves(const char* name) {
+  for (const char* linear : {"add", "sub", "neg", "add_scalar", "mul_scalar", "rsub_scalar"})
+    if (std::strcmp(name, linear) == 0) return Saves::nothing;
+  return Saves::values;
+}
+
 // Unary op with rule(g, x, saved_y) -> dL/dx.
 template <class T, class Rule>
 Tensor<T> unary_op(UnaryOp op, const Tensor<T>& a, const char* name, Rule rule, T p1 = T(0),
@@ -47,7 +55,7 @@ Tensor<T> unary_op(UnaryOp op, const Tensor<T>& a, const char* name, Rule rule, 
     SavedOutput<T> y(out);
     attach<T>(out, name, {&a}, [a, y, rule](const Tensor<T>& g) {
       return std::vector<Tensor<T>>{rule(g, a, y)};
-    });
+    }, elementwise_saves(name));
   }
   return out;
 }
@@ -108,7 +116,7 @@ Tensor<T> binary_op(BinaryOp op, const Tensor<T>& a, const Tensor<T>& b, const c
       auto [ga, gb] = rule(g, a, b, y, na, nb);
       return std::vector<Tensor<T>>{ga.defined() ? sum_to(ga, a.shape()) : ga,
                                     gb.defined() ? sum_to(gb, b.shape()) : gb};
-    });
+    }, elementwise_saves(name));
   }
   return out;
 }

@@ -42,7 +42,7 @@ Tensor<T> scatter_add_zeros(const Shape& shape, int d, const Tensor<int64_t>& in
   if (needs_grad({&src}))
     attach<T>(out, "scatter_add", {&src}, [d, index](const Tensor<T>& g) {
       return std::vector<Tensor<T>>{gather(g, d, index)};
-    });
+    }, Saves::nothing);
   return out;
 }
 }  // namespace detail
@@ -63,7 +63,7 @@ Tensor<T> gather(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index) 
     Shape s = x.shape();
     attach<T>(out, "gather", {&x}, [s, d, ic](const Tensor<T>& g) {
       return std::vector<Tensor<T>>{detail::scatter_add_zeros(s, d, ic, g)};
-    });
+    }, Saves::nothing);
   }
   return out;
 }
@@ -87,7 +87,7 @@ Tensor<T> scatter_add(const Tensor<T>& base, int64_t dim, const Tensor<int64_t>&
     bool nb = base.requires_grad(), ns = src.requires_grad();
     attach<T>(out, "scatter_add", {&base, &src}, [d, ic, nb, ns](const Tensor<T>& g) {
       return std::vector<Tensor<T>>{nb ? g : Tensor<T>(), ns ? gather(g, d, ic) : Tensor<T>()};
-    });
+    }, Saves::nothing);
   }
   return out;
 }
@@ -118,7 +118,7 @@ Tensor<T> index_select(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& i
   if (needs_grad({&x})) {
     attach<T>(out, "index_select", {&x}, [s, d, ic](const Tensor<T>& g) {
       return std::vector<Tensor<T>>{index_add(Tensor<T>::zeros(s, g.device()), d, ic, g)};
-    });
+    }, Saves::nothing);
   }
   return out;
 }
@@ -151,7 +151,7 @@ Tensor<T> index_add(const Tensor<T>& base, int64_t dim, const Tensor<int64_t>& i
     attach<T>(out, "index_add", {&base, &src}, [d, ic, nb, ns](const Tensor<T>& g) {
       return std::vector<Tensor<T>>{nb ? g : Tensor<T>(),
                                     ns ? index_select(g, d, ic) : Tensor<T>()};
-    });
+    }, Saves::nothing);
   }
   return out;
 }
@@ -281,7 +281,7 @@ Tensor<T> pad(const Tensor<T>& x, const std::vector<int64_t>& pads, T value = T(
       for (int d = 0; d < xs.size(); ++d)
         if (r.shape()[d] != xs[d]) r = narrow(r, d, lo[d], xs[d]);
       return std::vector<Tensor<T>>{r};
-    });
+    }, Saves::nothing);
   }
   return out;
 }

@@ -114,18 +114,29 @@ struct Conv2dOptions {
 };
 
 namespace detail {
+// Output extent of a sliding window, PyTorch's rule: floor((n + 2p - d(k-1) - 1) / s) + 1,
+// refused when below 1 (a window larger than the padded input). Overflow-checked.
+inline int64_t window_out_size(int64_t n, int64_t k, int64_t s, int64_t p, int64_t d,
+                               const char* op) {
+  int64_t span = checked_add(checked_mul(d, k - 1, op), 1, op);  // d(k-1) + 1
+  int64_t room = checked_add(n, checked_mul(2, p, op), op);      // n + 2p
+  return room < span ? 0 : (room - span) / s + 1;
+}
+
 inline Conv2dGeometry conv_geometry(const Shape& x, int64_t kh, int64_t kw,
                                     const Conv2dOptions& o, const char* op) {
   check(x.size() == 4, op, "expected input [N, C, H, W], got ", x);
+  check(kh > 0 && kw > 0, op, "kernel size must be positive, got ", kh, "x", kw);
   check(o.stride[0] > 0 && o.stride[1] > 0 && o.dilation[0] > 0 && o.dilation[1] > 0 &&
             o.padding[0] >= 0 && o.padding[1] >= 0,
         op, "stride and dilation must be positive and padding non-negative");
   Conv2dGeometry g{x[0], x[1], x[2], x[3], kh, kw, o.stride[0], o.stride[1], o.padding[0],
                    o.padding[1], o.dilation[0], o.dilation[1], 0, 0};
-  g.Ho = (g.H + 2 * g.ph - g.dh * (kh - 1) - 1) / g.sh + 1;
-  g.Wo = (g.W + 2 * g.pw - g.dw * (kw - 1) - 1) / g.sw + 1;
-  check(g.Ho > 0 && g.Wo > 0, op, "kernel ", kh, "x", kw, " does not fit input ", x,
-        " with the given padding/dilation");
+  g.Ho = window_out_size(g.H, kh, g.sh, g.ph, g.dh, op);
+  g.Wo = window_out_size(g.W, kw, g.sw, g.pw, g.dw, op);
+  check(g.Ho > 0 && g.Wo > 0, op, "Output size is too small: input ", x, ", kernel ", kh, "x",
+        kw, ", stride ", g.sh, "x", g.sw, ", padding ", g.ph, "x", g.pw, ", dilation ", g.dh,
+        "x", g.dw, " give output ", g.Ho, "x", g.Wo);
   return g;
 }
 }  // namespace detail
@@ -143,7 +154,7 @@ Tensor<T> unfold(const Tensor<T>& x, const Conv2dGeometry& g) {
   if (needs_grad({&x}))
     attach<T>(out, "unfold", {&x}, [g](const Tensor<T>& gr) {
       return std::vector<Tensor<T>>{fold(gr, g)};
-    });
+    }, Saves::nothing);
   return out;
 }
 
@@ -159,7 +170,7 @@ Tensor<T> fold(const Tensor<T>& cols, const Conv2dGeometry& g) {
   if (needs_grad({&cols}))
     attach<T>(out, "fold", {&cols}, [g](const Tensor<T>& gr) {
       return std::vector<Tensor<T>>{unfold(gr, g)};
-    });
+    }, Saves::nothing);
   return out;
 }
 
@@ -276,7 +287,8 @@ Tensor<T> conv1d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b = Te
   o.padding = {0, padding};
   o.dilation = {1, dilation};
   o.groups = groups;
-  return squeeze(conv2d(unsqueeze(x, 2), unsqueeze(w, 2), b, o), 2);
+  return rethrow_as("conv1d",
+                    [&] { return squeeze(conv2d(unsqueeze(x, 2), unsqueeze(w, 2), b, o), 2); });
 }
 
 // ---- pooling -----------------------------------------------------------------------------

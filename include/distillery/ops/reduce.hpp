@@ -25,7 +25,8 @@ inline std::vector<int> reduce_dims(const std::vector<int64_t>& dims, int ndim, 
   }
   for (int64_t d : dims) out.push_back(normalize_dim(d, ndim, op));
   std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
+  for (size_t i = 1; i < out.size(); ++i)  // as PyTorch: sum(x, {0, 0}) is an error
+    check(out[i] != out[i - 1], op, "dim ", out[i], " appears multiple times in the list of dims");
   return out;
 }
 
@@ -79,7 +80,7 @@ Tensor<T> sum(const Tensor<T>& a, const std::vector<int64_t>& dims = {}, bool ke
     Shape in = a.shape(), kshape = kd.shape();
     attach<T>(out, "sum", {&a}, [in, kshape](const Tensor<T>& g) {
       return std::vector<Tensor<T>>{expand(reshape(g, kshape), in)};
-    });
+    }, Saves::nothing);
   }
   return out;
 }

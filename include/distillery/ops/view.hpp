@@ -27,7 +27,7 @@ inline Shape infer_shape(const Shape& req, int64_t numel, const Shape& from, con
       neg = i;
     } else {
       check(s[i] >= 0, op, "invalid extent in shape ", req);
-      known *= s[i];
+      known = checked_mul(known, s[i], op);
     }
   }
   if (neg >= 0) {
@@ -35,8 +35,8 @@ inline Shape infer_shape(const Shape& req, int64_t numel, const Shape& from, con
           from);
     s[neg] = numel / known;
   }
-  check(s.numel() == numel, op, "shape ", req, " is invalid for input of shape ", from, " (",
-        numel, " elements)");
+  check(checked_numel(s, op) == numel, op, "shape ", req, " is invalid for input of shape ",
+        from, " (", numel, " elements)");
   return s;
 }
 }  // namespace detail
@@ -47,7 +47,9 @@ Tensor<T> make_view(const Tensor<T>& a, const Shape& shape, const Strides& strid
                     int64_t offset, const char* name, Fn fn) {
   Tensor<T> out = a.alias(shape, strides, offset);
   if (needs_grad({&a}))
-    attach<T>(out, name, {&a}, [fn](const Tensor<T>& g) { return std::vector<Tensor<T>>{fn(g)}; });
+    attach<T>(
+        out, name, {&a}, [fn](const Tensor<T>& g) { return std::vector<Tensor<T>>{fn(g)}; },
+        Saves::nothing);
   return out;
 }
 
@@ -58,7 +60,9 @@ Tensor<T> clone(const Tensor<T>& a) {
   Tensor<T> out = Tensor<T>::empty(a.shape(), a.device());
   kernels<T>(a.device()).copy(a.base_ptr(), a.view(), out.base_ptr(), out.view());
   if (needs_grad({&a}))
-    attach<T>(out, "clone", {&a}, [](const Tensor<T>& g) { return std::vector<Tensor<T>>{g}; });
+    attach<T>(
+        out, "clone", {&a}, [](const Tensor<T>& g) { return std::vector<Tensor<T>>{g}; },
+        Saves::nothing);
   return out;
 }
 
@@ -85,7 +89,7 @@ Tensor<T> view(const Tensor<T>& a, const Shape& req) {
   check_inputs("view", a);
   check(a.is_contiguous(), "view", "input of shape ", a.shape(), " with strides ", a.strides(),
         " is not contiguous; use reshape()");
-  return reshape(a, req);
+  return rethrow_as("view", [&] { return reshape(a, req); });
 }
 
 template <class T>
@@ -180,6 +184,7 @@ Tensor<T> expand(const Tensor<T>& a, const Shape& req) {
   for (int i = 0; i < k; ++i)
     if (shape[n - k + i] == -1) shape[n - k + i] = a.shape()[i];
   if (shape == a.shape()) return a;
+  checked_numel(shape, "expand");
   View v = broadcast_view(a, shape, "expand");
   Shape from = a.shape();
   return make_view(a, shape, v.strides, a.storage_offset(), "expand",
@@ -202,7 +207,7 @@ Tensor<T> slice_scatter_zeros(const Tensor<T>& g, const Shape& shape, int d, int
     int64_t end = start + step * (g.shape()[d] - 1) + 1;
     attach<T>(out, "slice_backward", {&g}, [d, start, end, step](const Tensor<T>& gg) {
       return std::vector<Tensor<T>>{slice(gg, d, start, end, step)};
-    });
+    }, Saves::nothing);
   }
   return out;
 }
