@@ -160,7 +160,11 @@ Tensor<T> kl_div(const Tensor<T>& input, const Tensor<T>& target, Reduction r = 
   detail::check_same_shape(input, target, "kl_div");
   Tensor<T> l;
   if (log_target) {
-    l = mul(exp(target), sub(target, input));
+    // 0 where exp(target) = 0 (target −inf, a masked class): 0 · −inf would be NaN
+    Tensor<T> pt = exp(target);
+    Tensor<T> safe =
+        where(gt_scalar(pt.detach(), T(0)), target, Tensor<T>::zeros({}, target.device()));
+    l = mul(pt, sub(safe, input));
   } else {
     // xlogy: 0 where p = 0 (the gradient w.r.t. p there is not used in distillation)
     Tensor<T> pos = gt_scalar(target.detach(), T(0));
