@@ -4,11 +4,13 @@
 // report, std::length_error or a silent result) whose message starts with the op name and
 // contains every listed fragment. This file runs in the Release and the ASan+UBSan builds.
 #include <distillery/distillery.hpp>
+#include <distillery/nn/nn.hpp>
 
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <functional>
+#include <map>
 #include <limits>
 #include <string>
 #include <vector>
@@ -204,4 +206,32 @@ TEST_CASE("bad inputs: shape arithmetic is overflow-checked") {
   CHECK(TD::arange(5, 0).numel() == 0);
   CHECK(TD::zeros({0, k62}).numel() == 0);
   CHECK(sum(TD::ones({2, 3}), {0, 1}).item() == 6.0);
+}
+
+TEST_CASE("bad inputs: a refused strict load_state_dict leaves the model unchanged") {
+  Generator gen(7);
+  nn::Sequential<double> model;
+  model.push_back(std::make_shared<nn::Linear<double>>(2, 3, gen));
+  model.push_back(std::make_shared<nn::Linear<double>>(3, 1, gen));
+  auto before = model.state_dict();
+  std::map<std::string, std::vector<double>> saved;
+  for (auto& kv : before) saved[kv.first] = kv.second.to_vector();
+  // every key present, first entries well-formed, the last one with a wrong shape
+  std::map<std::string, TD> sd;
+  for (auto& kv : before) sd[kv.first] = TD::full(kv.second.shape(), 9.0);
+  const std::string last = sd.rbegin()->first;
+  sd[last] = TD::zeros({7});
+  expect_rows({{"load_state_dict with a wrong shape half-overwrote the model",
+                [&] { model.load_state_dict(sd); },
+                {"load_state_dict", last, "[7]"}}});
+  for (auto& kv : model.state_dict()) CHECK(kv.second.to_vector() == saved[kv.first]);
+  // an unexpected key: also refused before any copy
+  sd[last] = TD::full(before[last].shape(), 9.0);
+  sd["extra.weight"] = TD::zeros({1});
+  expect_rows({{"unexpected key", [&] { model.load_state_dict(sd); },
+                {"load_state_dict", "extra.weight"}}});
+  for (auto& kv : model.state_dict()) CHECK(kv.second.to_vector() == saved[kv.first]);
+  sd.erase("extra.weight");
+  model.load_state_dict(sd);  // the good dict loads
+  for (auto& kv : model.state_dict()) CHECK(kv.second.to_vector()[0] == 9.0);
 }
