@@ -21,7 +21,8 @@
 //                with a storage offset and NaN in the gaps) gives the same value and derivatives
 // Kinks (relu at 0, max ties, clamp bounds) are avoided by the generator, never by loosening
 // tolerances. Value-only entries (comparisons, argmax, ...) check the value, float, layouts, and
-// that no graph is recorded. check_entry returns a Report instead of asserting, so the harness
+// that no graph is recorded. Every entry also checks that an undefined tensor in place of each
+// input gives "<op>: undefined tensor". check_entry returns a Report instead of asserting, so the harness
 // itself can be tested (a deliberately wrong backward rule must produce a failing report).
 #pragma once
 #include <distillery/distillery.hpp>
@@ -443,12 +444,40 @@ struct Tolerances {
   double layout_tol = 1e-10;                      // non-contiguous vs contiguous inputs
 };
 
+// Each input in turn replaced by an undefined tensor: the entry must throw distillery::Error
+// "...: undefined tensor" (the boundary check of the first op that receives it, ops/common.hpp
+// check_inputs, or Tensor's own metadata check), never crash or throw anything else. No error is
+// accepted too: the input may be optional (a bias) or unused by the entry. The exact op name of
+// the message is checked by tests/ops/test_bad_inputs.cpp.
+inline void check_undefined_inputs(Report& rep, const Entry& e, const Vals& in) {
+  for (size_t k = 0; k < in.size(); ++k) {
+    Inputs<double> xs;
+    for (size_t i = 0; i < in.size(); ++i)
+      xs.push_back(i == k ? Tensor<double>()
+                          : make_input<double>(in[i], e.shapes[i], Layout::contiguous));
+    ++rep.checks;
+    std::string msg;
+    try {
+      e.fn(xs);
+      continue;
+    } catch (const distillery::Error& err) {
+      msg = err.what();
+    } catch (const std::exception& err) {
+      msg = std::string("not a distillery::Error: ") + err.what();
+    }
+    if (msg.find(": undefined tensor") == std::string::npos)
+      rep.failures.push_back("undefined input " + std::to_string(k) +
+                             ": expected \"<op>: undefined tensor\", got \"" + msg + "\"");
+  }
+}
+
 inline Report check_entry(const Entry& e, uint64_t seed = 20240601, Tolerances tol = {}) {
   Report rep;
   rep.label = e.label();
   try {
     Generator gen(seed ^ fnv1a(e.label()));
     const Vals in = generate_inputs(e, gen);
+    check_undefined_inputs(rep, e, in);
 
     // value in double, against the independent reference
     const Result base = evaluate<double>(e, in, Layout::contiguous, Order::value);

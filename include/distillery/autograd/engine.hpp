@@ -190,6 +190,7 @@ std::vector<Tensor<T>> run_backward(const std::vector<Tensor<T>>& outputs,
       Node<T>* prev = cur;
       cur = n;
       struct Restore { Node<T>*& c; Node<T>* p; ~Restore() { c = p; } } restore{cur, prev};
+      check_saved_versions(*n);
       gin = n->backward(g);
     }
     check(gin.size() == n->next.size(), op, "rule of ", n->name, " returned ", gin.size(),
@@ -296,6 +297,7 @@ bool remove_grad_accumulated_hook(const Tensor<T>& leaf, int64_t id) {
 template <class T>
 void Tensor<T>::backward(const Tensor<T>& grad_output, bool retain_graph,
                          bool create_graph) const {
+  check(defined(), "backward", "undefined tensor");
   std::vector<Tensor<T>> gos;
   if (grad_output.defined()) gos.push_back(grad_output);
   detail::run_backward<T>({*this}, gos, nullptr, retain_graph || create_graph, create_graph,

@@ -13,6 +13,7 @@
 // Freeing a long graph must not recurse: ~Node hands its edges and closure to a thread-local
 // queue that the outermost destructor drains iteratively.
 #pragma once
+#include <array>
 #include <atomic>
 #include <functional>
 #include <initializer_list>
@@ -48,6 +49,20 @@ struct NodeGraveyard {
   std::vector<BackwardFn<T>> fns;
 };
 
+// What a node's backward rule reads: the values of its inputs and output (the default), or
+// nothing but the incoming gradient (linear ops: add, views, sum, gather ...). Nodes that read
+// values record the storage versions of their inputs and output when they are created; the
+// engine refuses to run the rule if one of them was written in place since (ops/inplace.hpp),
+// as PyTorch's "modified by an inplace operation".
+enum class Saves { values, nothing };
+
+template <class T>
+struct SavedVersion {
+  std::shared_ptr<Storage> storage;  // null: slot unused
+  uint64_t version = 0;
+};
+constexpr int kMaxSavedVersions = 5;  // up to 4 inputs and the output
+
 template <class T>
 struct Node : std::enable_shared_from_this<Node<T>> {
   const char* name = "";
@@ -55,6 +70,7 @@ struct Node : std::enable_shared_from_this<Node<T>> {
   BackwardFn<T> backward;                      // empty for leaves and released nodes
   std::weak_ptr<TensorImpl<T>> leaf;           // the tensor a leaf accumulator fills
   Shape shape;                                 // shape of the tensor this node produced
+  std::array<SavedVersion<T>, kMaxSavedVersions> saved;  // inputs 0..3, then the output
   bool is_leaf = false;
   bool released = false;
   // leaf accumulators only: (id, hook) pairs; null (one pointer) when there are none
@@ -106,6 +122,7 @@ std::shared_ptr<Node<T>> grad_edge(const Tensor<T>& t) {
 
 template <class T>
 bool Tensor<T>::is_leaf() const {
+  check(impl_ != nullptr, "is_leaf", "undefined tensor");
   return !impl_->node || impl_->node->is_leaf;
 }
 template <class T>
@@ -122,15 +139,39 @@ bool needs_grad(std::initializer_list<const Tensor<T>*> inputs) {
   return false;
 }
 
+// Throws when a tensor saved by `n` was written in place after `n` was recorded.
+template <class T>
+void check_saved_versions(const Node<T>& n) {
+  for (int k = 0; k < kMaxSavedVersions; ++k) {
+    const SavedVersion<T>& s = n.saved[k];
+    if (!s.storage || s.storage->version() == s.version) continue;
+    const bool out = k == kMaxSavedVersions - 1;
+    fail(n.name, "one of the tensors needed for gradient computation (", out ? "the output" :
+         "input ", out ? "" : std::to_string(k).c_str(), ") has been modified by an inplace "
+         "operation: it is at version ", s.storage->version(), "; expected version ", s.version,
+         " (recorded when ", n.name, " saved it). Recompute the forward pass after the "
+         "in-place write (e.g. an optimizer step), or write into a copy");
+  }
+}
+
 // Makes `out` the output of a recorded op `name` with the given inputs and backward rule.
 // The rule receives dL/d(out) and returns one tensor per input (undefined = no gradient).
 template <class T>
 void attach(Tensor<T>& out, const char* name, std::initializer_list<const Tensor<T>*> inputs,
-            BackwardFn<T> fn) {
+            BackwardFn<T> fn, Saves saves = Saves::values) {
   auto n = std::make_shared<Node<T>>();
   n->name = name;
   n->next.reserve(inputs.size());
   for (auto* t : inputs) n->next.push_back(t ? grad_edge(*t) : nullptr);
+  if (saves == Saves::values) {
+    int k = 0;
+    for (auto* t : inputs) {
+      if (k == kMaxSavedVersions - 1) break;
+      if (t && t->defined()) n->saved[k] = {t->impl()->storage, t->version()};
+      ++k;
+    }
+    n->saved[kMaxSavedVersions - 1] = {out.impl()->storage, out.version()};
+  }
   n->backward = std::move(fn);
   n->shape = out.shape();
   out.impl()->requires_grad = true;

@@ -17,6 +17,21 @@ namespace distillery {
 
 constexpr int kMaxDims = 8;
 
+// Overflow-checked int64 arithmetic for sizes: throws "op: size overflow (a * b)" instead of
+// wrapping (signed overflow is undefined behaviour).
+inline int64_t checked_mul(int64_t a, int64_t b, const char* op) {
+  int64_t r;
+  check(!__builtin_mul_overflow(a, b, &r), op, "size overflow (", a, " * ", b,
+        " does not fit in int64)");
+  return r;
+}
+inline int64_t checked_add(int64_t a, int64_t b, const char* op) {
+  int64_t r;
+  check(!__builtin_add_overflow(a, b, &r), op, "size overflow (", a, " + ", b,
+        " does not fit in int64)");
+  return r;
+}
+
 class Shape {
  public:
   Shape() = default;
@@ -52,9 +67,10 @@ class Shape {
   }
   std::vector<int64_t> vec() const { return std::vector<int64_t>(begin(), end()); }
 
+  // Product of the extents (overflow-checked: throws "numel: size overflow ...").
   int64_t numel() const {
     int64_t n = 1;
-    for (int i = 0; i < n_; ++i) n *= d_[i];
+    for (int i = 0; i < n_; ++i) n = checked_mul(n, d_[i], "numel");
     return n;
   }
 
@@ -83,12 +99,27 @@ class Shape {
 
 using Strides = Shape;
 
+// Element count of a shape a tensor is about to get: every extent non-negative, and the count,
+// in bytes of `elem_size`, within what one allocation can address (PTRDIFF_MAX).
+inline int64_t checked_numel(const Shape& s, const char* op, int64_t elem_size = 1) {
+  int64_t n = 1;
+  for (int i = 0; i < s.size(); ++i) {
+    check(s[i] >= 0, op, "negative extent in shape ", s);
+    check(!__builtin_mul_overflow(n, s[i], &n), op, "size overflow: shape ", s,
+          " has more elements than int64 can count");
+  }
+  int64_t bytes;
+  check(!__builtin_mul_overflow(n, elem_size, &bytes), op, "size overflow: shape ", s, " needs ",
+        n, " elements of ", elem_size, " bytes");
+  return n;
+}
+
 inline Strides contiguous_strides(const Shape& s) {
   Strides st = s;
   int64_t acc = 1;
   for (int i = s.size() - 1; i >= 0; --i) {
     st[i] = acc;
-    acc *= std::max<int64_t>(s[i], 1);
+    acc = checked_mul(acc, std::max<int64_t>(s[i], 1), "strides");
   }
   return st;
 }

@@ -66,7 +66,13 @@ class Storage {
   std::size_t bytes() const { return bytes_; }
   Device device() const { return device_; }
 
+  // Version counter: every in-place write (ops/inplace.hpp) bumps it; autograd records it when
+  // a node saves a tensor and refuses a backward through a tensor modified since.
+  uint64_t version() const { return version_.load(std::memory_order_relaxed); }
+  void bump_version() { version_.fetch_add(1, std::memory_order_relaxed); }
+
  private:
+  std::atomic<uint64_t> version_{0};
   void* ptr_ = nullptr;
   std::size_t bytes_;
   Device device_;

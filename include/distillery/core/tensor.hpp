@@ -61,11 +61,11 @@ class Tensor {
   explicit Tensor(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
   // ---- factories -------------------------------------------------------------------------
+  // Shapes are validated (non-negative extents, no size overflow) before anything is allocated.
   static Tensor empty(const Shape& shape, Device d = Device::cpu) {
-    for (int i = 0; i < shape.size(); ++i)
-      check(shape[i] >= 0, "empty", "negative extent in shape ", shape);
+    const int64_t n = checked_numel(shape, "empty", sizeof(T));
     auto impl = std::make_shared<Impl>();
-    impl->storage = std::make_shared<Storage>(sizeof(T) * shape.numel(), d);
+    impl->storage = std::make_shared<Storage>(sizeof(T) * static_cast<std::size_t>(n), d);
     impl->shape = shape;
     impl->strides = contiguous_strides(shape);
     return Tensor(std::move(impl));
@@ -79,8 +79,9 @@ class Tensor {
   static Tensor ones(const Shape& shape, Device d = Device::cpu) { return full(shape, T(1), d); }
   static Tensor scalar(T value, Device d = Device::cpu) { return full(Shape{}, value, d); }
   static Tensor from_vector(const std::vector<T>& v, const Shape& shape, Device d = Device::cpu) {
-    check(static_cast<int64_t>(v.size()) == shape.numel(), "from_vector", "expected ",
-          shape.numel(), " values for shape ", shape, ", got ", v.size());
+    const int64_t n = checked_numel(shape, "from_vector", sizeof(T));
+    check(static_cast<int64_t>(v.size()) == n, "from_vector", "expected ", n,
+          " values for shape ", shape, ", got ", v.size());
     Tensor t = empty(shape, d);
     if (!v.empty()) runtime(d)->copy_from_host(t.data_ptr(), v.data(), sizeof(T) * v.size());
     return t;
@@ -90,23 +91,29 @@ class Tensor {
   }
   static Tensor arange(int64_t n, Device d = Device::cpu) { return arange(0, n, 1, d); }
   static Tensor arange(double start, double stop, double step = 1, Device d = Device::cpu) {
+    check(std::isfinite(start) && std::isfinite(stop) && std::isfinite(step), "arange",
+          "start, stop and step must be finite, got ", start, ", ", stop, ", ", step);
     check(step != 0, "arange", "step must be non-zero");
-    int64_t n = static_cast<int64_t>(std::ceil((stop - start) / step));
-    std::vector<T> v(std::max<int64_t>(n, 0));
+    const double count = std::ceil((stop - start) / step);  // finite here, may be huge
+    check(count <= double(int64_t(1) << 52), "arange", "too many elements (", count,
+          ") for start ", start, ", stop ", stop, ", step ", step);
+    const int64_t n = std::max<int64_t>(static_cast<int64_t>(count), 0);
+    checked_numel(Shape{n}, "arange", sizeof(T));
+    std::vector<T> v(n);
     for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<T>(start + step * double(i));
     return from_vector(v, Shape{static_cast<int64_t>(v.size())}, d);
   }
   // Uniform [lo, hi) from `gen` (values drawn on the host, so every device sees the same bits).
   static Tensor rand(const Shape& shape, Generator& gen, double lo = 0, double hi = 1,
                      Device d = Device::cpu) {
-    std::vector<T> v(shape.numel());
+    std::vector<T> v(checked_numel(shape, "rand", sizeof(T)));
     std::lock_guard<std::mutex> lk(gen.mutex());
     for (auto& x : v) x = static_cast<T>(gen.uniform(lo, hi));
     return from_vector(v, shape, d);
   }
   static Tensor randn(const Shape& shape, Generator& gen, double mean = 0, double std = 1,
                       Device d = Device::cpu) {
-    std::vector<T> v(shape.numel());
+    std::vector<T> v(checked_numel(shape, "randn", sizeof(T)));
     std::lock_guard<std::mutex> lk(gen.mutex());
     for (auto& x : v) x = static_cast<T>(mean + std * gen.normal());
     return from_vector(v, shape, d);
@@ -116,37 +123,42 @@ class Tensor {
 
   // ---- metadata --------------------------------------------------------------------------
   bool defined() const { return impl_ != nullptr; }
-  const Shape& shape() const { return impl_->shape; }
-  const Shape& sizes() const { return impl_->shape; }
-  const Strides& strides() const { return impl_->strides; }
-  int64_t size(int64_t d) const { return impl_->shape[normalize_dim(d, dim(), "size")]; }
-  int64_t stride(int64_t d) const { return impl_->strides[normalize_dim(d, dim(), "stride")]; }
-  int64_t storage_offset() const { return impl_->offset; }
-  int dim() const { return impl_->shape.size(); }
-  int64_t numel() const { return impl_->shape.numel(); }
-  Device device() const { return impl_->storage->device(); }
+  // Metadata of an undefined tensor (default-constructed, or an absent .grad()) throws
+  // "tensor: undefined tensor"; ops check their inputs first and name themselves instead.
+  const Shape& shape() const { return get().shape; }
+  const Shape& sizes() const { return get().shape; }
+  const Strides& strides() const { return get().strides; }
+  int64_t size(int64_t d) const { return get().shape[normalize_dim(d, dim(), "size")]; }
+  int64_t stride(int64_t d) const { return get().strides[normalize_dim(d, dim(), "stride")]; }
+  int64_t storage_offset() const { return get().offset; }
+  int dim() const { return get().shape.size(); }
+  int64_t numel() const { return get().shape.numel(); }
+  Device device() const { return get().storage->device(); }
   bool is_cuda() const { return device() == Device::cuda; }
   bool is_contiguous() const {
     int64_t expect = 1;
+    const Impl& m = get();
     for (int d = dim() - 1; d >= 0; --d) {
-      if (impl_->shape[d] != 1 && impl_->strides[d] != expect) return false;
-      expect *= impl_->shape[d];
+      if (m.shape[d] != 1 && m.strides[d] != expect) return false;
+      expect *= m.shape[d];
     }
     return true;
   }
-  bool same_storage(const Tensor& o) const { return impl_->storage == o.impl_->storage; }
+  // Version of the storage (bumped by every in-place write; see Storage::version).
+  uint64_t version() const { return get().storage->version(); }
+  bool same_storage(const Tensor& o) const { return get().storage == o.get().storage; }
   Impl* impl() const { return impl_.get(); }
   const std::shared_ptr<Impl>& impl_ptr() const { return impl_; }
-  View view() const { return View{impl_->shape, impl_->strides, impl_->offset}; }
+  View view() const { return View{get().shape, get().strides, get().offset}; }
 
   // Raw pointers: base of the storage, and the first element of this view.
-  T* base_ptr() const { return static_cast<T*>(impl_->storage->data()); }
-  T* data_ptr() const { return base_ptr() + impl_->offset; }
+  T* base_ptr() const { return static_cast<T*>(get().storage->data()); }
+  T* data_ptr() const { return base_ptr() + get().offset; }
 
   // A tensor sharing storage with new geometry (no autograd link: ops/view.hpp adds it).
   Tensor alias(const Shape& shape, const Strides& strides, int64_t offset) const {
     auto impl = std::make_shared<Impl>();
-    impl->storage = impl_->storage;
+    impl->storage = get().storage;
     impl->shape = shape;
     impl->strides = strides;
     impl->offset = offset;
@@ -166,6 +178,7 @@ class Tensor {
   bool requires_grad() const { return impl_ && impl_->requires_grad; }
   Tensor& requires_grad_(bool on = true) {
     static_assert(std::is_floating_point_v<T>, "requires_grad_: only float/double tensors");
+    get();
     check(is_leaf(), "requires_grad_", "only leaf tensors can change requires_grad; use "
           "detach() first");
     impl_->requires_grad = on;
@@ -173,15 +186,15 @@ class Tensor {
     return *this;
   }
   bool is_leaf() const;                              // autograd/node.hpp
-  Tensor grad() const { return impl_->grad ? Tensor(impl_->grad) : Tensor(); }
-  void set_grad(const Tensor& g) const { impl_->grad = g.impl_; }
-  void zero_grad() const { impl_->grad.reset(); }
+  Tensor grad() const { return get().grad ? Tensor(impl_->grad) : Tensor(); }
+  void set_grad(const Tensor& g) const { get().grad = g.impl_; }
+  void zero_grad() const { get().grad.reset(); }
   const char* grad_fn_name() const;                  // autograd/node.hpp
   void backward(const Tensor& grad_output = Tensor(), bool retain_graph = false,
                 bool create_graph = false) const;    // autograd/engine.hpp
   Tensor detach() const {
     auto impl = std::make_shared<Impl>();
-    impl->storage = impl_->storage;
+    impl->storage = get().storage;
     impl->shape = impl_->shape;
     impl->strides = impl_->strides;
     impl->offset = impl_->offset;
@@ -218,6 +231,10 @@ class Tensor {
   Tensor abs() const;
 
  private:
+  Impl& get() const {
+    if (!impl_) fail("tensor", "undefined tensor (a default-constructed Tensor has no data)");
+    return *impl_;
+  }
   std::shared_ptr<Impl> impl_;
 };
 

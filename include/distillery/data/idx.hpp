@@ -35,7 +35,21 @@ inline IdxArray parse_idx(const uint8_t* data, size_t n, const std::string& name
   Bytes inflated;
   std::string where = name;
   if (is_gzip(data, n)) {
-    inflated = gunzip(data, n, name);
+    // Cap the inflation at what the header declares (header + product of extents): a small
+    // .gz that expands hugely is refused after that many bytes, not after 2 GiB.
+    Bytes head = gunzip(data, n, name, 4 + 4 * kMaxDims, /*prefix=*/true);
+    size_t cap = head.size();  // a malformed header: the parse below reports it
+    if (head.size() >= 4 && head[0] == 0 && head[1] == 0 && head[3] >= 1 && head[3] <= kMaxDims &&
+        head.size() >= 4 + 4 * size_t(head[3])) {
+      uint64_t count = 1;
+      for (int d = 0; d < head[3] && count <= kDefaultMaxInflate; ++d) {
+        const uint8_t* e = head.data() + 4 + 4 * d;
+        count *= (uint64_t(e[0]) << 24) | (uint64_t(e[1]) << 16) | (uint64_t(e[2]) << 8) | e[3];
+      }
+      cap = size_t(std::min<uint64_t>(4 + 4 * uint64_t(head[3]) + count, kDefaultMaxInflate));
+    }
+    if (cap == head.size()) return parse_idx(head.data(), head.size(), name + " (decompressed)");
+    inflated = gunzip(data, n, name, cap);
     data = inflated.data();
     n = inflated.size();
     where = name + " (decompressed)";

@@ -71,12 +71,21 @@ struct HuffmanCode {
 
 class Inflater {
  public:
-  Inflater(const uint8_t* in, size_t n, const std::string& name, uint64_t base, size_t max_out)
-      : in_(in), n_(n), name_(name), base_(base), max_out_(max_out) {}
+  // prefix: stop quietly once max_out bytes are out (read a header without inflating the rest).
+  Inflater(const uint8_t* in, size_t n, const std::string& name, uint64_t base, size_t max_out,
+           bool prefix = false)
+      : in_(in), n_(n), name_(name), base_(base), max_out_(max_out), prefix_(prefix) {}
 
   // Decodes one DEFLATE stream, appending to `out`; returns the input bytes consumed (the
   // stream ends byte-aligned after its final block).
   size_t run(Bytes& out) {
+    try {
+      return run_blocks(out);
+    } catch (const PrefixDone&) {
+      return 0;  // prefix mode: the first max_out bytes are out
+    }
+  }
+  size_t run_blocks(Bytes& out) {
     for (bool last = false; !last;) {
       last = bits(1) != 0;
       int type = static_cast<int>(bits(2));
@@ -93,6 +102,12 @@ class Inflater {
   }
 
  private:
+  struct PrefixDone {};
+  [[noreturn]] void exceeded() const {
+    if (prefix_) throw PrefixDone{};
+    error("decompressed size exceeds the limit of ", max_out_,
+          " bytes (a decompression bomb, or a cap too small for this file)");
+  }
   template <class... P>
   [[noreturn]] void error(const P&... parts) const {
     size_t consumed = pos_ * 8 > static_cast<size_t>(cnt_) ? (pos_ * 8 - cnt_) / 8 : 0;
@@ -150,7 +165,10 @@ class Inflater {
     if (len != (~nlen & 0xFFFFu)) error("stored block length check failed");
     pos_ += 4;
     if (n_ - pos_ < len) fail_at("inflate", name_, base_ + n_, "unexpected end of compressed data");
-    if (out.size() + len > max_out_) error("decompressed size exceeds the limit of ", max_out_);
+    if (out.size() + len > max_out_) {
+      if (prefix_) out.insert(out.end(), in_ + pos_, in_ + pos_ + (max_out_ - out.size()));
+      exceeded();
+    }
     out.insert(out.end(), in_ + pos_, in_ + pos_ + len);
     pos_ += len;
   }
@@ -168,7 +186,7 @@ class Inflater {
     for (;;) {
       int sym = decode(lit);
       if (sym < 256) {
-        if (out.size() >= max_out_) error("decompressed size exceeds the limit of ", max_out_);
+        if (out.size() >= max_out_) exceeded();
         out.push_back(static_cast<uint8_t>(sym));
       } else if (sym == 256) {
         return;
@@ -180,9 +198,13 @@ class Inflater {
         if (ds >= 30) error("invalid distance symbol ", ds);
         size_t d = kDistBase[ds] + bits(kDistExtra[ds]);
         if (d > out.size()) error("distance ", d, " reaches before the start of the output");
-        if (out.size() + len > max_out_) error("decompressed size exceeds the limit of ", max_out_);
         size_t from = out.size() - d;
+        if (out.size() + len > max_out_) {
+          if (prefix_) len = max_out_ - out.size();  // then stop
+          else exceeded();
+        }
         for (size_t i = 0; i < len; ++i) out.push_back(out[from + i]);  // may overlap
+        if (out.size() >= max_out_ && prefix_) exceeded();
       }
     }
   }
@@ -241,6 +263,7 @@ class Inflater {
   const std::string& name_;
   uint64_t base_;
   size_t max_out_;
+  bool prefix_ = false;
 };
 
 }  // namespace detail
@@ -262,8 +285,10 @@ inline bool is_gzip(const uint8_t* data, size_t n) {
 
 // A gzip file (one or more members). The header is validated, and each member's CRC-32 and
 // length trailer is checked.
+// With prefix = true: only the first max_output bytes of the first member (no trailer checks),
+// for reading a header that says how large the whole output may be (data/idx.hpp).
 inline Bytes gunzip(const uint8_t* data, size_t n, const std::string& name,
-                    size_t max_output = kDefaultMaxInflate) {
+                    size_t max_output = kDefaultMaxInflate, bool prefix = false) {
   ByteCursor c(data, n, name, "gzip");
   Bytes out;
   do {
@@ -283,6 +308,11 @@ inline Bytes gunzip(const uint8_t* data, size_t n, const std::string& name,
     }
     if (flags & 2) c.take(2, "header CRC");
     size_t used = 0;
+    if (prefix) {
+      detail::Inflater(data + c.offset(), c.remaining(), name, c.offset(), max_output, true)
+          .run(out);
+      return out;
+    }
     Bytes part = inflate_raw(data + c.offset(), c.remaining(), name, max_output - out.size(), &used,
                              c.offset());
     c.take(used, "deflate data");

@@ -62,7 +62,16 @@ Tensor<T> kd_composed(const Tensor<T>& z, const Tensor<T>& v, double temperature
   Tensor<T> lq = log_softmax(mul_scalar(z, inv_t), 1);
   Tensor<T> vt = mul_scalar(v, inv_t);
   Tensor<T> p = softmax(vt, 1);
-  Tensor<T> elem = div == Divergence::kl ? mul(p, sub(log_softmax(vt, 1), lq)) : neg(mul(p, lq));
+  Tensor<T> elem;
+  if (div == Divergence::kl) {
+    // p (log p − log q) is 0 where p = 0: a teacher class masked with −inf contributes nothing
+    // (log p = −inf there would give 0 · −inf = NaN), as PyTorch's kl_div (xlogy).
+    Tensor<T> lp = log_softmax(vt, 1);
+    lp = where(gt_scalar(p.detach(), T(0)), lp, Tensor<T>::zeros({}, lp.device()));
+    elem = mul(p, sub(lp, lq));
+  } else {
+    elem = neg(mul(p, lq));
+  }
   Tensor<T> l = reduce_loss(elem, r);
   return scale == TemperatureScale::t_squared ? mul_scalar(l, T(temperature * temperature)) : l;
 }
@@ -81,6 +90,8 @@ Tensor<T> kd_loss(const Tensor<T>& student_logits, const Tensor<T>& teacher_logi
   detail::check_temperature<T>(temperature, "kd_loss");
   const Tensor<T>& z = student_logits;
   Tensor<T> v = detail::teacher_side(teacher_logits, teacher_grad);
+  if (z.numel() == 0)  // no classes (or no rows): 0, as PyTorch (none: the empty [N, C] terms)
+    return reduce_loss(mul_scalar(z, T(0)), reduction);
   // The choice depends on the options only (never on requires_grad), so a value is the same
   // bit for bit whether or not a graph is being recorded.
   const bool supported = reduction != Reduction::none && teacher_grad == TeacherGrad::detach;

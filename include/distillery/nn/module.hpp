@@ -189,13 +189,18 @@ class Module {
       if (!by_name.count(kv.first)) unexpected += " " + kv.first;
     check(!strict || (missing.empty() && unexpected.empty()), "load_state_dict", type_name(),
           ": missing keys [", missing, " ] unexpected keys [", unexpected, " ]");
+    // Validate every entry first, then copy: a refused load leaves the module unchanged.
     for (auto& kv : sd) {
       auto it = by_name.find(kv.first);
       if (it == by_name.end()) continue;
+      check(kv.second.defined(), "load_state_dict", "'", kv.first, "' is an undefined tensor");
       check(kv.second.shape() == it->second->shape(), "load_state_dict", "'", kv.first,
             "' has shape ", kv.second.shape(), " in the state dict, ", it->second->shape(),
             " in the module");
-      assign_(*it->second, kv.second);
+    }
+    for (auto& kv : sd) {
+      auto it = by_name.find(kv.first);
+      if (it != by_name.end()) assign_(*it->second, kv.second);
     }
   }
 

@@ -2,6 +2,7 @@
 //
 // * `raw_contiguous(t)`: t itself if contiguous, else a contiguous copy (no autograd link).
 // * `broadcast_view(t, shape)`: t's geometry broadcast to `shape` (stride 0 on broadcast dims).
+// * `check_inputs(op, tensors...)`: the boundary check every public op starts with.
 // * `SavedOutput`: how a backward rule refers to its own op's output without a reference cycle.
 //   The closure keeps a detached alias of the output's data; inside the rule, `get()` re-links
 //   that alias to the node being run (when a graph is being built), so rules such as
@@ -47,6 +48,20 @@ void check_same_device(const Tensor<T>& a, const Tensor<T>& b, const char* op) {
 template <class T>
 void check_defined(const Tensor<T>& a, const char* op) {
   check(a.defined(), op, "undefined tensor");
+}
+
+// The boundary check every public op runs first on its tensor inputs (tensors or lists of
+// tensors; optional inputs such as a bias are not passed): "op: undefined tensor" instead of a
+// null access further down.
+template <class T>
+void check_input(const char* op, const Tensor<T>& t) { check_defined(t, op); }
+template <class T>
+void check_input(const char* op, const std::vector<Tensor<T>>& ts) {
+  for (const auto& t : ts) check_defined(t, op);
+}
+template <class... Ts>
+void check_inputs(const char* op, const Ts&... ts) {
+  (check_input(op, ts), ...);
 }
 
 template <class T>

@@ -9,6 +9,7 @@
 //   z = add(a, b)             // a [B, 1, D], b [N, D]  ->  z [B, N, D]
 #pragma once
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <type_traits>
 
@@ -37,6 +38,13 @@ Tensor<T> binary_raw(BinaryOp op, const Tensor<T>& a, const Tensor<T>& b, const 
   return out;
 }
 
+// Rules that read only the incoming gradient (no saved values; see autograd/node.hpp Saves).
+inline Saves elementwise_saves(const char* name) {
+  for (const char* linear : {"add", "sub", "neg", "add_scalar", "mul_scalar", "rsub_scalar"})
+    if (std::strcmp(name, linear) == 0) return Saves::nothing;
+  return Saves::values;
+}
+
 // Unary op with rule(g, x, saved_y) -> dL/dx.
 template <class T, class Rule>
 Tensor<T> unary_op(UnaryOp op, const Tensor<T>& a, const char* name, Rule rule, T p1 = T(0),
@@ -47,7 +55,7 @@ Tensor<T> unary_op(UnaryOp op, const Tensor<T>& a, const char* name, Rule rule, 
     SavedOutput<T> y(out);
     attach<T>(out, name, {&a}, [a, y, rule](const Tensor<T>& g) {
       return std::vector<Tensor<T>>{rule(g, a, y)};
-    });
+    }, elementwise_saves(name));
   }
   return out;
 }
@@ -56,6 +64,7 @@ Tensor<T> unary_op(UnaryOp op, const Tensor<T>& a, const char* name, Rule rule, 
 #define DST_MASK_SCALAR(fn, code)                                      \
   template <class T>                                                   \
   Tensor<T> fn(const Tensor<T>& a, T s) {                              \
+    check_inputs(#fn, a);                                              \
     return unary_raw(UnaryOp::code, a, s);                             \
   }
 DST_MASK_SCALAR(gt_scalar, gt_scalar)
@@ -80,9 +89,15 @@ DST_MASK_BINARY(ne)
 #undef DST_MASK_BINARY
 
 template <class T>
-Tensor<T> sign(const Tensor<T>& a) { return unary_raw(UnaryOp::sign, a); }
+Tensor<T> sign(const Tensor<T>& a) {
+  check_inputs("sign", a);
+  return unary_raw(UnaryOp::sign, a);
+}
 template <class T>
-Tensor<T> step(const Tensor<T>& a) { return unary_raw(UnaryOp::step, a); }  // x > 0
+Tensor<T> step(const Tensor<T>& a) {  // x > 0
+  check_inputs("step", a);
+  return unary_raw(UnaryOp::step, a);
+}
 
 // ---- binary arithmetic ---------------------------------------------------------------------
 template <class T> Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b);
@@ -101,7 +116,7 @@ Tensor<T> binary_op(BinaryOp op, const Tensor<T>& a, const Tensor<T>& b, const c
       auto [ga, gb] = rule(g, a, b, y, na, nb);
       return std::vector<Tensor<T>>{ga.defined() ? sum_to(ga, a.shape()) : ga,
                                     gb.defined() ? sum_to(gb, b.shape()) : gb};
-    });
+    }, elementwise_saves(name));
   }
   return out;
 }
@@ -186,6 +201,7 @@ Tensor<T> minimum(const Tensor<T>& a, const Tensor<T>& b) {
 // where(cond, a, b): a where cond != 0, else b (cond is a 0/1 mask of the same dtype).
 template <class T>
 Tensor<T> where(const Tensor<T>& cond, const Tensor<T>& a, const Tensor<T>& b) {
+  check_inputs("where", cond, a, b);
   check_same_device(cond, a, "where");
   check_same_device(a, b, "where");
   Shape s = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(),
@@ -210,6 +226,7 @@ Tensor<T> where(const Tensor<T>& cond, const Tensor<T>& a, const Tensor<T>& b) {
 // masked_fill: value where mask != 0.
 template <class T>
 Tensor<T> masked_fill(const Tensor<T>& a, const Tensor<T>& mask, T value) {
+  check_inputs("masked_fill", a, mask);
   return where(mask, Tensor<T>::full({}, value, a.device()), a);
 }
 
@@ -388,6 +405,7 @@ Tensor<T> expm1(const Tensor<T>& a) {
 }
 template <class T>
 Tensor<T> clamp(const Tensor<T>& a, T lo, T hi) {
+  check_inputs("clamp", a);
   check(!(lo > hi), "clamp", "min ", lo, " greater than max ", hi);
   return unary_op(UnaryOp::clamp, a, "clamp",
                   [lo, hi](const Tensor<T>& g, const Tensor<T>& x, auto&) {

@@ -42,7 +42,7 @@ Tensor<T> scatter_add_zeros(const Shape& shape, int d, const Tensor<int64_t>& in
   if (needs_grad({&src}))
     attach<T>(out, "scatter_add", {&src}, [d, index](const Tensor<T>& g) {
       return std::vector<Tensor<T>>{gather(g, d, index)};
-    });
+    }, Saves::nothing);
   return out;
 }
 }  // namespace detail
@@ -50,6 +50,7 @@ Tensor<T> scatter_add_zeros(const Shape& shape, int d, const Tensor<int64_t>& in
 // out[..i..] = x[.. index[..i..] ..] along dim.
 template <class T>
 Tensor<T> gather(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index) {
+  check_inputs("gather", x, index);
   int d = normalize_dim(dim, x.dim(), "gather");
   if (x.dim() == 0) return x;
   detail::check_index_geometry(x, d, index, "gather");
@@ -62,7 +63,7 @@ Tensor<T> gather(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index) 
     Shape s = x.shape();
     attach<T>(out, "gather", {&x}, [s, d, ic](const Tensor<T>& g) {
       return std::vector<Tensor<T>>{detail::scatter_add_zeros(s, d, ic, g)};
-    });
+    }, Saves::nothing);
   }
   return out;
 }
@@ -71,6 +72,7 @@ Tensor<T> gather(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index) 
 template <class T>
 Tensor<T> scatter_add(const Tensor<T>& base, int64_t dim, const Tensor<int64_t>& index,
                       const Tensor<T>& src) {
+  check_inputs("scatter_add", base, index, src);
   int d = normalize_dim(dim, base.dim(), "scatter_add");
   detail::check_index_geometry(base, d, index, "scatter_add");
   check(src.shape() == index.shape(), "scatter_add", "src shape ", src.shape(),
@@ -85,7 +87,7 @@ Tensor<T> scatter_add(const Tensor<T>& base, int64_t dim, const Tensor<int64_t>&
     bool nb = base.requires_grad(), ns = src.requires_grad();
     attach<T>(out, "scatter_add", {&base, &src}, [d, ic, nb, ns](const Tensor<T>& g) {
       return std::vector<Tensor<T>>{nb ? g : Tensor<T>(), ns ? gather(g, d, ic) : Tensor<T>()};
-    });
+    }, Saves::nothing);
   }
   return out;
 }
@@ -97,6 +99,7 @@ Tensor<T> index_add(const Tensor<T>& base, int64_t dim, const Tensor<int64_t>& i
 // out = x[..., index, ...] along dim; index is 1-D.
 template <class T>
 Tensor<T> index_select(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& index) {
+  check_inputs("index_select", x, index);
   int d = normalize_dim(dim, x.dim(), "index_select");
   check(index.dim() == 1, "index_select", "index must be 1-D, got shape ", index.shape());
   check(index.device() == x.device(), "index_select", "index on ", index.device(), ", input on ",
@@ -115,7 +118,7 @@ Tensor<T> index_select(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& i
   if (needs_grad({&x})) {
     attach<T>(out, "index_select", {&x}, [s, d, ic](const Tensor<T>& g) {
       return std::vector<Tensor<T>>{index_add(Tensor<T>::zeros(s, g.device()), d, ic, g)};
-    });
+    }, Saves::nothing);
   }
   return out;
 }
@@ -124,6 +127,7 @@ Tensor<T> index_select(const Tensor<T>& x, int64_t dim, const Tensor<int64_t>& i
 template <class T>
 Tensor<T> index_add(const Tensor<T>& base, int64_t dim, const Tensor<int64_t>& index,
                     const Tensor<T>& src) {
+  check_inputs("index_add", base, index, src);
   int d = normalize_dim(dim, base.dim(), "index_add");
   check(index.dim() == 1, "index_add", "index must be 1-D, got shape ", index.shape());
   check(index.device() == base.device(), "index_add", "index on ", index.device(), ", input on ",
@@ -147,7 +151,7 @@ Tensor<T> index_add(const Tensor<T>& base, int64_t dim, const Tensor<int64_t>& i
     attach<T>(out, "index_add", {&base, &src}, [d, ic, nb, ns](const Tensor<T>& g) {
       return std::vector<Tensor<T>>{nb ? g : Tensor<T>(),
                                     ns ? index_select(g, d, ic) : Tensor<T>()};
-    });
+    }, Saves::nothing);
   }
   return out;
 }
@@ -155,6 +159,7 @@ Tensor<T> index_add(const Tensor<T>& base, int64_t dim, const Tensor<int64_t>& i
 // embedding(weight [V, D], ids [...]) -> [..., D]
 template <class T>
 Tensor<T> embedding(const Tensor<T>& weight, const Tensor<int64_t>& ids) {
+  check_inputs("embedding", weight, ids);
   check(weight.dim() == 2, "embedding", "weight must be [V, D], got ", weight.shape());
   check(ids.device() == weight.device(), "embedding", "ids on ", ids.device(), ", weight on ",
         weight.device());
@@ -168,6 +173,7 @@ Tensor<T> embedding(const Tensor<T>& weight, const Tensor<int64_t>& ids) {
 // cat along dim; all other extents must agree.
 template <class T>
 Tensor<T> cat(const std::vector<Tensor<T>>& xs, int64_t dim = 0) {
+  check_inputs("cat", xs);
   check(!xs.empty(), "cat", "expected a non-empty list of tensors");
   const Tensor<T>& x0 = xs[0];
   int d = normalize_dim(dim, x0.dim(), "cat");
@@ -216,6 +222,7 @@ Tensor<T> cat(const std::vector<Tensor<T>>& xs, int64_t dim = 0) {
 
 template <class T>
 Tensor<T> stack(const std::vector<Tensor<T>>& xs, int64_t dim = 0) {
+  check_inputs("stack", xs);
   check(!xs.empty(), "stack", "expected a non-empty list of tensors");
   int d = normalize_dim(dim, xs[0].dim() + 1, "stack");
   std::vector<Tensor<T>> us;
@@ -230,6 +237,7 @@ Tensor<T> stack(const std::vector<Tensor<T>>& xs, int64_t dim = 0) {
 // split into pieces of `size` along dim (the last may be smaller); views.
 template <class T>
 std::vector<Tensor<T>> split(const Tensor<T>& x, int64_t size, int64_t dim = 0) {
+  check_inputs("split", x);
   int d = normalize_dim(dim, x.dim(), "split");
   check(size > 0, "split", "split size must be positive, got ", size);
   std::vector<Tensor<T>> out;
@@ -240,6 +248,7 @@ std::vector<Tensor<T>> split(const Tensor<T>& x, int64_t size, int64_t dim = 0) 
 
 template <class T>
 std::vector<Tensor<T>> chunk(const Tensor<T>& x, int64_t chunks, int64_t dim = 0) {
+  check_inputs("chunk", x);
   int d = normalize_dim(dim, x.dim(), "chunk");
   check(chunks > 0, "chunk", "number of chunks must be positive, got ", chunks);
   int64_t n = x.shape()[d];
@@ -249,6 +258,7 @@ std::vector<Tensor<T>> chunk(const Tensor<T>& x, int64_t chunks, int64_t dim = 0
 // Constant padding, PyTorch order: pads = {last_lo, last_hi, second_last_lo, ...}, all >= 0.
 template <class T>
 Tensor<T> pad(const Tensor<T>& x, const std::vector<int64_t>& pads, T value = T(0)) {
+  check_inputs("pad", x);
   check(pads.size() % 2 == 0 && static_cast<int>(pads.size()) / 2 <= x.dim(), "pad",
         "expected an even number of pads for at most ", x.dim(), " dims, got ", pads.size());
   Shape s = x.shape();
@@ -271,7 +281,7 @@ Tensor<T> pad(const Tensor<T>& x, const std::vector<int64_t>& pads, T value = T(
       for (int d = 0; d < xs.size(); ++d)
         if (r.shape()[d] != xs[d]) r = narrow(r, d, lo[d], xs[d]);
       return std::vector<Tensor<T>>{r};
-    });
+    }, Saves::nothing);
   }
   return out;
 }

@@ -29,6 +29,7 @@ void assign_(const Tensor<T>& dst, const Tensor<T>& src) {
   View sv = broadcast_view(s, dst.shape(), "assign_");
   if (dst.numel() == 0) return;
   kernels<T>(dst.device()).copy(s.base_ptr(), sv, dst.base_ptr(), dst.view());
+  dst.impl()->storage->bump_version();  // graphs that saved dst now refuse to backward
 }
 
 // dst ← value everywhere.

@@ -147,6 +147,7 @@ Tensor<T> matmul(const Tensor<T>& a0, const Tensor<T>& b0) {
 
 template <class T>
 Tensor<T> mm(const Tensor<T>& a, const Tensor<T>& b) {
+  check_inputs("mm", a, b);
   check(a.dim() == 2 && b.dim() == 2, "mm", "expected 2-D operands, got ", a.shape(), " and ",
         b.shape());
   return matmul(a, b);
@@ -154,6 +155,7 @@ Tensor<T> mm(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <class T>
 Tensor<T> bmm(const Tensor<T>& a, const Tensor<T>& b) {
+  check_inputs("bmm", a, b);
   check(a.dim() == 3 && b.dim() == 3 && a.shape()[0] == b.shape()[0], "bmm",
         "expected [B, M, K] and [B, K, N], got ", a.shape(), " and ", b.shape());
   return matmul(a, b);
@@ -162,6 +164,7 @@ Tensor<T> bmm(const Tensor<T>& a, const Tensor<T>& b) {
 // outer(u [M], v [N]) -> [M, N]
 template <class T>
 Tensor<T> outer(const Tensor<T>& u, const Tensor<T>& v) {
+  check_inputs("outer", u, v);
   check(u.dim() == 1 && v.dim() == 1, "outer", "expected 1-D operands, got ", u.shape(), " and ",
         v.shape());
   return mul(unsqueeze(u, 1), unsqueeze(v, 0));
@@ -170,6 +173,7 @@ Tensor<T> outer(const Tensor<T>& u, const Tensor<T>& v) {
 // linear(x [..., in], W [out, in], b [out] or undefined) = x Wᵀ + b
 template <class T>
 Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b = Tensor<T>()) {
+  check_inputs("linear", x, w);  // b optional
   check(w.dim() == 2 && x.dim() >= 1 && x.shape().back() == w.shape()[1], "linear",
         "input ", x.shape(), " does not match weight ", w.shape());
   Tensor<T> y = matmul(x, transpose(w, 0, 1));

@@ -28,6 +28,7 @@ inline const char* reduction_name(Reduction r) {
 // Applies `r` to per-element losses; batchmean divides the total by the first extent.
 template <class T>
 Tensor<T> reduce_loss(const Tensor<T>& l, Reduction r) {
+  check_inputs("reduce_loss", l);
   switch (r) {
     case Reduction::none: return l;
     case Reduction::sum: return sum(l);
@@ -54,6 +55,7 @@ inline void check_class_targets(const Shape& logits, const Shape& target, const 
 template <class T>
 Tensor<T> nll_loss(const Tensor<T>& logp, const Tensor<int64_t>& target,
                    Reduction r = Reduction::mean) {
+  check_inputs("nll_loss", logp, target);
   detail::check_class_targets(logp.shape(), target.shape(), "nll_loss");
   check(target.device() == logp.device(), "nll_loss", "target on ", target.device(), ", input on ",
         logp.device());
@@ -67,6 +69,7 @@ Tensor<T> nll_loss(const Tensor<T>& logp, const Tensor<int64_t>& target,
 template <class T>
 Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<int64_t>& target,
                         Reduction r = Reduction::mean, double label_smoothing = 0) {
+  check_inputs("cross_entropy", logits, target);
   detail::check_class_targets(logits.shape(), target.shape(), "cross_entropy");
   check(target.device() == logits.device(), "cross_entropy", "target on ", target.device(), ", input on ",
         logits.device());
@@ -87,6 +90,7 @@ Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<int64_t>& target,
 template <class T>
 Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<T>& probs,
                         Reduction r = Reduction::mean) {
+  check_inputs("cross_entropy", logits, probs);
   check(logits.dim() == 2, "cross_entropy", "expected input [N, C], got ", logits.shape());
   detail::check_same_shape(logits, probs, "cross_entropy");
   Tensor<T> l = neg(sum(mul(probs, log_softmax(logits, 1)), {1}));
@@ -95,12 +99,14 @@ Tensor<T> cross_entropy(const Tensor<T>& logits, const Tensor<T>& probs,
 
 template <class T>
 Tensor<T> mse_loss(const Tensor<T>& input, const Tensor<T>& target, Reduction r = Reduction::mean) {
+  check_inputs("mse_loss", input, target);
   detail::check_same_shape(input, target, "mse_loss");
   return reduce_loss(square(sub(input, target)), r);
 }
 
 template <class T>
 Tensor<T> l1_loss(const Tensor<T>& input, const Tensor<T>& target, Reduction r = Reduction::mean) {
+  check_inputs("l1_loss", input, target);
   detail::check_same_shape(input, target, "l1_loss");
   return reduce_loss(abs(sub(input, target)), r);
 }
@@ -109,6 +115,7 @@ Tensor<T> l1_loss(const Tensor<T>& input, const Tensor<T>& target, Reduction r =
 template <class T>
 Tensor<T> smooth_l1_loss(const Tensor<T>& input, const Tensor<T>& target,
                          Reduction r = Reduction::mean, double beta = 1.0) {
+  check_inputs("smooth_l1_loss", input, target);
   detail::check_same_shape(input, target, "smooth_l1_loss");
   check(beta >= 0, "smooth_l1_loss", "beta must be non-negative, got ", beta);
   Tensor<T> d = sub(input, target);
@@ -123,6 +130,7 @@ Tensor<T> smooth_l1_loss(const Tensor<T>& input, const Tensor<T>& target,
 template <class T>
 Tensor<T> huber_loss(const Tensor<T>& input, const Tensor<T>& target,
                      Reduction r = Reduction::mean, double delta = 1.0) {
+  check_inputs("huber_loss", input, target);
   detail::check_same_shape(input, target, "huber_loss");
   check(delta > 0, "huber_loss", "delta must be positive, got ", delta);
   Tensor<T> d = sub(input, target);
@@ -137,6 +145,7 @@ Tensor<T> huber_loss(const Tensor<T>& input, const Tensor<T>& target,
 template <class T>
 Tensor<T> binary_cross_entropy_with_logits(const Tensor<T>& x, const Tensor<T>& y,
                                            Reduction r = Reduction::mean) {
+  check_inputs("binary_cross_entropy_with_logits", x, y);
   detail::check_same_shape(x, y, "binary_cross_entropy_with_logits");
   Tensor<T> l = add(sub(relu(x), mul(x, y)), log1p(exp(neg(abs(x)))));
   return reduce_loss(l, r);
@@ -147,10 +156,15 @@ Tensor<T> binary_cross_entropy_with_logits(const Tensor<T>& x, const Tensor<T>& 
 template <class T>
 Tensor<T> kl_div(const Tensor<T>& input, const Tensor<T>& target, Reduction r = Reduction::mean,
                  bool log_target = false) {
+  check_inputs("kl_div", input, target);
   detail::check_same_shape(input, target, "kl_div");
   Tensor<T> l;
   if (log_target) {
-    l = mul(exp(target), sub(target, input));
+    // 0 where exp(target) = 0 (target −inf, a masked class): 0 · −inf would be NaN
+    Tensor<T> pt = exp(target);
+    Tensor<T> safe =
+        where(gt_scalar(pt.detach(), T(0)), target, Tensor<T>::zeros({}, target.device()));
+    l = mul(pt, sub(safe, input));
   } else {
     // xlogy: 0 where p = 0 (the gradient w.r.t. p there is not used in distillation)
     Tensor<T> pos = gt_scalar(target.detach(), T(0));

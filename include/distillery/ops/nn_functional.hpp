@@ -32,6 +32,7 @@ Tensor<T> softmax_raw(const Tensor<T>& x, int d, bool log) {
 
 template <class T>
 Tensor<T> softmax(const Tensor<T>& x, int64_t dim = -1) {
+  check_inputs("softmax", x);
   int d = normalize_dim(dim, x.dim(), "softmax");
   Tensor<T> out = detail::softmax_raw(x, d, false);
   if (needs_grad({&x})) {
@@ -47,6 +48,7 @@ Tensor<T> softmax(const Tensor<T>& x, int64_t dim = -1) {
 
 template <class T>
 Tensor<T> log_softmax(const Tensor<T>& x, int64_t dim = -1) {
+  check_inputs("log_softmax", x);
   int d = normalize_dim(dim, x.dim(), "log_softmax");
   Tensor<T> out = detail::softmax_raw(x, d, true);
   if (needs_grad({&x})) {
@@ -63,6 +65,7 @@ template <class T>
 Tensor<T> layer_norm(const Tensor<T>& x, const Shape& normalized_shape,
                      const Tensor<T>& weight = Tensor<T>(), const Tensor<T>& bias = Tensor<T>(),
                      double eps = 1e-5) {
+  check_inputs("layer_norm", x);  // weight, bias optional
   const int k = normalized_shape.size(), n = x.dim();
   check(k >= 1 && k <= n, "layer_norm", "normalized_shape ", normalized_shape,
         " does not fit input ", x.shape());
@@ -91,6 +94,7 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Shape& normalized_shape,
 // the size; the same seed gives the same mask on every device.
 template <class T>
 Tensor<T> dropout(const Tensor<T>& x, double p, bool training, Generator& gen) {
+  check_inputs("dropout", x);
   check(p >= 0 && p < 1, "dropout", "probability must be in [0, 1), got ", p);
   if (!training || p == 0) return x;
   uint64_t seed;
@@ -104,6 +108,7 @@ Tensor<T> dropout(const Tensor<T>& x, double p, bool training, Generator& gen) {
 }
 template <class T>
 Tensor<T> dropout(const Tensor<T>& x, double p, bool training = true) {
+  check_inputs("dropout", x);
   return dropout(x, p, training, default_generator());
 }
 
@@ -114,18 +119,29 @@ struct Conv2dOptions {
 };
 
 namespace detail {
+// Output extent of a sliding window, PyTorch's rule: floor((n + 2p - d(k-1) - 1) / s) + 1,
+// refused when below 1 (a window larger than the padded input). Overflow-checked.
+inline int64_t window_out_size(int64_t n, int64_t k, int64_t s, int64_t p, int64_t d,
+                               const char* op) {
+  int64_t span = checked_add(checked_mul(d, k - 1, op), 1, op);  // d(k-1) + 1
+  int64_t room = checked_add(n, checked_mul(2, p, op), op);      // n + 2p
+  return room < span ? 0 : (room - span) / s + 1;
+}
+
 inline Conv2dGeometry conv_geometry(const Shape& x, int64_t kh, int64_t kw,
                                     const Conv2dOptions& o, const char* op) {
   check(x.size() == 4, op, "expected input [N, C, H, W], got ", x);
+  check(kh > 0 && kw > 0, op, "kernel size must be positive, got ", kh, "x", kw);
   check(o.stride[0] > 0 && o.stride[1] > 0 && o.dilation[0] > 0 && o.dilation[1] > 0 &&
             o.padding[0] >= 0 && o.padding[1] >= 0,
         op, "stride and dilation must be positive and padding non-negative");
   Conv2dGeometry g{x[0], x[1], x[2], x[3], kh, kw, o.stride[0], o.stride[1], o.padding[0],
                    o.padding[1], o.dilation[0], o.dilation[1], 0, 0};
-  g.Ho = (g.H + 2 * g.ph - g.dh * (kh - 1) - 1) / g.sh + 1;
-  g.Wo = (g.W + 2 * g.pw - g.dw * (kw - 1) - 1) / g.sw + 1;
-  check(g.Ho > 0 && g.Wo > 0, op, "kernel ", kh, "x", kw, " does not fit input ", x,
-        " with the given padding/dilation");
+  g.Ho = window_out_size(g.H, kh, g.sh, g.ph, g.dh, op);
+  g.Wo = window_out_size(g.W, kw, g.sw, g.pw, g.dw, op);
+  check(g.Ho > 0 && g.Wo > 0, op, "Output size is too small: input ", x, ", kernel ", kh, "x",
+        kw, ", stride ", g.sh, "x", g.sw, ", padding ", g.ph, "x", g.pw, ", dilation ", g.dh,
+        "x", g.dw, " give output ", g.Ho, "x", g.Wo);
   return g;
 }
 }  // namespace detail
@@ -136,19 +152,21 @@ Tensor<T> fold(const Tensor<T>& cols, const Conv2dGeometry& g);
 // unfold (im2col): x [N, C, H, W] -> [N, C·kh·kw, Ho·Wo]
 template <class T>
 Tensor<T> unfold(const Tensor<T>& x, const Conv2dGeometry& g) {
+  check_inputs("unfold", x);
   Tensor<T> xc = raw_contiguous(x);
   Tensor<T> out = Tensor<T>::empty(Shape{g.N, g.C * g.kh * g.kw, g.Ho * g.Wo}, x.device());
   kernels<T>(x.device()).im2col(xc.data_ptr(), g, out.data_ptr());
   if (needs_grad({&x}))
     attach<T>(out, "unfold", {&x}, [g](const Tensor<T>& gr) {
       return std::vector<Tensor<T>>{fold(gr, g)};
-    });
+    }, Saves::nothing);
   return out;
 }
 
 // fold (col2im), the adjoint of unfold: cols [N, C·kh·kw, Ho·Wo] -> [N, C, H, W] (sums overlaps)
 template <class T>
 Tensor<T> fold(const Tensor<T>& cols, const Conv2dGeometry& g) {
+  check_inputs("fold", cols);
   check(cols.shape() == Shape{g.N, g.C * g.kh * g.kw, g.Ho * g.Wo}, "fold", "cols shape ",
         cols.shape(), " does not match the geometry");
   Tensor<T> cc = raw_contiguous(cols);
@@ -157,7 +175,7 @@ Tensor<T> fold(const Tensor<T>& cols, const Conv2dGeometry& g) {
   if (needs_grad({&cols}))
     attach<T>(out, "fold", {&cols}, [g](const Tensor<T>& gr) {
       return std::vector<Tensor<T>>{unfold(gr, g)};
-    });
+    }, Saves::nothing);
   return out;
 }
 
@@ -208,6 +226,7 @@ std::vector<Tensor<T>> conv2d_backward_composed(const Tensor<T>& gy, const Tenso
 template <class T>
 Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b = Tensor<T>(),
                  const Conv2dOptions& o = {}) {
+  check_inputs("conv2d", x, w);  // b optional
   check(w.dim() == 4, "conv2d", "weight must be [Cout, Cin/groups, kh, kw], got ", w.shape());
   const int64_t G = o.groups, Cout = w.shape()[0];
   check(G >= 1 && x.dim() == 4 && x.shape()[1] == w.shape()[1] * G && Cout % G == 0, "conv2d",
@@ -265,6 +284,7 @@ template <class T>
 Tensor<T> conv1d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b = Tensor<T>(),
                  int64_t stride = 1, int64_t padding = 0, int64_t dilation = 1,
                  int64_t groups = 1) {
+  check_inputs("conv1d", x, w);  // b optional
   check(x.dim() == 3 && w.dim() == 3, "conv1d", "expected input [N, C, L] and weight [Cout, "
         "Cin/groups, k], got ", x.shape(), " and ", w.shape());
   Conv2dOptions o;
@@ -272,7 +292,8 @@ Tensor<T> conv1d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b = Te
   o.padding = {0, padding};
   o.dilation = {1, dilation};
   o.groups = groups;
-  return squeeze(conv2d(unsqueeze(x, 2), unsqueeze(w, 2), b, o), 2);
+  return rethrow_as("conv1d",
+                    [&] { return squeeze(conv2d(unsqueeze(x, 2), unsqueeze(w, 2), b, o), 2); });
 }
 
 // ---- pooling -----------------------------------------------------------------------------
@@ -284,6 +305,7 @@ struct Pool2dOptions {
 // max_pool2d over windows; values are gathered from x (gradient to the max of each window).
 template <class T>
 Tensor<T> max_pool2d(const Tensor<T>& x, const Pool2dOptions& p) {
+  check_inputs("max_pool2d", x);
   Conv2dOptions o;
   o.stride = {p.stride[0] ? p.stride[0] : p.kernel[0], p.stride[1] ? p.stride[1] : p.kernel[1]};
   o.padding = p.padding;
@@ -308,6 +330,7 @@ Tensor<T> max_pool2d(const Tensor<T>& x, const Pool2dOptions& p) {
 }
 template <class T>
 Tensor<T> max_pool2d(const Tensor<T>& x, int64_t kernel, int64_t stride = 0, int64_t padding = 0) {
+  check_inputs("max_pool2d", x);
   Pool2dOptions p;
   p.kernel = {kernel, kernel};
   p.stride = {stride, stride};
@@ -318,6 +341,7 @@ Tensor<T> max_pool2d(const Tensor<T>& x, int64_t kernel, int64_t stride = 0, int
 // avg_pool2d (padding counted in the average, PyTorch's default count_include_pad=True).
 template <class T>
 Tensor<T> avg_pool2d(const Tensor<T>& x, int64_t kernel, int64_t stride = 0, int64_t padding = 0) {
+  check_inputs("avg_pool2d", x);
   check(x.dim() == 4, "avg_pool2d", "expected input [N, C, H, W], got ", x.shape());
   const int64_t N = x.shape()[0], C = x.shape()[1];
   Conv2dOptions o;
@@ -332,6 +356,7 @@ Tensor<T> avg_pool2d(const Tensor<T>& x, int64_t kernel, int64_t stride = 0, int
 // adaptive_avg_pool2d to (oh, ow) with PyTorch's window rule [floor(i·H/oh), ceil((i+1)·H/oh)).
 template <class T>
 Tensor<T> adaptive_avg_pool2d(const Tensor<T>& x, int64_t oh, int64_t ow) {
+  check_inputs("adaptive_avg_pool2d", x);
   check(x.dim() == 4 && oh > 0 && ow > 0, "adaptive_avg_pool2d", "expected input [N, C, H, W] "
         "and positive output size, got ", x.shape());
   const int64_t N = x.shape()[0], C = x.shape()[1], H = x.shape()[2], W = x.shape()[3];

@@ -25,7 +25,8 @@ inline std::vector<int> reduce_dims(const std::vector<int64_t>& dims, int ndim, 
   }
   for (int64_t d : dims) out.push_back(normalize_dim(d, ndim, op));
   std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
+  for (size_t i = 1; i < out.size(); ++i)  // as PyTorch: sum(x, {0, 0}) is an error
+    check(out[i] != out[i - 1], op, "dim ", out[i], " appears multiple times in the list of dims");
   return out;
 }
 
@@ -70,6 +71,7 @@ Tensor<T> reduce_raw(ReduceOp op, const Tensor<T>& a, const std::vector<int>& di
 // sum over `dims` (all when empty).
 template <class T>
 Tensor<T> sum(const Tensor<T>& a, const std::vector<int64_t>& dims = {}, bool keepdim = false) {
+  check_inputs("sum", a);
   auto ds = detail::reduce_dims(dims, a.dim(), "sum");
   Tensor<T> kd = detail::reduce_raw(ReduceOp::sum, a, ds);
   Shape out_shape = detail::reduced_shape(a.shape(), ds, keepdim);
@@ -78,7 +80,7 @@ Tensor<T> sum(const Tensor<T>& a, const std::vector<int64_t>& dims = {}, bool ke
     Shape in = a.shape(), kshape = kd.shape();
     attach<T>(out, "sum", {&a}, [in, kshape](const Tensor<T>& g) {
       return std::vector<Tensor<T>>{expand(reshape(g, kshape), in)};
-    });
+    }, Saves::nothing);
   }
   return out;
 }
@@ -86,6 +88,7 @@ Tensor<T> sum(const Tensor<T>& a, const std::vector<int64_t>& dims = {}, bool ke
 // Sums g over broadcast dims so that the result has `shape` (undoes broadcasting).
 template <class T>
 Tensor<T> sum_to(const Tensor<T>& g, const Shape& shape) {
+  check_inputs("sum_to", g);
   if (g.shape() == shape) return g;
   const int n = g.dim(), k = shape.size();
   check(n >= k, "sum_to", "cannot reduce shape ", g.shape(), " to ", shape);
@@ -101,6 +104,7 @@ Tensor<T> sum_to(const Tensor<T>& g, const Shape& shape) {
 
 template <class T>
 Tensor<T> mean(const Tensor<T>& a, const std::vector<int64_t>& dims = {}, bool keepdim = false) {
+  check_inputs("mean", a);
   auto ds = detail::reduce_dims(dims, a.dim(), "mean");
   int64_t n = 1;
   for (int d : ds) n *= a.shape()[d];
@@ -111,6 +115,7 @@ Tensor<T> mean(const Tensor<T>& a, const std::vector<int64_t>& dims = {}, bool k
 template <class T>
 Tensor<T> var(const Tensor<T>& a, const std::vector<int64_t>& dims = {}, bool keepdim = false,
               int64_t correction = 1) {
+  check_inputs("var", a);
   auto ds = detail::reduce_dims(dims, a.dim(), "var");
   int64_t n = 1;
   for (int d : ds) n *= a.shape()[d];
@@ -122,6 +127,7 @@ Tensor<T> var(const Tensor<T>& a, const std::vector<int64_t>& dims = {}, bool ke
 template <class T>
 Tensor<T> std_dev(const Tensor<T>& a, const std::vector<int64_t>& dims = {}, bool keepdim = false,
                   int64_t correction = 1) {
+  check_inputs("std_dev", a);
   return sqrt(var(a, dims, keepdim, correction));
 }
 
@@ -131,6 +137,7 @@ Tensor<T> std_dev(const Tensor<T>& a, const std::vector<int64_t>& dims = {}, boo
 template <class T>
 Tensor<T> norm(const Tensor<T>& a, double p = 2, const std::vector<int64_t>& dims = {},
                bool keepdim = false) {
+  check_inputs("norm", a);
   check(p > 0, "norm", "p must be positive, got ", p);
   if (p == 1) return sum(abs(a), dims, keepdim);
   Tensor<T> s = p == 2 ? sum(square(a), dims, keepdim)
@@ -151,6 +158,7 @@ Tensor<T> norm(const Tensor<T>& a, double p = 2, const std::vector<int64_t>& dim
 template <class T>
 Tensor<int64_t> arg_reduce(const Tensor<T>& a, int64_t dim, bool keepdim, bool is_max) {
   const char* op = is_max ? "argmax" : "argmin";
+  check_inputs(op, a);
   check(a.numel() > 0, op, "empty tensor of shape ", a.shape());
   int d = normalize_dim(dim, a.dim(), op);
   Tensor<T> c = raw_contiguous(a);
@@ -164,18 +172,24 @@ Tensor<int64_t> arg_reduce(const Tensor<T>& a, int64_t dim, bool keepdim, bool i
 }
 template <class T>
 Tensor<int64_t> argmax(const Tensor<T>& a, int64_t dim, bool keepdim = false) {
+  check_inputs("argmax", a);
   return arg_reduce(a, dim, keepdim, true);
 }
 template <class T>
 Tensor<int64_t> argmin(const Tensor<T>& a, int64_t dim, bool keepdim = false) {
+  check_inputs("argmin", a);
   return arg_reduce(a, dim, keepdim, false);
 }
 template <class T>
-Tensor<int64_t> argmax(const Tensor<T>& a) { return argmax(flatten(a.detach()), 0); }
+Tensor<int64_t> argmax(const Tensor<T>& a) {
+  check_inputs("argmax", a);
+  return argmax(flatten(a.detach()), 0);
+}
 
 // max/min along dim: (values, indices); values are gather(x, dim, indices) so they carry grad.
 template <class T>
 std::pair<Tensor<T>, Tensor<int64_t>> max(const Tensor<T>& a, int64_t dim, bool keepdim = false) {
+  check_inputs("max", a);
   Tensor<int64_t> idx = arg_reduce(a, dim, true, true);
   Tensor<T> v = gather(a, dim, idx);
   if (!keepdim) return {squeeze(v, dim), squeeze(idx, dim)};
@@ -183,6 +197,7 @@ std::pair<Tensor<T>, Tensor<int64_t>> max(const Tensor<T>& a, int64_t dim, bool 
 }
 template <class T>
 std::pair<Tensor<T>, Tensor<int64_t>> min(const Tensor<T>& a, int64_t dim, bool keepdim = false) {
+  check_inputs("min", a);
   Tensor<int64_t> idx = arg_reduce(a, dim, true, false);
   Tensor<T> v = gather(a, dim, idx);
   if (!keepdim) return {squeeze(v, dim), squeeze(idx, dim)};
@@ -190,13 +205,20 @@ std::pair<Tensor<T>, Tensor<int64_t>> min(const Tensor<T>& a, int64_t dim, bool 
 }
 // max/min of all elements (a 0-dim tensor with gradient to the first maximal element).
 template <class T>
-Tensor<T> max(const Tensor<T>& a) { return reshape(max(flatten(a), 0).first, Shape{}); }
+Tensor<T> max(const Tensor<T>& a) {
+  check_inputs("max", a);
+  return reshape(max(flatten(a), 0).first, Shape{});
+}
 template <class T>
-Tensor<T> min(const Tensor<T>& a) { return reshape(min(flatten(a), 0).first, Shape{}); }
+Tensor<T> min(const Tensor<T>& a) {
+  check_inputs("min", a);
+  return reshape(min(flatten(a), 0).first, Shape{});
+}
 
 // amax over several dims (graph-free values, used for numerically stable shifts).
 template <class T>
 Tensor<T> amax_detached(const Tensor<T>& a, const std::vector<int64_t>& dims, bool keepdim) {
+  check_inputs("amax_detached", a);
   auto ds = detail::reduce_dims(dims, a.dim(), "amax");
   Tensor<T> kd = detail::reduce_raw(ReduceOp::max, a, ds);
   Shape s = detail::reduced_shape(a.shape(), ds, keepdim);
@@ -206,6 +228,7 @@ Tensor<T> amax_detached(const Tensor<T>& a, const std::vector<int64_t>& dims, bo
 template <class T>
 Tensor<T> logsumexp(const Tensor<T>& a, const std::vector<int64_t>& dims = {},
                     bool keepdim = false) {
+  check_inputs("logsumexp", a);
   Tensor<T> m = amax_detached(a, dims, true);
   // guard rows that are all -inf: shift by 0 there
   m = where(eq_scalar(abs(m), std::numeric_limits<T>::infinity()), Tensor<T>::zeros({}, a.device()), m);
@@ -222,6 +245,7 @@ Tensor<T> logsumexp(const Tensor<T>& a, const std::vector<int64_t>& dims = {},
 template <class T>
 std::pair<Tensor<T>, Tensor<int64_t>> sort(const Tensor<T>& a, int64_t dim = -1,
                                            bool descending = false) {
+  check_inputs("sort", a);
   if (a.dim() == 0) return {a, Tensor<int64_t>::zeros({}, a.device())};
   int d = normalize_dim(dim, a.dim(), "sort");
   Tensor<T> moved = raw_contiguous(transpose(a.detach(), d, -1));
@@ -237,6 +261,7 @@ std::pair<Tensor<T>, Tensor<int64_t>> sort(const Tensor<T>& a, int64_t dim = -1,
 
 template <class T>
 Tensor<int64_t> argsort(const Tensor<T>& a, int64_t dim = -1, bool descending = false) {
+  check_inputs("argsort", a);
   return sort(a.detach(), dim, descending).second;
 }
 
@@ -244,6 +269,7 @@ Tensor<int64_t> argsort(const Tensor<T>& a, int64_t dim = -1, bool descending = 
 template <class T>
 std::pair<Tensor<T>, Tensor<int64_t>> topk(const Tensor<T>& a, int64_t k, int64_t dim = -1,
                                            bool largest = true) {
+  check_inputs("topk", a);
   int d = normalize_dim(dim, a.dim(), "topk");
   check(k >= 0 && k <= a.shape()[d], "topk", "k = ", k, " out of range for dim ", d,
         " of shape ", a.shape());

@@ -58,7 +58,7 @@ Tensor<T> Tensor<T>::to(Device d) const {
       Device src = device();
       attach<T>(out, "to_device", {this}, [src](const Tensor<T>& g) {
         return std::vector<Tensor<T>>{g.to(src)};
-      });
+      }, Saves::nothing);
     }
   }
   return out;

@@ -27,7 +27,7 @@ inline Shape infer_shape(const Shape& req, int64_t numel, const Shape& from, con
       neg = i;
     } else {
       check(s[i] >= 0, op, "invalid extent in shape ", req);
-      known *= s[i];
+      known = checked_mul(known, s[i], op);
     }
   }
   if (neg >= 0) {
@@ -35,8 +35,8 @@ inline Shape infer_shape(const Shape& req, int64_t numel, const Shape& from, con
           from);
     s[neg] = numel / known;
   }
-  check(s.numel() == numel, op, "shape ", req, " is invalid for input of shape ", from, " (",
-        numel, " elements)");
+  check(checked_numel(s, op) == numel, op, "shape ", req, " is invalid for input of shape ",
+        from, " (", numel, " elements)");
   return s;
 }
 }  // namespace detail
@@ -47,28 +47,35 @@ Tensor<T> make_view(const Tensor<T>& a, const Shape& shape, const Strides& strid
                     int64_t offset, const char* name, Fn fn) {
   Tensor<T> out = a.alias(shape, strides, offset);
   if (needs_grad({&a}))
-    attach<T>(out, name, {&a}, [fn](const Tensor<T>& g) { return std::vector<Tensor<T>>{fn(g)}; });
+    attach<T>(
+        out, name, {&a}, [fn](const Tensor<T>& g) { return std::vector<Tensor<T>>{fn(g)}; },
+        Saves::nothing);
   return out;
 }
 
 // Copy of `a` into fresh contiguous memory; gradient passes through unchanged.
 template <class T>
 Tensor<T> clone(const Tensor<T>& a) {
+  check_inputs("clone", a);
   Tensor<T> out = Tensor<T>::empty(a.shape(), a.device());
   kernels<T>(a.device()).copy(a.base_ptr(), a.view(), out.base_ptr(), out.view());
   if (needs_grad({&a}))
-    attach<T>(out, "clone", {&a}, [](const Tensor<T>& g) { return std::vector<Tensor<T>>{g}; });
+    attach<T>(
+        out, "clone", {&a}, [](const Tensor<T>& g) { return std::vector<Tensor<T>>{g}; },
+        Saves::nothing);
   return out;
 }
 
 template <class T>
 Tensor<T> contiguous(const Tensor<T>& a) {
+  check_inputs("contiguous", a);
   return a.is_contiguous() ? a : clone(a);
 }
 
 // reshape: a view when the data is contiguous, a copy otherwise. One extent may be -1.
 template <class T>
 Tensor<T> reshape(const Tensor<T>& a, const Shape& req) {
+  check_inputs("reshape", a);
   Shape s = detail::infer_shape(req, a.numel(), a.shape(), "reshape");
   Tensor<T> c = contiguous(a);
   Shape from = a.shape();
@@ -79,13 +86,15 @@ Tensor<T> reshape(const Tensor<T>& a, const Shape& req) {
 // view: like reshape but never copies; throws for non-contiguous input.
 template <class T>
 Tensor<T> view(const Tensor<T>& a, const Shape& req) {
+  check_inputs("view", a);
   check(a.is_contiguous(), "view", "input of shape ", a.shape(), " with strides ", a.strides(),
         " is not contiguous; use reshape()");
-  return reshape(a, req);
+  return rethrow_as("view", [&] { return reshape(a, req); });
 }
 
 template <class T>
 Tensor<T> flatten(const Tensor<T>& a, int64_t start = 0, int64_t end = -1) {
+  check_inputs("flatten", a);
   if (a.dim() == 0) return reshape(a, Shape{1});
   int s = normalize_dim(start, a.dim(), "flatten"), e = normalize_dim(end, a.dim(), "flatten");
   check(s <= e, "flatten", "start dim ", start, " after end dim ", end);
@@ -100,6 +109,7 @@ Tensor<T> flatten(const Tensor<T>& a, int64_t start = 0, int64_t end = -1) {
 
 template <class T>
 Tensor<T> permute(const Tensor<T>& a, const std::vector<int64_t>& order) {
+  check_inputs("permute", a);
   const int n = a.dim();
   check(static_cast<int>(order.size()) == n, "permute", "order has ", order.size(),
         " entries for a tensor of shape ", a.shape());
@@ -118,6 +128,7 @@ Tensor<T> permute(const Tensor<T>& a, const std::vector<int64_t>& order) {
 
 template <class T>
 Tensor<T> transpose(const Tensor<T>& a, int64_t d0, int64_t d1) {
+  check_inputs("transpose", a);
   const int n = a.dim();
   int x = normalize_dim(d0, n, "transpose"), y = normalize_dim(d1, n, "transpose");
   if (n < 2 || x == y) return a;
@@ -129,6 +140,7 @@ Tensor<T> transpose(const Tensor<T>& a, int64_t d0, int64_t d1) {
 
 template <class T>
 Tensor<T> unsqueeze(const Tensor<T>& a, int64_t d) {
+  check_inputs("unsqueeze", a);
   int k = normalize_dim(d, a.dim() + 1, "unsqueeze");
   Shape s = a.shape(), st = a.strides();
   int64_t stride = k < a.dim() ? a.strides()[k] * a.shape()[k] : 1;
@@ -141,6 +153,7 @@ Tensor<T> unsqueeze(const Tensor<T>& a, int64_t d) {
 
 template <class T>
 Tensor<T> squeeze(const Tensor<T>& a, int64_t d) {
+  check_inputs("squeeze", a);
   if (a.dim() == 0) return a;
   int k = normalize_dim(d, a.dim(), "squeeze");
   if (a.shape()[k] != 1) return a;
@@ -154,6 +167,7 @@ Tensor<T> squeeze(const Tensor<T>& a, int64_t d) {
 
 template <class T>
 Tensor<T> squeeze(const Tensor<T>& a) {
+  check_inputs("squeeze", a);
   Shape s;
   for (int i = 0; i < a.dim(); ++i)
     if (a.shape()[i] != 1) s.push_back(a.shape()[i]);
@@ -163,12 +177,14 @@ Tensor<T> squeeze(const Tensor<T>& a) {
 // expand: broadcast to `shape` without copying (-1 keeps an extent).
 template <class T>
 Tensor<T> expand(const Tensor<T>& a, const Shape& req) {
+  check_inputs("expand", a);
   Shape shape = req;
   const int n = shape.size(), k = a.dim();
   check(n >= k, "expand", "cannot expand shape ", a.shape(), " to ", req);
   for (int i = 0; i < k; ++i)
     if (shape[n - k + i] == -1) shape[n - k + i] = a.shape()[i];
   if (shape == a.shape()) return a;
+  checked_numel(shape, "expand");
   View v = broadcast_view(a, shape, "expand");
   Shape from = a.shape();
   return make_view(a, shape, v.strides, a.storage_offset(), "expand",
@@ -182,6 +198,7 @@ Tensor<T> slice(const Tensor<T>& a, int64_t dim, int64_t start, int64_t end, int
 template <class T>
 Tensor<T> slice_scatter_zeros(const Tensor<T>& g, const Shape& shape, int d, int64_t start,
                               int64_t step) {
+  check_inputs("slice_scatter_zeros", g);
   Tensor<T> out = Tensor<T>::zeros(shape, g.device());
   View dst{g.shape(), out.strides(), start * out.strides()[d]};
   dst.strides[d] *= step;
@@ -190,7 +207,7 @@ Tensor<T> slice_scatter_zeros(const Tensor<T>& g, const Shape& shape, int d, int
     int64_t end = start + step * (g.shape()[d] - 1) + 1;
     attach<T>(out, "slice_backward", {&g}, [d, start, end, step](const Tensor<T>& gg) {
       return std::vector<Tensor<T>>{slice(gg, d, start, end, step)};
-    });
+    }, Saves::nothing);
   }
   return out;
 }
@@ -199,6 +216,7 @@ Tensor<T> slice_scatter_zeros(const Tensor<T>& g, const Shape& shape, int d, int
 // out-of-range values are clamped, as in Python).
 template <class T>
 Tensor<T> slice(const Tensor<T>& a, int64_t dim, int64_t start, int64_t end, int64_t step) {
+  check_inputs("slice", a);
   int d = normalize_dim(dim, a.dim(), "slice");
   check(step > 0, "slice", "step must be positive, got ", step);
   const int64_t n = a.shape()[d];
@@ -218,6 +236,7 @@ Tensor<T> slice(const Tensor<T>& a, int64_t dim, int64_t start, int64_t end, int
 
 template <class T>
 Tensor<T> narrow(const Tensor<T>& a, int64_t dim, int64_t start, int64_t length) {
+  check_inputs("narrow", a);
   int d = normalize_dim(dim, a.dim(), "narrow");
   const int64_t n = a.shape()[d];
   if (start < 0) start += n;
@@ -228,6 +247,7 @@ Tensor<T> narrow(const Tensor<T>& a, int64_t dim, int64_t start, int64_t length)
 
 template <class T>
 Tensor<T> select(const Tensor<T>& a, int64_t dim, int64_t index) {
+  check_inputs("select", a);
   int d = normalize_dim(dim, a.dim(), "select");
   const int64_t n = a.shape()[d];
   check(index >= -n && index < n, "select", "index ", index, " out of range for dim ", d,

@@ -36,7 +36,10 @@ double kd_kernel(const T* z, const T* v, int64_t N, int64_t C, double temperatur
       const double Zz = double(es.sum()), Zv = double(et.sum());
       const double log_zz = std::log(Zz), log_zv = std::log(Zv);
       if (term == KdTerm::kl) {
-        const double pdiff = double((et * (vi - zi)).sum()) / Zv;  // Σ p (v − z)
+        // Σ p (v − z), 0 where v = −inf (a masked teacher class: p = 0, and 0 · −inf is NaN)
+        const double pdiff =
+            double((vi > -std::numeric_limits<T>::infinity()).select(et * (vi - zi), T(0)).sum()) /
+            Zv;
         row_loss[i] = (pdiff - double(mv) + double(mz)) * double(inv_t) - log_zv + log_zz;
       } else {
         const double pz = double((et * zi).sum()) / Zv;  // Σ p z
