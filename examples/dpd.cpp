@@ -30,17 +30,19 @@ int run_dpd(int argc, char** argv) {
   std::printf("dpd: %s on %s, %lld total steps per run, %d seeds, variant %s, α %.3g\n",
               c.algo.c_str(), c.env.c_str(), static_cast<long long>(c.steps), c.seeds,
               c.variant.c_str(), c.opts.alpha);
+  const double raw = raw_env_rate(c);
+  std::printf("raw environment: %.0f steps per CPU second (random actions, no policy)\n", raw);
   std::vector<std::vector<RunResult>> runs(c.modes.size());
   for (size_t m = 0; m < c.modes.size(); ++m)
     for (int k = 0; k < c.seeds; ++k) {
       const std::string label = c.modes[m] + " seed " + std::to_string(c.seed0 + k);
       RunResult r = run_one(c, c.modes[m], uint64_t(c.seed0 + k), label);
-      std::printf("%s: mean over episodes %.2f  final %.2f  max %.2f  (%.0f episodes, %.0f s, %.0f steps/s)\n",
-                  label.c_str(), r.mean_all, r.final_return, r.max_return, r.episodes, r.seconds,
-                  r.steps_per_s);
+      std::printf("%s: mean over episodes %.2f  final %.2f  max %.2f  (%.0f episodes, %.0f s, %.0f "
+                  "steps/s, %.0f per CPU second)\n", label.c_str(), r.mean_all, r.final_return,
+                  r.max_return, r.episodes, r.seconds, r.steps_per_s, r.cpu_steps_per_s);
       runs[m].push_back(std::move(r));
     }
-  report(c, runs);
+  report(c, runs, [&](Json& out) { out["raw_env_steps_per_second"] = raw; });
   return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <functional>
 #include <memory>
 #include <string>
@@ -53,6 +54,7 @@ struct DpdConfig {
   std::vector<std::string> modes;
   int64_t steps = 0, log_every = 0;
   int seeds = 0, seed0 = 0, window = 0;
+  int64_t raw_steps = 0;
   PpoConfig ppo;
   Td3Config td3;
   DpdOptions opts;
@@ -104,6 +106,8 @@ inline DpdConfig parse_config(Args& args) {
   c.td3.dis_lr = c.ppo.dis_lr;
   c.json = args.get<std::string>("json", "", "write results (and curves) here");
   c.model_dir = args.get<std::string>("models", "data/mujoco", "MuJoCo XML folder");
+  c.raw_steps = args.get<int64_t>("raw-steps", 20000,
+      "time this many environment steps with random actions and no policy first (0: skip)");
   args.finish();
 
   check(c.algo == "ppo" || c.algo == "td3" || c.algo == "ddpg", "dpd", "--algo must be ppo, td3 or ddpg");
@@ -121,6 +125,26 @@ inline DpdConfig parse_config(Args& args) {
   if (c.log_every <= 0) c.log_every = std::max<int64_t>(1, c.steps / 50);
   c.ppo.total_updates = c.steps / (int64_t(c.ppo.n_steps) * c.ppo.n_envs);
   return c;
+}
+
+// Environment steps per second with uniform random actions, no policy, one thread: the
+// physical limit of a training loop on this core (resets included).
+// Measured in CPU time of the process (std::clock), which a busy machine inflates far less
+// than wall time; with OMP_NUM_THREADS=1 it is the one core's time.
+inline double raw_env_rate(const DpdConfig& c) {
+  if (c.raw_steps <= 0) return std::nan("");
+  std::unique_ptr<Env> env = make_env_factory(c.env, c.model_dir)();
+  Generator gen(12345);
+  const std::vector<double> lo = env->action_low(), hi = env->action_high();
+  std::vector<double> a(lo.size());
+  env->reset(1);
+  const std::clock_t t0 = std::clock();
+  for (int64_t i = 0; i < c.raw_steps; ++i) {
+    for (size_t j = 0; j < a.size(); ++j) a[j] = gen.uniform(lo[j], hi[j]);
+    Step s = env->step(a);
+    if (s.terminated || s.truncated) env->reset();
+  }
+  return double(c.raw_steps) * CLOCKS_PER_SEC / double(std::clock() - t0);
 }
 
 inline Json config_json(const DpdConfig& c) {
@@ -181,7 +205,7 @@ inline std::vector<double> diag_values(const methods::DpdStepStats& s) {
 
 struct RunResult {
   double final_return = 0, max_return = 0, mean_all = 0, max_episode = 0, seconds = 0,
-         steps_per_s = 0, steps = 0, episodes = 0;
+         steps_per_s = 0, steps = 0, episodes = 0, cpu_steps_per_s = 0;  // cpu: per CPU second
   std::vector<double> curve;       // windowed return (mean over learners) at each checkpoint
   std::vector<double> curve_a, curve_b;
   std::vector<double> distance;    // action distance at each checkpoint (mean of the rounds
@@ -190,7 +214,7 @@ struct RunResult {
   std::vector<double> rounds_a, rounds_b;
   std::vector<double*> numbers() {
     return {&final_return, &max_return, &mean_all, &max_episode, &seconds, &steps_per_s, &steps,
-            &episodes};
+            &episodes, &cpu_steps_per_s};
   }
   std::vector<std::vector<double>*> vectors() {
     return {&curve, &curve_a, &curve_b, &distance, &rounds_a, &rounds_b};
@@ -244,6 +268,7 @@ RunResult run_learners(const DpdConfig& c, const std::string& mode, uint64_t see
   int64_t next_log = c.log_every;
   Progress prog(label, c.steps, 5.0);
   auto t0 = std::chrono::steady_clock::now();
+  const std::clock_t c0 = std::clock();
   auto total_steps = [&] {
     int64_t s = 0;
     for (auto* l : ls) s += l->steps();
@@ -288,6 +313,7 @@ RunResult run_learners(const DpdConfig& c, const std::string& mode, uint64_t see
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.steps = double(total_steps());
   r.steps_per_s = r.steps / r.seconds;
+  r.cpu_steps_per_s = r.steps * CLOCKS_PER_SEC / double(std::clock() - c0);
   for (size_t i = 0; i < ls.size(); ++i) {
     const auto& eps = ls[i]->env().episode_returns();
     const double n = double(ls.size());
@@ -365,7 +391,7 @@ inline void report(const DpdConfig& c, const std::vector<std::vector<RunResult>>
   Json modes = Json::object();
   for (size_t m = 0; m < c.modes.size(); ++m) {
     const std::string& mode = c.modes[m];
-    std::vector<double> fin, mx, all, mxe, sps, secs;
+    std::vector<double> fin, mx, all, mxe, sps, cps, secs;
     std::vector<std::vector<double>> curves, dists;
     Json rj = Json::array();
     for (const RunResult& r : runs[m]) {
@@ -374,6 +400,7 @@ inline void report(const DpdConfig& c, const std::vector<std::vector<RunResult>>
       all.push_back(r.mean_all);
       mxe.push_back(r.max_episode);
       sps.push_back(r.steps_per_s);
+      cps.push_back(r.cpu_steps_per_s);
       secs.push_back(r.seconds);
       curves.push_back(r.curve);
       dists.push_back(r.distance);
@@ -404,15 +431,16 @@ inline void report(const DpdConfig& c, const std::vector<std::vector<RunResult>>
       std::snprintf(b, sizeof b, "%.2f ± %.2f", a, s);
       return std::string(b);
     };
-    std::printf("== %s %s %s: mean over episodes %s, max %s, final %s, %.0f steps/s\n", c.algo.c_str(),
-                c.env.c_str(), mode.c_str(), show(all).c_str(), show(mx).c_str(), show(fin).c_str(),
-                mean_std(sps).first);
+    std::printf("== %s %s %s: mean over episodes %s, max %s, final %s, %.0f steps/s (%.0f per CPU "
+                "second)\n", c.algo.c_str(), c.env.c_str(), mode.c_str(), show(all).c_str(),
+                show(mx).c_str(), show(fin).c_str(), mean_std(sps).first, mean_std(cps).first);
     Json mj = Json::object();
     mj["mean_return_all_episodes"] = stats_json(all);
     mj["max_return"] = stats_json(mx);
     mj["max_episode_return"] = stats_json(mxe);
     mj["final_return"] = stats_json(fin);
     mj["steps_per_second"] = stats_json(sps);
+    mj["steps_per_cpu_second"] = stats_json(cps);
     mj["seconds"] = stats_json(secs);
     mj["runs"] = rj;
     modes[mode] = mj;

@@ -48,6 +48,7 @@ int run_dpd(int argc, char** argv) {
                         "MPI ranks (mpirun -np W build/examples/dpd_mpi ...)");
   const DpdConfig c = parse_config(args);
   const size_t S = size_t(c.seeds);
+  const double raw = raw_env_rate(c);  // on every rank (a rank's core may differ)
   if (pg.is_main()) {
     std::printf("dpd_mpi: %s on %s, %lld total steps per run, %d seeds, variant %s, α %.3g; "
                 "%d runs over %d ranks\n", c.algo.c_str(), c.env.c_str(),
@@ -86,6 +87,7 @@ int run_dpd(int argc, char** argv) {
     mj["run_seconds_sum"] = run_seconds;
     mj["run_rank"] = owner;
     out["mpi"] = mj;
+    out["raw_env_steps_per_second"] = raw;  // rank 0's
   });
   std::printf("dpd_mpi: %d runs on %d ranks in %.1f s wall (the runs took %.1f s together)\n",
               int(all.size()), W, wall, run_seconds);

@@ -232,13 +232,26 @@ class PpoLearner : private detail::InitGen {
     b_rew_.assign(static_cast<size_t>(Tn * N), 0.0);
     b_done_.assign(static_cast<size_t>(Tn * N), 0);
     NoGradGuard ng;
+    const std::vector<T> log_std = policy.log_std.to_vector();
+    double logp_const = 0;  // Σ_j (−log σ_j − ½ log 2π)
+    for (T l : log_std) logp_const -= double(l) + 0.91893853320467274178;
+    std::vector<T> av(static_cast<size_t>(N * ad)), logp(static_cast<size_t>(N));
     for (int t = 0; t < Tn; ++t) {
       std::vector<double> flat;
       for (auto& o : obs_) flat.insert(flat.end(), o.begin(), o.end());
       Tensor<T> x = rows_to_tensor<T>(flat, N, od);
-      Tensor<T> a = policy.sample(x, gen_);
-      std::vector<T> logp = policy.log_prob(x, a).to_vector(), v = value.forward(x).to_vector(),
-                     av = a.to_vector();
+      // a = μ + σ ε and log π(a|s) = Σ_j −½ ε_j² − log σ_j − ½ log 2π, on the host from one
+      // forward pass (policy.sample + policy.log_prob would run the network twice)
+      const std::vector<T> mu = policy.forward(x).to_vector(), v = value.forward(x).to_vector();
+      for (int i = 0; i < N; ++i) {
+        double lp = logp_const;
+        for (int j = 0; j < ad; ++j) {
+          const double e = gen_.normal();
+          av[size_t(i * ad + j)] = T(double(mu[size_t(i * ad + j)]) + std::exp(double(log_std[size_t(j)])) * e);
+          lp -= 0.5 * e * e;
+        }
+        logp[size_t(i)] = T(lp);
+      }
       std::vector<std::vector<double>> actions(static_cast<size_t>(N), std::vector<double>(static_cast<size_t>(ad)));
       for (int i = 0; i < N; ++i)
         for (int j = 0; j < ad; ++j) actions[size_t(i)][size_t(j)] = av[size_t(i * ad + j)];
