@@ -3,7 +3,8 @@
 //   case         what is timed
 //   ppo_update   one PPO update on a HalfCheetah-shaped batch (obs 17, act 6): 2,048 samples,
 //                10 epochs × 32 minibatches of 64 (320 steps), each: Gaussian policy 17-64-64-6
-//                tanh + state-independent log σ and value net 17-64-64-1 tanh, clipped surrogate
+//                tanh + state-independent log σ and value net 17-64-64-64-1 tanh (the DPD paper's
+//                sizes; the issue-22 figure 162 vs 207 ms had a 17-64-64-1 value net), clipped surrogate
 //                (ε 0.2) + ½ clipped value loss (c_v 0.5), backward, global-norm clip 0.5, Adam
 //                (lr 3e-4, eps 1e-5)
 //
@@ -83,10 +84,11 @@ struct TorchPpo {
     for (auto& p : l.policy.parameters()) pi.push_back(bench::to_torch(p));
     for (auto& p : l.value.parameters()) vf.push_back(bench::to_torch(p));
   }
-  static torch::Tensor mlp(const std::vector<torch::Tensor>& p, size_t off, const torch::Tensor& x) {
-    auto h = torch::tanh(torch::linear(x, p[off + 0], p[off + 1]));
-    h = torch::tanh(torch::linear(h, p[off + 2], p[off + 3]));
-    return torch::linear(h, p[off + 4], p[off + 5]);
+  // tanh MLP of any depth: p = W0 b0 W1 b1 ... (the last layer linear)
+  static torch::Tensor mlp(const std::vector<torch::Tensor>& p, const torch::Tensor& x) {
+    auto h = x;
+    for (size_t i = 0; i + 2 < p.size(); i += 2) h = torch::tanh(torch::linear(h, p[i], p[i + 1]));
+    return torch::linear(h, p[p.size() - 2], p.back());
   }
 };
 
@@ -113,12 +115,12 @@ void BM_torch_ppo_update(benchmark::State& st) {
   for (auto _ : st) {
     for (int e = 0; e < kEpochs; ++e)
       for (size_t k = 0; k < x.size(); ++k) {
-        auto mu = TorchPpo::mlp(pnet, 0, x[k]);
+        auto mu = TorchPpo::mlp(pnet, x[k]);
         auto z = (a[k] - mu) / log_std.exp();
         auto logp = (-0.5 * z.square() - log_std - half_log_2pi).sum(-1);
         auto ratio = (logp - lp[k]).exp();
         auto pg = torch::max(-adv[k] * ratio, -adv[k] * ratio.clamp(1 - eps, 1 + eps)).mean();
-        auto val = TorchPpo::mlp(m.vf, 0, x[k]).reshape({-1});
+        auto val = TorchPpo::mlp(m.vf, x[k]).reshape({-1});
         auto vc = v[k] + (val - v[k]).clamp(-eps, eps);
         auto vl = 0.5 * torch::max((val - ret[k]).square(), (vc - ret[k]).square()).mean();
         auto loss = pg + 0.5 * vl;

@@ -19,7 +19,7 @@
 #   data/fortunes/       English fortunes, Debian `fortunes` (+ `fortunes-min`): the topic files of
 #                        /usr/share/games/fortunes/ (entries separated by '%' lines), copied from
 #                        the installed packages, else extracted from `apt-get download`ed .debs
-#   data/mujoco/         gym MuJoCo models swimmer/half_cheetah/hopper/walker2d.xml from Debian
+#   data/mujoco/         gym MuJoCo models swimmer/half_cheetah/hopper/walker2d/humanoid.xml from Debian
 #                        `dart-doc` (/usr/share/doc/dart/data/mjcf/openai/, some gzipped), walker2d
 #                        fixed for MuJoCo 2.2 (pos="0.2/2 0 0.1" -> "0.1 0 0.1"); examples/dpd
 #
@@ -238,8 +238,8 @@ get_fortunes() {
 }
 
 # ---- gym MuJoCo models (Debian dart-doc) ----------------------------------------------------
-mujoco_models=(swimmer half_cheetah hopper walker2d)
-mujoco_ok() {  # $1 = dir: the 4 XML files present, walker2d already fixed
+mujoco_models=(swimmer half_cheetah hopper walker2d humanoid)
+mujoco_ok() {  # $1 = dir: the 5 XML files present, walker2d already fixed
   local m
   for m in "${mujoco_models[@]}"; do [[ -s "$1/$m.xml" ]] || return 1; done
   ! grep -q '0.2/2 0 0.1' "$1/walker2d.xml"

@@ -9,13 +9,16 @@
 #include <numeric>
 
 #include <distillery/distillery.hpp>
-#include <distillery/rl/dpd.hpp>
+#include <distillery/methods/dpd.hpp>
 #include <distillery/rl/pendulum.hpp>
 #include <distillery/rl/ppo.hpp>
 #include <distillery/rl/td3.hpp>
 
 using namespace distillery;
 using namespace distillery::rl;
+using distillery::methods::DpdOptions;
+using distillery::methods::DpdRoundStats;
+using distillery::methods::dpd_train;
 
 namespace {
 EnvFactory pendulum() {
@@ -141,6 +144,34 @@ TEST_CASE("dpd weights: the paper's sign favours states where the peer is better
   CHECK(big[1] == doctest::Approx(0.01 / 100.01));
 }
 
+TEST_CASE("dpd losses: Eq. 11 weights, their overflow guard, the NLL variant detaches the peer") {
+  using losses::AdvantageSign;
+  using losses::DpdWeighting;
+  auto peer = Tensor<float>::from_vector({2.0f, 0.0f, 1.0f}), own = Tensor<float>::from_vector({0.0f, 2.0f, 1.0f});
+  auto w = losses::dpd_weights(peer, own, 0.5, AdvantageSign::peer_minus_own, DpdWeighting::exp).to_vector();
+  CHECK(w[0] == doctest::Approx(std::exp(1.0)));  // unnormalised, unclipped exp(α ξ)
+  CHECK(w[1] == doctest::Approx(std::exp(-1.0)));
+  CHECK(w[2] == doctest::Approx(1.0));
+  // α ξ up to 50: one constant factor exp(30 − 50) for all, the ratios kept exactly
+  auto g = losses::dpd_weights(Tensor<float>::from_vector({50.0f, 45.0f, -200.0f}),
+                               Tensor<float>::zeros({3}), 1.0, AdvantageSign::peer_minus_own,
+                               DpdWeighting::exp)
+               .to_vector();
+  CHECK(g[0] == doctest::Approx(std::exp(30.0)).epsilon(1e-5));
+  CHECK(g[1] / g[0] == doctest::Approx(std::exp(-5.0)).epsilon(1e-5));
+  CHECK(g[2] == 0.0f);
+  // the NLL variant: no gradient reaches the peer's actions, the mean gets −w (ã − μ)/σ²
+  Tensor<float> mu = Tensor<float>::from_vector({0.5f, -1.0f}, {2, 1}).requires_grad_();
+  Tensor<float> log_std = Tensor<float>::zeros({1});
+  Tensor<float> pa = Tensor<float>::from_vector({1.5f, 0.0f}, {2, 1}).requires_grad_();
+  Tensor<float> ww = Tensor<float>::from_vector({1.0f, 2.0f});
+  losses::dpd_gaussian_nll_loss(mu, log_std, pa, ww, losses::DpdBatchScale::none).backward();
+  CHECK_FALSE(pa.grad().defined());
+  auto gm = mu.grad().to_vector();
+  CHECK(gm[0] == doctest::Approx(-1.0));  // −1 · (1.5 − 0.5)
+  CHECK(gm[1] == doctest::Approx(-2.0));  // −2 · (0 − (−1))
+}
+
 TEST_CASE("ppo: clipped-loss gradient equals its closed form; clipped samples give none") {
   PpoConfig c;
   c.n_steps = 8;
@@ -227,36 +258,50 @@ TEST_CASE("determinism: same seed -> same bits for PPO, DPD-PPO and TD3; seeds d
   c.n_steps = 64;
   c.n_minibatches = 4;
   c.n_epochs = 2;
-  c.dpd_batch = 32;
-  DpdOptions o;
-  o.every = 1;
-  auto run = [&](uint64_t seed) {
-    auto a = std::make_unique<PpoLearner>(pendulum(), c, seed);
-    auto b = std::make_unique<PpoLearner>(pendulum(), c, seed + 10000);
-    dpd_train(*a, b.get(), 4 * 64, o, [](int, PpoLearner&) {});
-    CHECK(std::isfinite(a->last_imitation_loss()));
-    CHECK(a->steps() + b->steps() == 4 * 64);
-    auto p = a->policy.parameters();
-    auto q = b->value.parameters();
-    p.insert(p.end(), q.begin(), q.end());
-    return p;
-  };
-  auto r1 = run(4), r2 = run(4), r3 = run(5);
-  CHECK(same_bits(r1, r2));
-  CHECK_FALSE(same_bits(r1, r3));
+  for (bool code : {false, true}) {
+    CAPTURE(code);
+    DpdOptions o = code ? DpdOptions::reference_code(true) : DpdOptions::paper(true);
+    o.every = 1;
+    o.batch = 32;
+    auto run = [&](uint64_t seed) {
+      auto a = std::make_unique<PpoLearner>(pendulum(), c, seed);
+      auto b = std::make_unique<PpoLearner>(pendulum(), c, seed + 10000);
+      int distilled = 0;
+      dpd_train(*a, b.get(), 4 * 64, o, [&](int, PpoLearner&, const DpdRoundStats& d) {
+        if (d.count > 0) {
+          ++distilled;
+          CHECK(std::isfinite(d.mean.loss_before));
+          CHECK(std::isfinite(d.mean.ess));
+        }
+      });
+      CHECK(distilled == 3);  // every round but learner a's first (b has no states yet)
+      CHECK(a->steps() + b->steps() == 4 * 64);
+      auto p = a->policy.parameters();
+      auto q = b->value.parameters();
+      p.insert(p.end(), q.begin(), q.end());
+      return p;
+    };
+    auto r1 = run(4), r2 = run(4), r3 = run(5);
+    CHECK(same_bits(r1, r2));
+    CHECK_FALSE(same_bits(r1, r3));
+  }
 
   Td3Config t;
   t.start_steps = 50;
   t.rollout_steps = 50;
   t.batch = 16;
   t.hidden = {16, 16};
-  t.dpd_batch = 8;
+  DpdOptions o = DpdOptions::paper(false);
+  o.batch = 8;
   auto td3 = [&](uint64_t seed) {
     auto a = std::make_unique<Td3Learner>(pendulum(), t, seed);
     auto b = std::make_unique<Td3Learner>(pendulum(), t, seed + 10000);
-    dpd_train(*a, b.get(), 300, o, [](int, Td3Learner&) {});
+    int steps_distilled = 0;
+    dpd_train(*a, b.get(), 300, o, [&](int who, Td3Learner&, const DpdRoundStats& d) {
+      if (who == 0) steps_distilled += d.count;
+    });
     CHECK(a->train_steps() == 150);  // 3 rounds of 50 steps, training from the first
-    CHECK(std::isfinite(a->last_imitation_loss()));
+    CHECK(steps_distilled == 100);   // after every train step of rounds 2 and 3 (b had no states)
     auto p = a->actor.parameters();
     auto q = b->q2.parameters();
     p.insert(p.end(), q.begin(), q.end());
@@ -265,6 +310,112 @@ TEST_CASE("determinism: same seed -> same bits for PPO, DPD-PPO and TD3; seeds d
   auto t1 = td3(4), t2 = td3(4), t3 = td3(5);
   CHECK(same_bits(t1, t2));
   CHECK_FALSE(same_bits(t1, t3));
+}
+
+namespace {
+// Two PPO learners on Pendulum after one rollout and update each (n_steps 256).
+struct PendulumPair {
+  PpoConfig c;
+  std::unique_ptr<PpoLearner> a, b;
+  explicit PendulumPair(double dis_lr = 1e-5) {
+    c.n_steps = 256;
+    c.n_minibatches = 4;
+    c.n_epochs = 2;
+    c.dis_lr = dis_lr;
+    a = std::make_unique<PpoLearner>(pendulum(), c, 1);
+    b = std::make_unique<PpoLearner>(pendulum(), c, 2);
+    a->iterate();
+    b->iterate();
+  }
+  // both value nets constant (last weight 0), b's `shift` (raw return units) above a's:
+  // ξ = V_b − V_a = shift + (the two biases' difference) on every state
+  void constant_values(double shift) {
+    for (PpoLearner* l : {a.get(), b.get()}) {
+      NoGradGuard ng;
+      auto ps = l->value.parameters();
+      const Tensor<float>& w = ps[ps.size() - 2];
+      assign_(w, Tensor<float>::zeros(w.shape()));
+    }
+    shift_last_bias(b->value, shift / b->return_scale());
+  }
+  // adds `shift` to the peer's mean action
+  void shift_peer_action(double shift) { shift_last_bias(b->policy.net, shift); }
+  static void shift_last_bias(nn::Module<float>& m, double shift) {
+    NoGradGuard ng;
+    Tensor<float> bias = m.parameters().back();
+    assign_(bias, add_scalar(bias.detach(), float(shift)));
+  }
+};
+}  // namespace
+
+TEST_CASE("dpd: one distillation step lowers the weighted imitation loss on its batch") {
+  PendulumPair p;
+  for (bool code : {false, true}) {
+    CAPTURE(code);
+    DpdOptions o = code ? DpdOptions::reference_code(true) : DpdOptions::paper(true);
+    auto st = methods::dpd_step(*p.a, *p.b, o, true);
+    CHECK(st.loss_before > 0);
+    // the reference code steps with the PPO Adam, whose momentum from the PPO updates dominates
+    // one imitation step: it need not lower the loss (here it rose, 0.00214534 -> 0.00214546);
+    // the paper's separate Adam does
+    if (!code) CHECK(st.loss_after < st.loss_before);
+    else MESSAGE("reference code: loss ", st.loss_before, " -> ", st.loss_after);
+    CHECK(st.ess > 1.0);
+    CHECK(st.ess <= o.batch * (1 + 1e-6));
+  }
+  // the off-policy learner (DDPG as the paper ran it) too
+  Td3Config t = Td3Config::ddpg_paper();
+  t.start_steps = 100;
+  t.batch = 32;
+  Td3Learner x(pendulum(), t, 1), y(pendulum(), t, 2);
+  x.update([] {});
+  y.update([] {});
+  auto st = methods::dpd_step(x, y, DpdOptions::paper(false), true);
+  CHECK(st.loss_before > 0);
+  CHECK(st.loss_after < st.loss_before);
+}
+
+TEST_CASE("dpd: a larger α lowers the weights' effective sample size") {
+  PendulumPair p;
+  const int n = 256;
+  Generator g(7);
+  std::vector<double> states = p.b->recent_states(n, 1000, g);
+  Tensor<float> pa = p.b->act(states, n, false, g);
+  Tensor<float> vp = p.b->state_value(states, n, ValueEstimate::paper, pa);
+  Tensor<float> vo = p.a->state_value(states, n, ValueEstimate::paper, pa);
+  std::vector<double> ess;
+  for (double alpha : {0.0, 0.1, 1.0, 10.0}) {
+    auto w = losses::dpd_weights(vp, vo, alpha, losses::AdvantageSign::peer_minus_own,
+                                 losses::DpdWeighting::exp)
+                 .to_vector();
+    ess.push_back(methods::effective_sample_size(std::vector<double>(w.begin(), w.end())));
+  }
+  MESSAGE("ESS at α 0, 0.1, 1, 10: ", ess[0], " ", ess[1], " ", ess[2], " ", ess[3]);
+  CHECK(ess[0] == doctest::Approx(n));
+  for (size_t k = 1; k < ess.size(); ++k) CHECK(ess[k] < ess[k - 1] - 1e-3);
+  CHECK(ess.back() < 0.5 * n);
+}
+
+TEST_CASE("dpd: with ξ > 0 everywhere and a large α the learner moves to the peer's actions") {
+  // ξ is made the same on every state (constant value nets) so that the weights are uniform:
+  // a spread of ξ with a large α would put all weight on one state (the ESS test above)
+  for (double shift : {1e4, -1e4}) {
+    CAPTURE(shift);
+    PendulumPair p(1e-2);  // a larger distillation lr than the paper's 1e-5: a few steps suffice
+    p.constant_values(shift);
+    p.shift_peer_action(0.5);
+    DpdOptions o = DpdOptions::paper(true);
+    o.alpha = 10;
+    auto before = methods::dpd_step(*p.a, *p.b, o, false);
+    CHECK(before.positive_fraction == (shift > 0 ? 1.0 : 0.0));
+    CHECK(before.ess == doctest::Approx(shift > 0 ? o.batch : 0.0).epsilon(1e-3));
+    for (int k = 0; k < 30; ++k) methods::dpd_step(*p.a, *p.b, o, true);
+    auto after = methods::dpd_step(*p.a, *p.b, o, false);
+    MESSAGE("action distance ", before.action_distance, " -> ", after.action_distance);
+    if (shift > 0) CHECK(after.action_distance < 0.5 * before.action_distance);
+    // ξ < 0 everywhere: weights below exp(−100), the steps do (almost) nothing
+    else CHECK(after.action_distance == doctest::Approx(before.action_distance).epsilon(0.05));
+  }
 }
 
 TEST_CASE("bad configurations raise clear errors") {

@@ -1,9 +1,13 @@
 // losses/dpd.hpp — Dual Policy Distillation (Lai, Zha, Li, Hu; IJCAI 2020).
 //
-//   dpd_weights(V_peer [N], V_own [N], β, sign)      w̄ = normalise(clip(exp(β·Δ), 0.01, 100)), no
-//   grad dpd_imitation_loss(a [N, D], ã [N, D], w̄, scale)  c · Σ_i w̄_i · mean_d (a_id − ã_id)²
-//   dpd_nll_loss(log π(ã|s) [N], w̄, scale)            c · Σ_i w̄_i · (−log π(ã_i|s_i))
+//   dpd_weights(V_peer [N], V_own [N], α, sign, weighting)  no grad, [N]:
+//       DpdWeighting::clip_normalized (default; the reference code): normalise(clip(exp(α·Δ), 0.01, 100))
+//       DpdWeighting::exp (the paper's Eq. 11):                       exp(α·Δ), see the guard below
+//   dpd_imitation_loss(a [N, D], ã [N, D], w, scale)   c · Σ_i w_i · mean_d (a_id − ã_id)²
+//   dpd_nll_loss(log π(ã|s) [N], w, scale)             c · Σ_i w_i · (−log π(ã_i|s_i))
+//   dpd_gaussian_nll_loss(μ [N, D], log σ, ã [N, D], w, scale)  the NLL loss with ã detached
 //   gaussian_log_prob(μ [N, D], log σ [D] or [N, D], a [N, D])  Σ_d log N(a_d; μ_d, σ_d²)  [N]
+//       (a general log-density: the gradient reaches μ, log σ and a; DPD uses the wrapper above)
 //
 // Conventions (the paper, papers-verified §5a, and kiminh/dual-policy-distillation):
 // * The advantage sign is an explicit argument because the two reference implementations
@@ -11,10 +15,15 @@
 //   DPD-DDPG code; ::own_minus_peer is what the DPD-PPO code computes (a likely bug, kept
 //   reproducible). With peer_minus_own, states where the peer is better weigh more.
 // * Clipping to [0.01, 100] and normalising to sum 1 are code-only (the paper's Eq. 11 is an
-//   unnormalised expectation); the weights are constants for the gradient (stop-gradient). β = 0
-//   gives uniform weights 1/N (plain behaviour cloning of the peer).
-// * DpdBatchScale::none is DDPG's Σ w̄ · (…); ::divide_by_batch is PPO's extra 1/N.
-// * Peer actions are detached; gradient flows only into the learner's own actions / log-probs.
+//   unnormalised expectation E[D · exp(α ξ)]: use DpdWeighting::exp with divide_by_batch). Guard
+//   of ::exp: when the batch's largest exponent α·Δ exceeds 30, all weights are multiplied by
+//   the one constant exp(30 − max α·Δ), so that w² (Adam's second moment) stays finite in float;
+//   the relative weights, hence the effective sample size, are exactly Eq. 11's. The weights are constants
+//   for the gradient (stop-gradient). α = 0 gives uniform weights (behaviour cloning of the peer).
+// * DpdBatchScale::none is DDPG's Σ w̄ · (…); ::divide_by_batch is PPO's extra 1/N (and the
+//   batch mean of Eq. 11).
+// * Peer actions are detached in every loss here; gradient flows only into the learner's own
+//   actions / log-probs (gaussian_log_prob itself is general: call dpd_gaussian_nll_loss).
 #pragma once
 #include "common.hpp"
 
@@ -22,10 +31,13 @@ namespace distillery::losses {
 
 enum class AdvantageSign { peer_minus_own, own_minus_peer };
 enum class DpdBatchScale { none, divide_by_batch };
+enum class DpdWeighting { clip_normalized, exp };
+constexpr double kDpdMaxExponent = 30.0;  // DpdWeighting::exp: |α·Δ| is clamped to this
 
 template <class T>
 Tensor<T> dpd_weights(const Tensor<T>& peer_values, const Tensor<T>& own_values, double beta,
-                      AdvantageSign sign) {
+                      AdvantageSign sign,
+                      DpdWeighting weighting = DpdWeighting::clip_normalized) {
   check(peer_values.defined() && own_values.defined() && peer_values.dim() == 1 &&
             peer_values.shape() == own_values.shape(),
         "dpd_weights", "peer values ", detail::shape_of(peer_values), " and own values ",
@@ -34,6 +46,11 @@ Tensor<T> dpd_weights(const Tensor<T>& peer_values, const Tensor<T>& own_values,
   Tensor<T> delta = sign == AdvantageSign::peer_minus_own
                         ? sub(peer_values.detach(), own_values.detach())
                         : sub(own_values.detach(), peer_values.detach());
+  if (weighting == DpdWeighting::exp) {
+    Tensor<T> e = mul_scalar(delta, T(beta));
+    const double top = double(max(e).item());
+    return top > kDpdMaxExponent ? exp(add_scalar(e, T(kDpdMaxExponent - top))) : exp(e);
+  }
   Tensor<T> w = clamp(exp(mul_scalar(delta, T(beta))), T(0.01), T(100));
   return div(w, sum(w));
 }
@@ -87,6 +104,15 @@ Tensor<T> gaussian_log_prob(const Tensor<T>& mean_actions, const Tensor<T>& log_
   Tensor<T> per_dim = add_scalar(add(mul_scalar(square(z), T(-0.5)), neg(log_std)),
                                  T(-0.91893853320467274178));  // −½ log 2π
   return sum(per_dim, {1});
+}
+
+// −Σ_i w_i log N(ã_i; μ_i, σ²) (times c): the NLL variant with the peer's actions ã detached.
+template <class T>
+Tensor<T> dpd_gaussian_nll_loss(const Tensor<T>& mean_actions, const Tensor<T>& log_std,
+                                const Tensor<T>& peer_actions, const Tensor<T>& weights,
+                                DpdBatchScale scale) {
+  check(peer_actions.defined(), "dpd_gaussian_nll_loss", "peer actions are undefined");
+  return dpd_nll_loss(gaussian_log_prob(mean_actions, log_std, peer_actions.detach()), weights, scale);
 }
 
 }  // namespace distillery::losses

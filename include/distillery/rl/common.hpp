@@ -5,7 +5,8 @@
 //       Gaussian matrix by Gram–Schmidt, times hidden_gain (√2), the last layer's times out_gain
 //       (0.01 for a policy mean, 1 for a value); biases 0
 //   ObsMemory(capacity, dim)     ring buffer of raw observations (DPD's peer-state memory);
-//       sample(n, gen) draws n rows uniformly with replacement
+//       sample(n, gen) draws n rows uniformly with replacement; sample(n, gen, recent) from the
+//       `recent` newest rows only (0 or ≥ size(): all)
 //   rows_to_tensor(flat, rows, cols)  host doubles -> float tensor [rows, cols]
 //   mean_std(xs)                 mean and sample standard deviation (0 for fewer than 2 values)
 #pragma once
@@ -89,11 +90,12 @@ class ObsMemory {
   int64_t size() const { return size_; }
   int dim() const { return dim_; }
   // n rows drawn uniformly with replacement -> flat [n * dim]
-  std::vector<double> sample(int n, Generator& gen) const {
+  std::vector<double> sample(int n, Generator& gen, int64_t recent = 0) const {
     check(size_ > 0, "ObsMemory::sample", "the memory is empty");
+    const int64_t pool = recent > 0 ? std::min(recent, size_) : size_;
     std::vector<double> out(static_cast<size_t>(n) * size_t(dim_));
     for (int i = 0; i < n; ++i) {
-      const int64_t r = gen.randint(size_);
+      const int64_t r = ((next_ - 1 - gen.randint(pool)) % cap_ + cap_) % cap_;  // newest first
       std::copy(data_.begin() + r * dim_, data_.begin() + (r + 1) * dim_, out.begin() + int64_t(i) * dim_);
     }
     return out;

@@ -11,9 +11,17 @@
 //   half_cheetah  5           qpos[1:], qvel           (17)          Δx/dt − 0.1 Σa²                          never
 //   hopper        4           qpos[1:], clip(qvel,±10) (11)          Δx/dt + 1 − 1e-3 Σa²                     unhealthy
 //   walker2d      4           qpos[1:], clip(qvel,±10) (17)          Δx/dt + 1 − 1e-3 Σa²                     unhealthy
+//   humanoid      5           qpos[2:], qvel, cinert, cvel,          1.25 Δc/dt + 5 − 0.1 Σa²                 z ∉ (1, 2)
+//                             qfrc_actuator, cfrc_ext  (376)         − min(5e-7 Σ cfrc_ext², 10)
 // hopper healthy: |s| < 100 for s = (qpos, qvel)[2:], z = qpos[1] > 0.7, |qpos[2]| < 0.2;
 // walker2d healthy: 0.8 < z < 2, −1 < qpos[2] < 1. Episodes end after 1000 steps (TimeLimit).
-// Reset: qpos = qpos0 + U(±c), qvel = U(±c) (swimmer, hopper, walker2d: c = 0.1, 5e-3, 5e-3),
+// humanoid (Humanoid-v3): c = the x of the mass centre Σ_b m_b xipos_b / Σ_b m_b, z = qpos[2];
+// the observation's cinert [nbody·10], cvel [nbody·6], cfrc_ext [nbody·6] flattened. MuJoCo ≥ 2
+// computes cfrc_ext only on request: mj_rnePostConstraint runs after the step (as gymnasium's v5
+// does), so the contact cost is the one MuJoCo 1.5 gave the paper's Humanoid-v2 (under
+// mujoco-py 2.x gym v3 read zeros there).
+// Reset: qpos = qpos0 + U(±c), qvel = U(±c) (swimmer, hopper, walker2d, humanoid: c = 0.1, 5e-3,
+// 5e-3, 1e-2),
 // half_cheetah: qpos0 + U(±0.1), qvel = 0.1·N(0, 1); then mj_forward.
 // Actions are clipped to the control range before the control cost (gym itself charges the
 // unclipped action; the actuators clip either way).
@@ -38,14 +46,15 @@
 
 namespace distillery::rl {
 
-enum class MujocoTask { swimmer, half_cheetah, hopper, walker2d };
+enum class MujocoTask { swimmer, half_cheetah, hopper, walker2d, humanoid };
 
 inline MujocoTask mujoco_task_from_name(const std::string& n) {
   if (n == "swimmer") return MujocoTask::swimmer;
   if (n == "halfcheetah" || n == "half_cheetah") return MujocoTask::half_cheetah;
   if (n == "hopper") return MujocoTask::hopper;
   if (n == "walker2d" || n == "walker") return MujocoTask::walker2d;
-  fail("mujoco_env", "unknown task '", n, "' (swimmer, halfcheetah, hopper, walker2d)");
+  if (n == "humanoid") return MujocoTask::humanoid;
+  fail("mujoco_env", "unknown task '", n, "' (swimmer, halfcheetah, hopper, walker2d, humanoid)");
 }
 inline const char* mujoco_task_file(MujocoTask t) {
   switch (t) {
@@ -53,6 +62,7 @@ inline const char* mujoco_task_file(MujocoTask t) {
     case MujocoTask::half_cheetah: return "half_cheetah";
     case MujocoTask::hopper: return "hopper";
     case MujocoTask::walker2d: return "walker2d";
+    case MujocoTask::humanoid: return "humanoid";
   }
   return "";
 }
@@ -108,6 +118,7 @@ class MujocoEnv : public Env {
       case MujocoTask::half_cheetah: frame_skip_ = 5; ctrl_w_ = 0.1; noise_ = 0.1; break;
       case MujocoTask::hopper: frame_skip_ = 4; ctrl_w_ = 1e-3; noise_ = 5e-3; break;
       case MujocoTask::walker2d: frame_skip_ = 4; ctrl_w_ = 1e-3; noise_ = 5e-3; break;
+      case MujocoTask::humanoid: frame_skip_ = 5; ctrl_w_ = 0.1; noise_ = 1e-2; break;
     }
     for (int i = 0; i < m_->nu; ++i) {
       const bool lim = m_->actuator_ctrllimited[i];
@@ -128,12 +139,14 @@ class MujocoEnv : public Env {
       case MujocoTask::half_cheetah: return "HalfCheetah-v3";
       case MujocoTask::hopper: return "Hopper-v3";
       case MujocoTask::walker2d: return "Walker2d-v3";
+      case MujocoTask::humanoid: return "Humanoid-v3";
     }
     return "";
   }
   int obs_dim() const override {
-    const int skip = task_ == MujocoTask::swimmer ? 2 : 1;
-    return m_->nq - skip + m_->nv;
+    const int skip = task_ == MujocoTask::swimmer || task_ == MujocoTask::humanoid ? 2 : 1;
+    const int extra = task_ == MujocoTask::humanoid ? 22 * m_->nbody + m_->nv : 0;
+    return m_->nq - skip + m_->nv + extra;
   }
   int act_dim() const override { return m_->nu; }
   std::vector<double> action_low() const override { return low_; }
@@ -154,7 +167,17 @@ class MujocoEnv : public Env {
       return q[1] > 0.7 && std::abs(q[2]) < 0.2;
     }
     if (task_ == MujocoTask::walker2d) return q[1] > 0.8 && q[1] < 2.0 && q[2] > -1 && q[2] < 1;
+    if (task_ == MujocoTask::humanoid) return q[2] > 1.0 && q[2] < 2.0;
     return true;
+  }
+  // x of the mass centre Σ_b m_b xipos_b / Σ_b m_b (humanoid's forward position)
+  double mass_center_x() const {
+    double mx = 0, m = 0;
+    for (int b = 0; b < m_->nbody; ++b) {
+      mx += m_->body_mass[b] * d_->xipos[3 * b];
+      m += m_->body_mass[b];
+    }
+    return mx / m;
   }
 
  protected:
@@ -164,16 +187,28 @@ class MujocoEnv : public Env {
     for (int i = 0; i < m_->nv; ++i)
       d_->qvel[i] = task_ == MujocoTask::half_cheetah ? noise_ * gen.normal() : gen.uniform(-noise_, noise_);
     mj_forward(m_, d_);
+    if (task_ == MujocoTask::humanoid) mj_rnePostConstraint(m_, d_);  // cfrc_ext of the observation
     return obs();
   }
   Step step_impl(const std::vector<double>& action) override {
     const std::vector<double> a = clip_action(action);
-    const double x0 = d_->qpos[0];
+    const bool humanoid = task_ == MujocoTask::humanoid;
+    const double x0 = humanoid ? mass_center_x() : d_->qpos[0];
     for (int i = 0; i < m_->nu; ++i) d_->ctrl[i] = a[size_t(i)];
     for (int k = 0; k < frame_skip_; ++k) mj_step(m_, d_);
     double ctrl = 0;
     for (double v : a) ctrl += v * v;
     Step s;
+    if (humanoid) {
+      mj_rnePostConstraint(m_, d_);  // fills cfrc_ext
+      double contact = 0;
+      for (int i = 0; i < 6 * m_->nbody; ++i) contact += d_->cfrc_ext[i] * d_->cfrc_ext[i];
+      s.reward = 1.25 * (mass_center_x() - x0) / dt() + 5.0 - ctrl_w_ * ctrl -
+                 std::min(5e-7 * contact, 10.0);
+      s.terminated = !healthy();
+      s.obs = obs();
+      return s;
+    }
     s.reward = (d_->qpos[0] - x0) / dt() - ctrl_w_ * ctrl;
     if (task_ == MujocoTask::hopper || task_ == MujocoTask::walker2d) {
       s.reward += 1.0;  // healthy reward (always paid when unhealthy states terminate)
@@ -185,12 +220,19 @@ class MujocoEnv : public Env {
 
  private:
   std::vector<double> obs() const {
-    const int skip = task_ == MujocoTask::swimmer ? 2 : 1;
+    const int skip = task_ == MujocoTask::swimmer || task_ == MujocoTask::humanoid ? 2 : 1;
     const bool clip_v = task_ == MujocoTask::hopper || task_ == MujocoTask::walker2d;
     std::vector<double> o;
     for (int i = skip; i < m_->nq; ++i) o.push_back(d_->qpos[i]);
     for (int i = 0; i < m_->nv; ++i)
       o.push_back(clip_v ? std::clamp(double(d_->qvel[i]), -10.0, 10.0) : double(d_->qvel[i]));
+    if (task_ == MujocoTask::humanoid) {
+      const int nb = m_->nbody;
+      o.insert(o.end(), d_->cinert, d_->cinert + 10 * nb);
+      o.insert(o.end(), d_->cvel, d_->cvel + 6 * nb);
+      o.insert(o.end(), d_->qfrc_actuator, d_->qfrc_actuator + m_->nv);
+      o.insert(o.end(), d_->cfrc_ext, d_->cfrc_ext + 6 * nb);
+    }
     return o;
   }
   MujocoTask task_;

@@ -3,7 +3,7 @@
 //
 //   PpoLearner ppo(make_env, cfg, seed);
 //   ppo.iterate();                         // one rollout of n_steps × n_envs + one update
-//   ppo.imitate(peer, beta, sign);         // DPD: one weighted imitation step toward the peer
+//   ppo.update([] {});                     // the same, as rl/learner.hpp's interface for DPD
 //
 // Per update: roll out n_steps in each of n_envs copies with a ~ N(μ(s), σ²) (the environment
 // clips the action), observations normalised by this learner's running mean/std (updated on
@@ -17,16 +17,15 @@
 //       − c_e · H,     r = exp(log π(a|s) − log π_old(a|s)),  Â normalised per minibatch,
 // one Adam (eps 1e-5) over policy and value, gradients clipped to global norm 0.5.
 // Defaults are the DPD-PPO reference's (2048 steps, 64 minibatches, 10 epochs, lr 5e-5
-// constant, ε 0.2, c_e 0, c_v 0.5, γ 0.99, λ 0.95; 64-64 tanh policy and value nets, baselines'
-// orthogonal init, log σ = 0).
+// constant, ε 0.2, c_e 0, c_v 0.5, γ 0.99, λ 0.95; tanh nets, baselines' orthogonal init,
+// log σ = 0) with the paper's network sizes: policy 64-64, value 64-64-64.
 //
-// DPD imitation (PpoLearner::imitate, losses/dpd.hpp): 512 raw observations from the peer's
-// memory (its last 100,000 observations); the peer gives sampled actions ã ~ π_peer and values
-// V_peer, each learner normalising with its own statistics (the reference feeds the peer-
-// normalised states to both; we keep each network in its own frame); weights
-// w̄ = dpd_weights(V_peer, V_own, β, sign), loss (1/N) Σ w̄ · mean_d (μ(s) − ã)², clipped to 0.5
-// and applied by the same Adam at the current learning rate. Values are compared in each
-// learner's scaled-reward units, as the reference does.
+// DPD (rl/learner.hpp, methods/dpd.hpp): act() gives the Gaussian mean (or a sample), state_value()
+// the value net on this learner's own normalisation of the states, in raw return units (times
+// the return scale; ValueEstimate::code: the scaled units the reference compares), and
+// imitate() one step of the weighted imitation loss on the mean, by a separate Adam over the
+// policy (lr dis_lr, the paper's 1e-5), or (shared_optimizer) by the PPO Adam with the PPO
+// gradient clip at the current PPO lr, as the reference code does.
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -38,6 +37,7 @@
 #include "../optim/adam.hpp"
 #include "../optim/clip.hpp"
 #include "common.hpp"
+#include "learner.hpp"
 #include "running_norm.hpp"
 #include "vec_env.hpp"
 
@@ -54,10 +54,10 @@ struct PpoConfig {
   double adam_eps = 1e-5;
   double clip = 0.2, ent_coef = 0.0, vf_coef = 0.5, max_grad_norm = 0.5;
   double gamma = 0.99, lam = 0.95;
-  std::vector<int64_t> pi_hidden{64, 64}, vf_hidden{64, 64};
+  std::vector<int64_t> pi_hidden{64, 64}, vf_hidden{64, 64, 64};  // the paper's sizes
   bool norm_obs = true, norm_reward = true, clip_value = true, bootstrap_truncated = true;
-  int64_t memory_capacity = 100000;
-  int dpd_batch = 512;
+  int64_t memory_capacity = 100000;  // raw observations kept for a peer (the reference's memory)
+  double dis_lr = 1e-5;              // the separate distillation Adam (the paper's on-policy lr)
 };
 
 // Generalised advantage estimation over a rollout laid out [T][N] (time major).
@@ -109,7 +109,8 @@ class PpoLearner : private detail::InitGen {
         act_dim_(venv_.act_dim()), obs_norm_(venv_.obs_dim(), 10.0, cfg.norm_obs),
         ret_scale_(cfg.n_envs, cfg.gamma, 10.0, cfg.norm_reward),
         memory_(cfg.memory_capacity, venv_.obs_dim()), gen_(VecEnv::copy_seed(seed, 9999)),
-        opt_(all_params(), adam_options(cfg)) {
+        opt_(all_params(), adam_options(cfg.lr, cfg.adam_eps)),
+        dis_opt_(policy.parameters(), adam_options(cfg.dis_lr, 1e-8)) {
     check(cfg.n_envs >= 1 && cfg.n_steps >= 1 && cfg.n_minibatches >= 1 && cfg.n_epochs >= 1 &&
               (cfg.n_envs * cfg.n_steps) % cfg.n_minibatches == 0,
           "PpoLearner", "n_steps·n_envs = ", cfg.n_envs * cfg.n_steps,
@@ -126,7 +127,7 @@ class PpoLearner : private detail::InitGen {
   // One rollout and one PPO update; returns the update's averaged statistics.
   PpoStats iterate() {
     collect();
-    return update();
+    return ppo_update();
   }
   int64_t steps() const { return venv_.total_steps(); }
   int64_t updates() const { return updates_; }
@@ -135,6 +136,7 @@ class PpoLearner : private detail::InitGen {
   const ObsNormalizer& obs_normalizer() const { return obs_norm_; }
   const PpoConfig& config() const { return cfg_; }
   Generator& generator() { return gen_; }
+  double return_scale() const { return ret_scale_.scale_factor(); }
 
   // raw observations [n * obs] -> normalised float tensor [n, obs] (statistics not updated)
   Tensor<T> normalized(const std::vector<double>& raw, int n) const {
@@ -147,42 +149,54 @@ class PpoLearner : private detail::InitGen {
     }
     return rows_to_tensor<T>(out, n, d);
   }
-  // V of raw observations [n * obs] -> [n] (no gradient)
-  Tensor<T> values_of(const std::vector<double>& raw, int n) {
-    NoGradGuard ng;
-    return value.forward(normalized(raw, n)).reshape({n});
-  }
 
-  // ---- DPD ----------------------------------------------------------------------------------
-  // One training round for rl/dpd.hpp: an iteration, then — with a peer, after every
-  // `every`-th update — `imitation_steps` imitation steps (the reference: every 5th, 1 step).
-  void round(PpoLearner* peer, double beta, losses::AdvantageSign sign, int every, int imitation_steps) {
+  // ---- rl/learner.hpp -----------------------------------------------------------------------
+  template <class Hook>
+  void update(Hook&& hook) {
     iterate();
-    if (peer && every > 0 && updates_ % every == 0 && peer->memory().size() > 0)
-      for (int i = 0; i < imitation_steps; ++i) last_imitation_loss_ = imitate(*peer, beta, sign);
+    hook();
   }
-  double last_imitation_loss() const { return last_imitation_loss_; }
-  // One weighted imitation step toward `peer` on cfg.dpd_batch of the peer's states; returns
-  // the imitation loss before the step.
-  double imitate(PpoLearner& peer, double beta, losses::AdvantageSign sign) {
-    const int n = cfg_.dpd_batch;
-    std::vector<double> raw = peer.memory().sample(n, gen_);
-    Tensor<T> peer_actions, peer_values, own_values;
-    {
-      NoGradGuard ng;
-      Tensor<T> po = peer.normalized(raw, n);
-      peer_actions = peer.policy.sample(po, gen_);
-      peer_values = peer.value.forward(po).reshape({n});
-      own_values = values_of(raw, n);
+  std::vector<double> recent_states(int n, int64_t recent, Generator& gen) const {
+    return memory_.sample(n, gen, recent);
+  }
+  // the mean action μ(s) [n, act], or a ~ N(μ, σ²) with sample = true (no gradient)
+  Tensor<T> act(const std::vector<double>& raw, int n, bool sample, Generator& gen) {
+    NoGradGuard ng;
+    Tensor<T> x = normalized(raw, n);
+    return sample ? policy.sample(x, gen) : policy.forward(x);
+  }
+  // V(s) [n]: raw return units (paper) or this learner's scaled-reward units (code)
+  Tensor<T> state_value(const std::vector<double>& raw, int n, ValueEstimate how,
+                        const Tensor<T>& /*peer_actions*/ = {}) {
+    NoGradGuard ng;
+    Tensor<T> v = value.forward(normalized(raw, n)).reshape({n});
+    return how == ValueEstimate::paper ? mul_scalar(v, T(return_scale())) : v;
+  }
+  ImitationResult imitate(const std::vector<double>& raw, int n, const Tensor<T>& peer_actions,
+                          const Tensor<T>& weights, const ImitationOptions& o) {
+    Tensor<T> x = normalized(raw, n);
+    auto loss_of = [&] {
+      return o.gaussian_nll
+                 ? losses::dpd_gaussian_nll_loss(policy.forward(x), policy.log_std, peer_actions,
+                                                 weights, o.scale)
+                 : losses::dpd_imitation_loss(policy.forward(x), peer_actions, weights, o.scale);
+    };
+    ImitationResult r;
+    Tensor<T> loss = loss_of();
+    r.loss_before = double(loss.item());
+    if (o.shared_optimizer) {
+      opt_.zero_grad();
+      loss.backward();
+      optim::clip_grad_norm_(params_, cfg_.max_grad_norm);
+      opt_.step();
+    } else {
+      dis_opt_.zero_grad();
+      loss.backward();
+      dis_opt_.step();
     }
-    Tensor<T> w = losses::dpd_weights(peer_values, own_values, beta, sign);
-    Tensor<T> loss = losses::dpd_imitation_loss(policy.forward(normalized(raw, n)), peer_actions, w,
-                                                losses::DpdBatchScale::divide_by_batch);
-    opt_.zero_grad();
-    loss.backward();
-    optim::clip_grad_norm_(params_, cfg_.max_grad_norm);
-    opt_.step();
-    return double(loss.item());
+    NoGradGuard ng;
+    r.loss_after = double(loss_of().item());
+    return r;
   }
 
  private:
@@ -196,10 +210,10 @@ class PpoLearner : private detail::InitGen {
     p.insert(p.end(), v.begin(), v.end());
     return p;
   }
-  static optim::AdamOptions adam_options(const PpoConfig& c) {
+  static optim::AdamOptions adam_options(double lr, double eps) {
     optim::AdamOptions o;
-    o.lr = c.lr;
-    o.eps = c.adam_eps;
+    o.lr = lr;
+    o.eps = eps;
     return o;
   }
   // A new raw observation: into the memory and the running statistics, returned normalised.
@@ -218,13 +232,26 @@ class PpoLearner : private detail::InitGen {
     b_rew_.assign(static_cast<size_t>(Tn * N), 0.0);
     b_done_.assign(static_cast<size_t>(Tn * N), 0);
     NoGradGuard ng;
+    const std::vector<T> log_std = policy.log_std.to_vector();
+    double logp_const = 0;  // Σ_j (−log σ_j − ½ log 2π)
+    for (T l : log_std) logp_const -= double(l) + 0.91893853320467274178;
+    std::vector<T> av(static_cast<size_t>(N * ad)), logp(static_cast<size_t>(N));
     for (int t = 0; t < Tn; ++t) {
       std::vector<double> flat;
       for (auto& o : obs_) flat.insert(flat.end(), o.begin(), o.end());
       Tensor<T> x = rows_to_tensor<T>(flat, N, od);
-      Tensor<T> a = policy.sample(x, gen_);
-      std::vector<T> logp = policy.log_prob(x, a).to_vector(), v = value.forward(x).to_vector(),
-                     av = a.to_vector();
+      // a = μ + σ ε and log π(a|s) = Σ_j −½ ε_j² − log σ_j − ½ log 2π, on the host from one
+      // forward pass (policy.sample + policy.log_prob would run the network twice)
+      const std::vector<T> mu = policy.forward(x).to_vector(), v = value.forward(x).to_vector();
+      for (int i = 0; i < N; ++i) {
+        double lp = logp_const;
+        for (int j = 0; j < ad; ++j) {
+          const double e = gen_.normal();
+          av[size_t(i * ad + j)] = T(double(mu[size_t(i * ad + j)]) + std::exp(double(log_std[size_t(j)])) * e);
+          lp -= 0.5 * e * e;
+        }
+        logp[size_t(i)] = T(lp);
+      }
       std::vector<std::vector<double>> actions(static_cast<size_t>(N), std::vector<double>(static_cast<size_t>(ad)));
       for (int i = 0; i < N; ++i)
         for (int j = 0; j < ad; ++j) actions[size_t(i)][size_t(j)] = av[size_t(i * ad + j)];
@@ -255,7 +282,7 @@ class PpoLearner : private detail::InitGen {
                  cfg_.gamma, cfg_.lam);
   }
 
-  PpoStats update() {
+  PpoStats ppo_update() {
     const int B = cfg_.n_envs * cfg_.n_steps, M = B / cfg_.n_minibatches, od = venv_obs_dim_,
               ad = act_dim_;
     if (cfg_.lr_anneal && cfg_.total_updates > 0)
@@ -355,13 +382,12 @@ class PpoLearner : private detail::InitGen {
   ReturnScaler ret_scale_;
   ObsMemory memory_;
   Generator gen_;
-  optim::Adam<T> opt_;
+  optim::Adam<T> opt_, dis_opt_;
   std::vector<Tensor<T>> params_;
   std::vector<std::vector<double>> obs_;  // current normalised observations, one per copy
   std::vector<double> b_obs_, b_act_, b_logp_, b_val_, b_rew_, b_adv_;
   std::vector<char> b_done_;
   int64_t updates_ = 0;
-  double last_imitation_loss_ = std::nan("");
   Tensor<T> last_loss_;
 };
 

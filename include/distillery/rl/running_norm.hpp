@@ -94,6 +94,8 @@ class ReturnScaler {
     if (done) ret_[i] = 0;
     return r;
   }
+  // the divisor of scale(): a value learnt on scaled rewards times this is in raw return units
+  double scale_factor() const { return on_ ? std::sqrt(rms_.var()[0] + 1e-8) : 1.0; }
 
  private:
   std::vector<double> ret_;

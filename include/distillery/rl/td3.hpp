@@ -1,8 +1,8 @@
 // rl/td3.hpp — TD3 (Fujimoto et al. 2018) with a replay buffer, DDPG as its special case, and
 // DPD-DDPG's per-train-step imitation (papers.md §4.3, baselines/dpd_ddpg in the reference).
 //
-//   Td3Learner td3(make_env, cfg, seed);
-//   td3.round(peer, β, sign, 1, 1);     // rollout_steps env steps, then as many train steps
+//   Td3Learner td3(make_env, cfg, seed);             // Td3Config::ddpg_paper(): DPD's DDPG
+//   td3.update([] {});     // rollout_steps env steps, then as many train steps (rl/learner.hpp)
 //
 // Acting: uniform random actions for the first start_steps steps, then
 // a = clip(π(s) + N(0, (expl_noise·a_max)²), ±a_max). Transitions (s, a, r, s', terminated) go
@@ -12,13 +12,12 @@
 //   every policy_delay-th step the actor minimises −mean Q1(s, π(s)) and the targets move by
 //   θ' ← τ θ + (1 − τ) θ'. With ddpg = true: one critic, no target smoothing, delay 1
 //   (Fujimoto's "our DDPG"). Adam for actor and critic.
-// DPD (with a peer, after every train step, as the reference's learner.train): dpd_batch raw
-//   states s from the peer's replay buffer, ã = π_peer(s) (no noise), Δ from
-//   V_peer(s) = Q1_peer(s, ã) and V_own(s) = Q1_own(s, ã) (the reference DDPG code evaluates the
-//   learner's critic at the peer's action; value = own_policy uses Q1_own(s, π_own(s)) instead),
-//   w̄ = dpd_weights(...), loss Σ_i w̄_i mean_d (π(s_i) − ã_i)² (no 1/N), its own Adam (dis_lr).
-// Networks (relu MLPs; the actor ends in a_max·tanh) default to 2 × 64, batch 64: the reference
-// DDPG's sizes (OpenAI baselines), which fit a 2-core machine; TD3's paper uses 256-256, 256.
+// DPD (rl/learner.hpp, methods/dpd.hpp; the hook runs after every train step, as the reference's
+//   learner.train): act() is π(s) without noise, state_value() Q1(s, π_own(s)) in raw return
+//   units (ValueEstimate::code: Q1_own(s, ã_peer), the reference DDPG code), imitate() one step
+//   of the weighted squared error by its own Adam (dis_lr, the paper's 1e-4).
+// Networks (relu MLPs; the actor ends in a_max·tanh) default to 2 × 64, batch 64;
+// Td3Config::ddpg_paper() is the paper's DDPG: 64-64-64, one critic, replay 10⁶.
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -29,6 +28,7 @@
 #include "../nn/policies.hpp"
 #include "../optim/adam.hpp"
 #include "common.hpp"
+#include "learner.hpp"
 #include "vec_env.hpp"
 
 namespace distillery::rl {
@@ -44,9 +44,15 @@ struct Td3Config {
   bool ddpg = false;
   int64_t buffer = 1000000;
   int rollout_steps = 100;  // env steps per round, followed by as many train steps
-  int dpd_batch = 64;
-  double dis_lr = 1e-4;
-  enum class OwnValue { peer_action, own_policy } own_value = OwnValue::peer_action;
+  double dis_lr = 1e-4;     // the separate distillation Adam (the paper's off-policy lr)
+  // DDPG as the DPD paper ran it: 64-64-64 ReLU, tanh output, replay 10⁶, one critic
+  static Td3Config ddpg_paper() {
+    Td3Config c;
+    c.ddpg = true;
+    c.hidden = {64, 64, 64};
+    c.buffer = 1000000;
+    return c;
+  }
 };
 
 class ReplayBuffer {
@@ -93,12 +99,13 @@ class ReplayBuffer {
     b.raw_s = std::move(s);
     return b;
   }
-  // n raw states [n * obs]
-  std::vector<double> sample_states(int n, Generator& gen) const {
+  // n raw states [n * obs] from the `recent` newest transitions (0 or ≥ size(): all)
+  std::vector<double> sample_states(int n, Generator& gen, int64_t recent = 0) const {
     check(size_ > 0, "ReplayBuffer::sample_states", "the buffer is empty");
+    const int64_t pool = recent > 0 ? std::min(recent, size_) : size_;
     std::vector<double> s(static_cast<size_t>(n * od_));
     for (int i = 0; i < n; ++i) {
-      const int64_t k = gen.randint(size_);
+      const int64_t k = ((next_ - 1 - gen.randint(pool)) % cap_ + cap_) % cap_;
       std::copy(s_.begin() + k * od_, s_.begin() + (k + 1) * od_, s.begin() + int64_t(i) * od_);
     }
     return s;
@@ -159,20 +166,50 @@ class Td3Learner : private detail::Td3Init {
   int64_t train_steps() const { return train_steps_; }
   VecEnv& env() { return venv_; }
   const ReplayBuffer& buffer() const { return buffer_; }
-  double last_imitation_loss() const { return last_imitation_loss_; }
 
-  // rollout_steps environment steps, then (after start_steps) as many train steps, each followed
-  // by an imitation step toward `peer` when it is given.
-  void round(Td3Learner* peer, double beta, losses::AdvantageSign sign, int /*every*/,
-             int imitation_steps) {
+  Generator& generator() { return gen_; }
+
+  // ---- rl/learner.hpp -----------------------------------------------------------------------
+  // rollout_steps environment steps, then (after start_steps) as many train steps, each
+  // followed by hook() (DPD's distillation step) and the target update.
+  template <class Hook>
+  void update(Hook&& hook) {
     for (int i = 0; i < cfg_.rollout_steps; ++i) act_once();
     if (steps() < cfg_.start_steps || buffer_.size() < cfg_.batch) return;
     for (int i = 0; i < cfg_.rollout_steps; ++i) {
       train_once();
-      if (peer && peer->buffer().size() > 0)
-        for (int k = 0; k < imitation_steps; ++k) last_imitation_loss_ = imitate(*peer, beta, sign);
+      hook();
       if (train_steps_ % (cfg_.ddpg ? 1 : cfg_.policy_delay) == 0) update_targets();
     }
+  }
+  std::vector<double> recent_states(int n, int64_t recent, Generator& gen) const {
+    return buffer_.sample_states(n, gen, recent);
+  }
+  // π(s) [n, act] without exploration noise (deterministic: `sample` is ignored)
+  Tensor<T> act(const std::vector<double>& raw, int n, bool /*sample*/, Generator& /*gen*/) {
+    NoGradGuard ng;
+    return actor.forward(rows_to_tensor<T>(raw, n, od_));
+  }
+  // paper: Q1(s, π_own(s)); code: Q1(s, ã_peer)  [n]
+  Tensor<T> state_value(const std::vector<double>& raw, int n, ValueEstimate how,
+                        const Tensor<T>& peer_actions) {
+    NoGradGuard ng;
+    Tensor<T> s = rows_to_tensor<T>(raw, n, od_);
+    return q1.forward(s, how == ValueEstimate::paper ? actor.forward(s) : peer_actions).reshape({n});
+  }
+  ImitationResult imitate(const std::vector<double>& raw, int n, const Tensor<T>& peer_actions,
+                          const Tensor<T>& weights, const ImitationOptions& o) {
+    Tensor<T> s = rows_to_tensor<T>(raw, n, od_);
+    ImitationResult r;
+    Tensor<T> loss = losses::dpd_imitation_loss(actor.forward(s), peer_actions, weights, o.scale);
+    r.loss_before = double(loss.item());
+    dis_opt_->zero_grad();
+    loss.backward();
+    dis_opt_->step();
+    NoGradGuard ng;
+    r.loss_after =
+        double(losses::dpd_imitation_loss(actor.forward(s), peer_actions, weights, o.scale).item());
+    return r;
   }
 
   // deterministic action for one raw observation
@@ -180,27 +217,6 @@ class Td3Learner : private detail::Td3Init {
     NoGradGuard ng;
     std::vector<T> a = actor.forward(rows_to_tensor<T>(obs, 1, od_)).to_vector();
     return std::vector<double>(a.begin(), a.end());
-  }
-
-  // One imitation step toward the peer; returns the loss before the step.
-  double imitate(Td3Learner& peer, double beta, losses::AdvantageSign sign) {
-    const int n = cfg_.dpd_batch;
-    Tensor<T> s = rows_to_tensor<T>(peer.buffer().sample_states(n, gen_), n, od_);
-    Tensor<T> pa, vp, vo;
-    {
-      NoGradGuard ng;
-      pa = peer.actor.forward(s);
-      vp = peer.q1.forward(s, pa).reshape({n});
-      vo = (cfg_.own_value == Td3Config::OwnValue::peer_action ? q1.forward(s, pa)
-                                                               : q1.forward(s, actor.forward(s)))
-               .reshape({n});
-    }
-    Tensor<T> w = losses::dpd_weights(vp, vo, beta, sign);
-    Tensor<T> loss = losses::dpd_imitation_loss(actor.forward(s), pa, w, losses::DpdBatchScale::none);
-    dis_opt_->zero_grad();
-    loss.backward();
-    dis_opt_->step();
-    return double(loss.item());
   }
 
   nn::DeterministicActor<T>& policy() { return actor; }
@@ -273,7 +289,6 @@ class Td3Learner : private detail::Td3Init {
   std::unique_ptr<optim::Adam<T>> actor_opt_, critic_opt_, dis_opt_;
   std::vector<double> obs_;
   int64_t train_steps_ = 0;
-  double last_imitation_loss_ = std::nan("");
 };
 
 }  // namespace distillery::rl
