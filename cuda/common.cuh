@@ -111,7 +111,7 @@ template <class T> void reduce(ReduceOp op, const T* in, int64_t outer, int64_t 
 template <class T> void arg_reduce(bool is_max, const T* in, int64_t outer, int64_t r,
                                    int64_t inner, I* out);
 template <class T> void softmax(const T* in, T* out, int64_t rows, int64_t cols, bool log);
-// gemm.cu
+// kernels_linalg.cu
 template <class T> void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha,
                              const T* A, int64_t lda, int64_t sA, const T* B, int64_t ldb,
                              int64_t sB, T beta, T* C, int64_t ldc, int64_t sC, int64_t batch);
@@ -124,11 +124,11 @@ template <class T> void index_select(const T* in, int64_t outer, int64_t n, int6
                                      const I* idx, int64_t nidx, T* out);
 template <class T> void index_add(T* out, int64_t outer, int64_t n, int64_t inner,
                                   const I* idx, int64_t nidx, const T* src);
-// kernels_conv.cu
+// kernels_nn_functional.cu
 template <class T> void im2col(const T* x, const Conv2dGeometry& g, T* cols);
 template <class T> void col2im(const T* cols, const Conv2dGeometry& g, T* x);
 template <class T> void max_pool2d(const T* x, const Conv2dGeometry& g, T* out, I* idx);
-// kernels_sort.cu
+// kernels_reduce_sort.cu
 template <class T> void sort(const T* in, int64_t rows, int64_t cols, bool descending, T* vals,
                              I* idx);
 

@@ -17,9 +17,11 @@
 #include <cstdio>
 #include <numeric>
 
+#include <distillery/backend/cpu/parallel.hpp>  // cpu::max_threads
 #include <distillery/data/mnist_json.hpp>
 #include <distillery/distributed/distributed.hpp>
 #include <distillery/io/atomic_file.hpp>
+#include <distillery/methods/dataset_distill_distributed.hpp>
 #include <distillery/io/cli.hpp>
 #include <distillery/io/json.hpp>
 #include <distillery/methods/dataset_distill.hpp>

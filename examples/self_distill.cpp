@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include <distillery/backend/cpu/parallel.hpp>  // cpu::max_threads
 #include <distillery/data/idx.hpp>
 #include <distillery/data/mnist_json.hpp>
 #include <distillery/io/atomic_file.hpp>

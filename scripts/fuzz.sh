@@ -73,15 +73,25 @@ printf '\003From a@b  Thu\nSubject: =?iso-8859-1?Q?Hi=E9?=\nContent-Type: multip
 printf '\004[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\n##s\nt\n##he\n' > "$out/seeds/text_tasks/vocab"
 printf '\005the towers, the tower; lower towers.' > "$out/seeds/text_tasks/train"
 
+# The CPU kernels (src/kernels.cpp = backend/cpu/implementation.hpp) are compiled once and linked
+# into every target that touches tensors (docs/build.md).
+kobj="$out/kernels.o"
+if [[ ! -f "$kobj" || -n "$(find "$repo/include" "$repo/src" -newer "$kobj" -name '*.[hc]pp' -print -quit)" ]]; then
+  say "building the CPU kernels (src/kernels.cpp)"
+  "$cxx" -std=c++17 -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
+    -fno-sanitize-recover=undefined -fno-omit-frame-pointer -I "$repo/include" -I "$eigen" \
+    -c "$repo/src/kernels.cpp" -o "$kobj"
+fi
+
 status=0
 for t in $targets; do
   src="$repo/tests/fuzz/fuzz_$t.cpp"
   [[ -f "$src" ]] || die "no fuzz target $src"
   bin="$out/fuzz_$t"
-  if [[ ! -x "$bin" || "$src" -nt "$bin" || -n "$(find "$repo/include" -newer "$bin" -name '*.hpp' -print -quit)" ]]; then
+  if [[ ! -x "$bin" || "$src" -nt "$bin" || "$kobj" -nt "$bin" || -n "$(find "$repo/include" -newer "$bin" -name '*.hpp' -print -quit)" ]]; then
     say "building fuzz_$t"
     "$cxx" -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-      -fno-omit-frame-pointer -I "$repo/include" -I "$eigen" "$src" -o "$bin"
+      -fno-omit-frame-pointer -I "$repo/include" -I "$eigen" "$src" "$kobj" -o "$bin"
   fi
   dict=()
   [[ "$t" == idx ]] || dict=(-dict="$repo/tests/fuzz/json.dict")

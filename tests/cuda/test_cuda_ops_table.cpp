@@ -18,9 +18,11 @@
 #include "../ops/harness.hpp"
 #include "../ops/table_elementwise.hpp"
 #include "../ops/table_loss.hpp"
-#include "../ops/table_nn.hpp"
+#include "../ops/table_index.hpp"
+#include "../ops/table_linalg.hpp"
+#include "../ops/table_nn_functional.hpp"
 #include "../ops/table_reduce.hpp"
-#include "../ops/table_shape.hpp"
+#include "../ops/table_view.hpp"
 #include "../losses/table_losses.hpp"
 
 namespace {

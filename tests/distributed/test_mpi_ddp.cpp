@@ -18,6 +18,7 @@
 #include <cstring>
 #include <thread>
 #include <distillery/distributed/distributed.hpp>
+#include <distillery/methods/dataset_distill_distributed.hpp>
 #include <distillery/nn/nn.hpp>
 #include <distillery/optim/optim.hpp>
 

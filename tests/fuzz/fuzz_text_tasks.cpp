@@ -1,6 +1,7 @@
 // tests/fuzz/fuzz_text_tasks.cpp — libFuzzer target: the mini-GLUE readers (Brown files and
 // cats.txt, fortune files, e-mails) and the WordPiece vocab reader and tokenizer. The first
 // byte picks the parser; the rest is its input.
+#include <distillery/data/readers/email.hpp>
 #include <distillery/data/text_corpora.hpp>
 #include <distillery/data/wordpiece.hpp>
 

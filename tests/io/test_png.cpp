@@ -1,10 +1,10 @@
 // tests/io/test_png.cpp — the PNG writer, checked without an image decoder: signature, chunk
-// layout and CRCs, IHDR fields, and the IDAT zlib stream (inflated with io/inflate.hpp,
+// layout and CRCs, IHDR fields, and the IDAT zlib stream (inflated with data/readers/inflate.hpp,
 // Adler-32 checked) holding exactly the filtered scanlines.
 #include <doctest/doctest.h>
 
 #include <distillery/distillery.hpp>
-#include <distillery/io/inflate.hpp>
+#include <distillery/data/readers/inflate.hpp>
 #include <distillery/io/png.hpp>
 
 #include "../fixtures/test_support.hpp"

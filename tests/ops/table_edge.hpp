@@ -7,7 +7,7 @@
 #include <distillery/ops/nn_functional.hpp>
 
 #include "harness.hpp"
-#include "table_nn.hpp"
+#include "table_nn_functional.hpp"
 
 namespace dtest {
 

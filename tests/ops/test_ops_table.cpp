@@ -19,9 +19,11 @@
 #include "table_edge.hpp"
 #include "table_elementwise.hpp"
 #include "table_loss.hpp"
-#include "table_nn.hpp"
+#include "table_index.hpp"
+#include "table_linalg.hpp"
+#include "table_nn_functional.hpp"
 #include "table_reduce.hpp"
-#include "table_shape.hpp"
+#include "table_view.hpp"
 
 namespace {
 using namespace dtest;

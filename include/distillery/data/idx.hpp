@@ -4,10 +4,10 @@
 //   bytes 0-1: 0x00 0x00   byte 2: dtype (0x08 = unsigned byte, the only one read here)
 //   byte 3: number of dimensions d   then d big-endian uint32 extents   then the data
 // Images files are [N, H, W] (magic 0x00000803), label files [N] (magic 0x00000801). A file that
-// starts with the gzip magic 1f 8b is decompressed first (io/inflate.hpp, no zlib needed). The
-// header is validated and the data must be exactly as long as the extents say; anything else
-// throws Error naming the file and the byte offset (offsets count in the decompressed data for
-// a .gz file, and the message says so).
+// starts with the gzip magic 1f 8b is decompressed first (data/readers/inflate.hpp, no zlib
+// needed). The header is validated and the data must be exactly as long as the extents say;
+// anything else throws Error naming the file and the byte offset (offsets count in the
+// decompressed data for a .gz file, and the message says so).
 //
 //   LabelledImages train = load_fashion_mnist("data/fashion-mnist", /*train=*/true);
 //   // train.images [60000, 1, 28, 28] float in [0, 1] (= byte / 255), train.labels [60000]
@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "../io/bytes.hpp"
-#include "../io/inflate.hpp"
+#include "readers/inflate.hpp"
 #include "dataset.hpp"
 
 namespace distillery {

@@ -30,7 +30,7 @@
 //           definitions, fortunes, people, platitudes, wisdom, zippy). At most 300 entries per
 //           topic, evenly spaced through the file; split stratified by topic.
 //   spam    SpamAssassin e-mails (data/spam): easy-ham-1, easy-ham-2, hard-ham-1 -> ham (0),
-//           spam-1, spam-2 -> spam (1); text = `email_text` (data/text_corpora.hpp: headers
+//           spam-1, spam-2 -> spam (1); text = `email_text` (data/readers/email.hpp: headers
 //           except Subject dropped, MIME decoded, HTML stripped, cut to 2,000 bytes); strata =
 //           folder. E-mails whose text is empty are dropped.
 //
@@ -49,6 +49,7 @@
 
 #include "dataset.hpp"
 #include "sentences.hpp"
+#include "readers/email.hpp"
 #include "text_corpora.hpp"
 
 namespace distillery {

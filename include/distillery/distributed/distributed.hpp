@@ -9,8 +9,8 @@
 //   ddp.hpp                  DistributedDataParallel: parameters broadcast from rank 0, bucketed
 //                            gradient all-reduce started during backward() (engine hooks)
 //   distributed_sampler.hpp  DistributedSampler / DistributedDataLoader: each rank its shard
-//   dataset_distill.hpp      dataset distillation's outer step and multi-init evaluation split
-//                            over the ranks
+// Methods bring their own distributed drivers (e.g. methods/dataset_distill_distributed.hpp);
+// this layer only knows how to reduce and never includes methods/.
 //
 //   #include <distillery/distributed/distributed.hpp>
 //   int main(int argc, char** argv) {
@@ -23,4 +23,3 @@
 #include "process_group.hpp"
 #include "ddp.hpp"
 #include "distributed_sampler.hpp"
-#include "dataset_distill.hpp"

@@ -37,7 +37,8 @@
 #include <thread>
 #include <vector>
 
-#include "../distillery.hpp"
+#include "../ops/inplace.hpp"
+#include "../ops/loss.hpp"
 #include "mpi.hpp"
 
 namespace distillery::distributed {

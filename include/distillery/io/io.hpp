@@ -6,8 +6,8 @@
 //   png.hpp          8-bit grayscale/RGB PNG writer and an image-grid helper (distilled images)
 //   atomic_file.hpp  every writer above goes through write_file_atomic: temp file, fsync, rename
 //   json_reader.hpp  the strict streaming JSON reader behind safetensors and the data readers
-//   inflate.hpp      DEFLATE/gzip decoder (for .gz IDX files), checksum.hpp CRC-32/Adler-32,
-//                    bytes.hpp the bounds-checked byte cursor and the "file: byte N" errors
+//   checksum.hpp     CRC-32/Adler-32; bytes.hpp the bounds-checked byte cursor and the
+//                    "file: byte N" errors (the gzip decoder is data/readers/inflate.hpp)
 //
 //   StateDict sd = {{"fc.weight", w}, {"fc.bias", b}};
 //   save_safetensors("out/model.safetensors", sd, {{"epoch", "10"}});
@@ -16,7 +16,6 @@
 #include "atomic_file.hpp"
 #include "bytes.hpp"
 #include "checksum.hpp"
-#include "inflate.hpp"
 #include "json.hpp"
 #include "json_reader.hpp"
 #include "png.hpp"

@@ -22,7 +22,8 @@
 #pragma once
 #include <functional>
 
-#include "../distillery.hpp"
+#include "../ops/inplace.hpp"
+#include "../ops/loss.hpp"
 
 namespace distillery {
 
@@ -171,7 +172,7 @@ class DatasetDistiller {
   }
 
   // The pieces of step() for callers that compute the hypergradients themselves (e.g. split
-  // over processes, distributed/dataset_distill.hpp):
+  // over processes, methods/dataset_distill_distributed.hpp):
   // w₀ draws per outer iteration (n_nets with random init, else 1),
   int64_t nets_per_step() const { return cfg_.random_init ? cfg_.n_nets : 1; }
   // the next w₀ (a fresh draw from gen with random init, else the fixed init),

@@ -50,7 +50,8 @@
 #include <vector>
 
 #include "../data/dataloader.hpp"
-#include "../distillery.hpp"
+#include "../ops/inplace.hpp"
+#include "../ops/loss.hpp"
 #include "../losses/losses.hpp"
 #include "../metrics/calibration.hpp"
 #include "../nn/module.hpp"

@@ -12,7 +12,8 @@
 #include <cmath>
 #include <vector>
 
-#include "../distillery.hpp"
+#include "../ops/inplace.hpp"
+#include "../ops/loss.hpp"
 
 namespace distillery {
 

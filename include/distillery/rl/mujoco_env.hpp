@@ -41,7 +41,7 @@
 #include <string>
 #include <vector>
 
-#include "../io/inflate.hpp"
+#include "../data/readers/inflate.hpp"
 #include "env.hpp"
 
 namespace distillery::rl {

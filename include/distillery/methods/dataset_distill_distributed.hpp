@@ -1,5 +1,6 @@
-// distributed/dataset_distill.hpp — dataset distillation (methods/dataset_distill.hpp) split
-// over the ranks of a ProcessGroup.
+// methods/dataset_distill_distributed.hpp — dataset distillation (methods/dataset_distill.hpp)
+// split over the ranks of a ProcessGroup (distributed/ is told how to reduce; it never includes
+// methods/, so the method brings its distributed driver here).
 //
 // distributed_step(pg, dd, x_real, y_real, gen): one outer iteration, same result as
 // dd.step(x_real, y_real, gen) up to summation order. Every rank draws all n_nets inits from
@@ -21,8 +22,8 @@
 #pragma once
 #include <vector>
 
-#include "../methods/dataset_distill.hpp"
-#include "process_group.hpp"
+#include "../distributed/process_group.hpp"
+#include "dataset_distill.hpp"
 
 namespace distillery::distributed {
 

@@ -1,11 +1,12 @@
-// io/inflate.hpp — DEFLATE (RFC 1951) and gzip (RFC 1952) decompression without zlib.
+// data/readers/inflate.hpp — DEFLATE (RFC 1951) and gzip (RFC 1952) decompression without zlib.
 //
 // Distillery stays header-only with no link dependency, so the gzip IDX files of Fashion-MNIST
 // are decompressed here. The decoder follows zlib's `puff.c` (canonical Huffman codes, one
 // bit at a time) with a 9-bit lookup table in front for the common short codes; it decodes the
 // 26 MB Fashion-MNIST training images in well under a second. Every malformed or truncated
 // stream throws Error naming the file and the byte offset in the compressed data; the output
-// size is capped (`max_output`) so a tiny input cannot ask for gigabytes.
+// size is capped (`max_output`) so a tiny input cannot ask for gigabytes. It lives beside the
+// readers that need it (data/idx.hpp, rl/mujoco_env.hpp), outside the headers every user includes.
 //
 //   Bytes raw = gunzip(bytes.data(), bytes.size(), "train-images-idx3-ubyte.gz");
 //   bool gz = is_gzip(bytes.data(), bytes.size());
@@ -16,8 +17,8 @@
 #include <string>
 #include <utility>
 
-#include "bytes.hpp"
-#include "checksum.hpp"
+#include "../../io/bytes.hpp"
+#include "../../io/checksum.hpp"
 
 namespace distillery {
 

@@ -1,4 +1,5 @@
-// cuda/kernels_conv.cu — im2col / col2im (NCHW, stride, padding, dilation) and max_pool2d.
+// cuda/kernels_nn_functional.cu — im2col / col2im (NCHW, stride, padding, dilation) and
+// max_pool2d.
 //
 // col2im gathers: each input pixel sums the column entries that read it, in a fixed order, so
 // it needs no atomics and is deterministic.

@@ -1,4 +1,4 @@
-// tests/ops/table_nn.hpp — op-table entries for ops/nn_functional.hpp.
+// tests/ops/table_nn_functional.hpp — op-table entries for ops/nn_functional.hpp.
 #pragma once
 #include <distillery/ops/nn_functional.hpp>
 

@@ -1,5 +1,6 @@
-// cuda/kernels_sort.cu — stable per-row sort (values and source indices) with CUB's segmented
-// sort: one segment per row of in [rows, cols]. Equal keys keep their order, as
+// cuda/kernels_reduce_sort.cu — the reduce family's sort (as ops/reduce.hpp): stable per-row
+// sort (values and source indices) with CUB's segmented sort, one segment per row of
+// in [rows, cols]. Equal keys keep their order, as
 // std::stable_sort on the CPU; -0.0 and +0.0 compare equal.
 #include <cub/device/device_segmented_sort.cuh>
 

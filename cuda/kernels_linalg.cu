@@ -1,4 +1,4 @@
-// cuda/gemm.cu — row-major (batched) GEMM on cuBLAS.
+// cuda/kernels_linalg.cu — row-major (batched) GEMM on cuBLAS (the linalg family).
 //
 // cuBLAS is column-major. A row-major m×n matrix C with row stride ldc is, read column-major,
 // the n×m matrix Cᵀ with leading dimension ldc; so C = op(A)·op(B) is computed as
