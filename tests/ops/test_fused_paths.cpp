@@ -73,8 +73,8 @@ void conv_first_order(double tol) {
     CHECK(std::string(yf.grad_fn_name()) == "conv2d");
     check_close(vals(yf), vals(yc), tol, "value");
 
-    std::vector<Tensor<T>> in{x, w};
-    if (cc.bias) in.push_back(b);
+    std::vector<Tensor<T>> in = cc.bias ? std::vector<Tensor<T>>{x, w, b}
+                                        : std::vector<Tensor<T>>{x, w};
     auto gf = grad({sum(mul(yf, probe))}, in);
     auto gc = grad({sum(mul(yc, probe))}, in);
     for (size_t i = 0; i < in.size(); ++i) check_close(vals(gf[i]), vals(gc[i]), tol, "grad");

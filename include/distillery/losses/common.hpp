@@ -227,8 +227,10 @@ Tensor<T> fused_scalar_loss(const char* name, Tensor<T> value, const std::vector
   node->name = name;
   for (const auto& x : inputs)
     node->next.push_back(x.defined() && x.requires_grad() ? grad_edge(x) : nullptr);
-  node->backward = [inputs, state, composed](const Tensor<T>& g) {
-    if (is_grad_enabled()) return composed_gradients(inputs, g, composed, true);
+  auto with_graph = [inputs, composed](const Tensor<T>& g) {
+    return composed_gradients(inputs, g, composed, true);
+  };
+  auto first_order = [inputs, state, composed](const Tensor<T>& g) {
     if (state->handed_out) return composed_gradients(inputs, g, composed, false);
     std::vector<Tensor<T>> r(inputs.size());
     if (g.device() != Device::cpu) {  // scale on the device, without reading g back
@@ -244,6 +246,7 @@ Tensor<T> fused_scalar_loss(const char* name, Tensor<T> value, const std::vector
     if (gv == T(1)) state->handed_out = true;
     return r;
   };
+  node->backward = fused_or_composed<T>(first_order, with_graph);
   node->shape = out.shape();
   out.impl()->requires_grad = true;
   out.impl()->node = std::move(node);

@@ -78,4 +78,14 @@ struct SavedOutput {
   }
 };
 
+// The one fused-versus-composed switch, shared by conv2d and every fused loss: a node whose
+// first-order rule runs a fused kernel takes its composed rule (differentiable ops) instead
+// while a higher-order graph is being built (create_graph: grad mode is on inside the rule).
+template <class T, class Fused, class Composed>
+BackwardFn<T> fused_or_composed(Fused fused, Composed composed) {
+  return [fused = std::move(fused), composed = std::move(composed)](const Tensor<T>& g) {
+    return is_grad_enabled() ? composed(g) : fused(g);
+  };
+}
+
 }  // namespace distillery
