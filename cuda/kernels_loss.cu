@@ -209,15 +209,16 @@ __global__ void pair_finish_kernel(const T* Gs_all, int64_t groups, int64_t m,
 }
 
 // Angle terms at vertex a, block (g, a): slots p, q over all points (full: triple mask, b, c ≠ a)
-// or the clamped window around a (window: only the centre is masked). For each angle
+// or the window around a (window: neighbours from window_neighbour_valid, the real tokens only,
+// or window_neighbour when spec.window_pads_counted; cached per block). For each angle
 // A = P ι_ab ι_ac: loss += e(A^s, A^t); W = coef e'(A^s, A^t), R = W ι_ab ι_ac:
 // dG_bc += R, dG_ab −= R, dG_ac −= R, dG_aa += R; wa[slot] += W A^s for both slots, then per
 // slot dD_ax = −½ ι_ax² wa (through ι_ax = D_ax^(−1/2)) spread onto dG_aa, dG_xx, dG_ax.
 template <class T>
 __global__ void angle_kernel(const T* Gs_all, const T* Gt_all, const T* mask_all, int64_t m,
-                             bool window, int64_t w, MatchLoss f, double coef, double* loss,
-                             double* dG_all) {
-  extern __shared__ double wa[];  // [slots]
+                             bool window, int64_t w, bool pads_counted, MatchLoss f,
+                             double coef, double* loss, double* dG_all) {
+  extern __shared__ double wa[];  // [slots] weights, then (window) [slots] neighbour indices
   __shared__ double sh_d[kLossThreads];
   const int64_t g = blockIdx.y, a = blockIdx.x;
   const int64_t S = window ? w : m;
@@ -229,10 +230,15 @@ __global__ void angle_kernel(const T* Gs_all, const T* Gt_all, const T* mask_all
     return;
   }
   double* dG = dG_all ? dG_all + g * m * m : nullptr;
-  if (dG)
-    for (int64_t p = threadIdx.x; p < S; p += kLossThreads) wa[p] = 0;
+  long long* nbs = reinterpret_cast<long long*>(wa + S);
+  for (int64_t p = threadIdx.x; p < S; p += kLossThreads) {
+    if (dG) wa[p] = 0;
+    if (window)
+      nbs[p] = pads_counted ? losses::window_neighbour(a, p, w, m)
+                            : losses::window_neighbour_valid(mask, m, a, p, w);
+  }
   __syncthreads();
-  auto point = [&](int64_t p) { return window ? losses::window_neighbour(a, p, w, m) : p; };
+  auto point = [&](int64_t p) { return window ? int64_t(nbs[p]) : p; };
   auto skip = [&](int64_t b) { return b == a || (!window && mask[b] == T(0)); };
   double part = 0, total = 0;
   for (int64_t pq = threadIdx.x; pq < S * S; pq += kLossThreads) {
@@ -310,7 +316,7 @@ bool relation_fused(const T* Gs, const T* Gt, const T* mask, int64_t groups, int
   if (groups <= 0 || m <= 0 || groups > 65535 || m > int64_t(INT32_MAX)) return false;
   const int64_t full_slots = spec.full_angle != 0 ? m : 0;
   const int64_t win_slots = spec.window_angle != 0 ? spec.window : 0;
-  if (std::max(full_slots, win_slots) * int64_t(sizeof(double)) > 40 * 1024) return false;
+  if (std::max(full_slots, 2 * win_slots) * int64_t(sizeof(double)) > 40 * 1024) return false;
   const int64_t gm = groups * m, gmm = gm * m;
   Scratch loss(sizeof(double) * 3 * gm);
   check_cuda(cudaMemsetAsync(loss.p, 0, loss.bytes, stream()), "relation loss (fused)");
@@ -338,13 +344,14 @@ bool relation_fused(const T* Gs, const T* Gt, const T* mask, int64_t groups, int
   }
   if (spec.full_angle != 0) {
     angle_kernel<T><<<grid, kLossThreads, sizeof(double) * m, stream()>>>(
-        Gs, Gt, mask, m, false, 0, spec.angle_loss, spec.full_angle, loss.d() + gm, dG.d());
+        Gs, Gt, mask, m, false, 0, false, spec.angle_loss, spec.full_angle, loss.d() + gm,
+        dG.d());
     check_launch("relation angle (fused)");
   }
   if (spec.window_angle != 0) {
-    angle_kernel<T><<<grid, kLossThreads, sizeof(double) * spec.window, stream()>>>(
-        Gs, Gt, mask, m, true, spec.window, spec.angle_loss, spec.window_angle,
-        loss.d() + 2 * gm, dG.d());
+    angle_kernel<T><<<grid, kLossThreads, 2 * sizeof(double) * spec.window, stream()>>>(
+        Gs, Gt, mask, m, true, spec.window, spec.window_pads_counted, spec.angle_loss,
+        spec.window_angle, loss.d() + 2 * gm, dG.d());
     check_launch("relation window angle (fused)");
   }
   sum_parts_kernel<T><<<1, kLossThreads, 0, stream()>>>(loss.d(), 3 * gm, 1.0, value);

@@ -7,7 +7,9 @@
 // relation pass (RelationSpec) lives here too, so the kernel table needs nothing from losses/.
 #pragma once
 #include <cmath>
+#include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "scalar_math.hpp"
 
@@ -83,10 +85,52 @@ DST_HD T gram_angle(const T* G, int64_t m, int64_t i, int64_t j, int64_t k, T in
   return (G[i * m + i] - G[i * m + j] - G[i * m + k] + G[j * m + k]) * inv_ij * inv_ik;
 }
 
-// Window slot p of centre i: clamp(i − r + p, 0, m − 1), r = (w − 1) / 2 (edges replicated).
+// Window slot p of centre i, padded neighbours counted (the reference's convention, right for a
+// teacher run online on the same padded batch): clamp(i − r + p, 0, m − 1), r = (w − 1) / 2.
 DST_HD int64_t window_neighbour(int64_t i, int64_t p, int64_t w, int64_t m) {
   const int64_t k = i - (w - 1) / 2 + p;
   return k < 0 ? 0 : (k > m - 1 ? m - 1 : k);
+}
+
+// Window slot p of valid centre i over the valid points only (the default): with the valid
+// points v_0 < … < v_{c−1} of the group and i = v_k, slot p is v_clamp(k − r + p, 0, c − 1) — edge
+// replication at the sequence's own first and last real token; padded points are never read.
+// O(m) scan (the CUDA kernel caches it per block; the CPU builds the table with window_table).
+template <class T>
+DST_HD int64_t window_neighbour_valid(const T* mask, int64_t m, int64_t i, int64_t p, int64_t w) {
+  int64_t k = 0, c = 0;
+  for (int64_t j = 0; j < m; ++j)
+    if (mask[j] != T(0)) {
+      k += j < i;
+      ++c;
+    }
+  int64_t t = k - (w - 1) / 2 + p;
+  t = t < 0 ? 0 : (t > c - 1 ? c - 1 : t);
+  for (int64_t j = 0; j < m; ++j)
+    if (mask[j] != T(0) && t-- == 0) return j;
+  return i;
+}
+
+// The neighbour table nb[i·w + p] of one group of m points (rows of padded centres are unused).
+template <class T>
+inline void window_table(const T* mask, int64_t m, int64_t w, bool pads_counted, int64_t* nb) {
+  std::vector<int64_t> valid;
+  std::vector<int64_t> rank(m, 0);
+  for (int64_t j = 0; j < m; ++j)
+    if (mask[j] != T(0)) {
+      rank[j] = int64_t(valid.size());
+      valid.push_back(j);
+    }
+  const int64_t c = int64_t(valid.size()), r = (w - 1) / 2;
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t p = 0; p < w; ++p) {
+      if (pads_counted || c == 0) {
+        nb[i * w + p] = window_neighbour(i, p, w, m);
+        continue;
+      }
+      const int64_t t = std::min(std::max<int64_t>(rank[i] - r + p, 0), c - 1);
+      nb[i * w + p] = valid[t];
+    }
 }
 
 }  // namespace distillery::losses
@@ -98,9 +142,10 @@ namespace distillery {
 struct RelationSpec {
   double pair = 0;          // cosine → masked softmax over j ≠ i → KL(teacher ‖ student)
   double full_angle = 0;    // every vertex-centred angle, triple mask m_i m_j m_k
-  double window_angle = 0;  // angles inside the clamped window around each valid centre
+  double window_angle = 0;  // angles in the window of each valid centre (window_table)
   losses::MatchLoss angle_loss = losses::MatchLoss::l2;
   int64_t window = 21;
+  bool window_pads_counted = false;  // true: the reference's clamp to the padded length
 };
 
 // Groups of points inside one buffer: point p of group g starts at offset(g, p) and its `dim`

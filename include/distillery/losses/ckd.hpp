@@ -10,9 +10,10 @@
 //   word_relation_triple_loss(Hs, Ht, mask, f)         WR triple, all n³ angles (mask m_i m_j m_k)
 //   word_relation_window_loss(Hs, Ht, mask, w, f)      WR triple in a window of w tokens per centre
 //   layer_relation_pair_loss / layer_relation_triple_loss   LTR: layer–layer relations per token
-//   ckd_loss(Hs, Ht, mask, weights, ...)               Σ weight · term (the logit term is separate:
-//                                                       add kd_loss with
-//                                                       Divergence::soft_cross_entropy)
+//   ckd_loss(Hs, Ht, mask, weights, ...)               Σ weight · term (the logit term is separate)
+//   ckd_logit_loss(z [N, C], v [N, C], T, task)         the reference's DistillKL: soft-CE at T
+//                                                       (no T², no CE) or, for regression, MSE(z/T, v/T)
+// The reference objective (GeondoPark/CKD glue_train.py with `kd`): ckd_logit_loss + ckd_loss.
 //
 // Conventions (GeondoPark/CKD loss.py, with its NaN cases made explicit):
 // * Pair relations: RelationDistance::cosine S_ij = cos(h_i, h_j) turned into a row distribution
@@ -26,9 +27,15 @@
 //   them NaN through softmax(−inf…)), as are rows with no valid partner; so appending padding
 //   never changes a pair or full-triple loss.
 // * Full triple: vertex-centred angles <u(h_j − h_i), u(h_k − h_i)>, u(0) = 0, denominator
-//   Σ (Σ m)³. Window triple: neighbours clamp(i − r + p, 0, n − 1), p < w, r = (w − 1)/2 (edge
-//   tokens replicated), angles <u(h_i − h_a), u(h_i − h_b)>, only the centre masked (padded
-//   neighbours of a valid centre do count, as in the reference), denominator Σ m_i · w² · L.
+//   Σ (Σ m)³. Window triple: angles <u(h_i − h_a), u(h_i − h_b)> over the w neighbour slots of
+//   each valid centre, denominator Σ m_i · w² · L. Neighbours (PaddedNeighbours):
+//   ::excluded (default) — slots r = (w − 1)/2 either side among the sequence's own real tokens,
+//     replicated at its first/last real token, so no padded position is ever read: appending
+//     padding (any content, student or teacher) changes no term and no gradient;
+//   ::counted — the reference's clamp(i − r + p, 0, n − 1) to the padded length, padded
+//     neighbours counting. Right only when both models produce real outputs at the pads (a
+//     teacher run online on the same batch); against a cache holding zeros there it matches the
+//     student's u(h_i − h_pad) to the teacher's u(h_i − 0).
 // * LTR: the same recipes over the L layers of each token, mask = the token's validity; needs
 //   all aligned layers of a model to share its width (true for stacked states).
 // * The teacher is always detached.
@@ -42,12 +49,14 @@
 #include <utility>
 
 #include "relation.hpp"
+#include "response.hpp"
 
 namespace distillery::losses {
 
 enum class RelationDistance { cosine, l2, squared_l2 };
 enum class AlignmentStrategy { emb_skip, skip, last, final_layer, emb, emb_final, triple };
 enum class WordTriple { full, window };
+enum class PaddedNeighbours { excluded, counted };
 
 // Aligned layer indices for teacher/student hidden-state lists of lengths Lt+1 and Ls+1
 // (index 0 = embedding output). emb_skip: {0} ∪ {st, 2st, …, Lt} with st = Lt/gcd(Lt, Ls).
@@ -211,22 +220,26 @@ Tensor<T> triple_composed(const Tensor<T>& s, const Tensor<T>& t, const std::vec
   return angle_match_composed(xs, xt, gm, f, mask_power_sum(gv, m, 3));
 }
 
-// Window neighbours x[N(i)_p] - differences x_i − x_N(i)_p, normalised, Gram per centre.
+// Window neighbours x[N(i)_p] (window_table of each group's mask gv [G·n]) - differences
+// x_i − x_N(i)_p, normalised, Gram per centre.
 template <class T>
-Tensor<T> window_angles(const Tensor<T>& x, int64_t w) {
-  const int64_t G = x.shape()[0], n = x.shape()[1], d = x.shape()[2], r = (w - 1) / 2;
-  std::vector<int64_t> idx(n * w);
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t p = 0; p < w; ++p)
-      idx[i * w + p] = std::min(std::max<int64_t>(i - r + p, 0), n - 1);
-  Tensor<T> nb = reshape(index_select(x, 1, Tensor<int64_t>::from_vector(idx).to(x.device())), Shape{G, n, w, d});
+Tensor<T> window_angles(const Tensor<T>& x, const std::vector<T>& gv, int64_t w, bool counted) {
+  const int64_t G = x.shape()[0], n = x.shape()[1], d = x.shape()[2];
+  std::vector<int64_t> idx(G * n * w);
+  for (int64_t g = 0; g < G; ++g) {
+    window_table(gv.data() + g * n, n, w, counted, idx.data() + g * n * w);
+    for (int64_t k = g * n * w; k < (g + 1) * n * w; ++k) idx[k] += g * n;
+  }
+  Tensor<T> nb = reshape(index_select(reshape(x, Shape{G * n, d}), 0,
+                                      Tensor<int64_t>::from_vector(idx).to(x.device())),
+                         Shape{G, n, w, d});
   Tensor<T> u = l2_normalize(sub(unsqueeze(x, 2), nb), -1);
   return matmul(u, transpose(u, -1, -2));  // [G, n, w, w]
 }
 
 template <class T>
 Tensor<T> window_composed(const Tensor<T>& s, const Tensor<T>& t, const std::vector<T>& hm,
-                          int64_t w, MatchLoss f) {
+                          int64_t w, MatchLoss f, bool counted) {
   Tensor<T> xs = grouped(s, false), xt = grouped(t.detach(), false);
   const int64_t G = xs.shape()[0], n = xs.shape()[1];
   auto gv = grouped_mask(hm, s.shape()[0], s.shape()[1], s.shape()[2], false);
@@ -234,9 +247,9 @@ Tensor<T> window_composed(const Tensor<T>& s, const Tensor<T>& t, const std::vec
   Tensor<T> at;
   {
     NoGradGuard no_grad;
-    at = mul(window_angles(xt, w), mc);
+    at = mul(window_angles(xt, gv, w, counted), mc);
   }
-  Tensor<T> as = mul(window_angles(xs, w), mc);
+  Tensor<T> as = mul(window_angles(xs, gv, w, counted), mc);
   const double den = mask_power_sum(gv, n, 1) * double(w * w);
   return mul_scalar(sum(match_elements(as, at, f)), T(1.0 / std::max(den, 1.0)));
 }
@@ -384,13 +397,16 @@ Tensor<T> word_relation_triple_loss(const Tensor<T>& student_hidden,
                               });
 }
 
-// WR triple in a local window of `window` (odd, ≥ 1; reference default 21, SQuAD script 5).
+// WR triple in a local window of `window` (odd, ≥ 1; reference default 21, SQuAD script 5);
+// `pads` picks the neighbours of tokens near padding (header: excluded by default).
 template <class T>
 Tensor<T> word_relation_window_loss(const Tensor<T>& student_hidden,
                                     const Tensor<T>& teacher_hidden, const Tensor<T>& mask,
                                     int64_t window = 21, MatchLoss f = MatchLoss::l2,
-                                    LossPath path = LossPath::automatic) {
+                                    LossPath path = LossPath::automatic,
+                                    PaddedNeighbours pads = PaddedNeighbours::excluded) {
   const char* name = "word_relation_window_loss";
+  const bool counted = pads == PaddedNeighbours::counted;
   detail::check_hidden(student_hidden, teacher_hidden, mask, name);
   detail::check_angle_loss(f, name);
   check(window >= 1 && window % 2 == 1, name, "window must be odd and >= 1, got ", window,
@@ -401,11 +417,12 @@ Tensor<T> word_relation_window_loss(const Tensor<T>& student_hidden,
   word.window_angle = detail::coef_of(hm, student_hidden, false, 1, double(window * window));
   word.angle_loss = f;
   word.window = window;
-  return detail::ckd_terms<T>(name, "word_relation_window_loss_fused", student_hidden,
-                              teacher_hidden, mask, hm, word, {}, true, path,
-                              [=](const std::vector<Tensor<T>>& in) {
-                                return detail::window_composed(in[0], in[1], hm, window, f);
-                              });
+  word.window_pads_counted = counted;
+  return detail::ckd_terms<T>(
+      name, "word_relation_window_loss_fused", student_hidden, teacher_hidden, mask, hm, word, {},
+      true, path, [=](const std::vector<Tensor<T>>& in) {
+        return detail::window_composed(in[0], in[1], hm, window, f, counted);
+      });
 }
 
 // LTR triple: angles between the layers of each token (default l2).
@@ -440,8 +457,10 @@ template <class T>
 Tensor<T> ckd_loss(const Tensor<T>& student_hidden, const Tensor<T>& teacher_hidden,
                    const Tensor<T>& mask, const CkdWeights& w,
                    WordTriple triple = WordTriple::window, int64_t window = 21,
-                   LossPath path = LossPath::automatic) {
+                   LossPath path = LossPath::automatic,
+                   PaddedNeighbours pads = PaddedNeighbours::excluded) {
   const char* name = "ckd_loss";
+  const bool counted = pads == PaddedNeighbours::counted;
   detail::check_hidden(student_hidden, teacher_hidden, mask, name);
   check(triple == WordTriple::full || (window >= 1 && window % 2 == 1), name,
         "window must be odd and >= 1, got ", window, " (hidden states ",
@@ -456,6 +475,7 @@ Tensor<T> ckd_loss(const Tensor<T>& student_hidden, const Tensor<T>& teacher_hid
   else
     word.full_angle = w.wr_triple * detail::coef_of(hm, s, false, 3, 1.0);
   word.window = window;
+  word.window_pads_counted = counted;
   layer.pair = w.ltr_pair * detail::coef_of(hm, s, true, 2, 1.0);
   layer.full_angle = w.ltr_triple * detail::coef_of(hm, s, true, 3, 1.0);
   return detail::ckd_terms<T>(
@@ -464,7 +484,7 @@ Tensor<T> ckd_loss(const Tensor<T>& student_hidden, const Tensor<T>& teacher_hid
         using namespace detail;
         const auto cos = RelationDistance::cosine;
         Tensor<T> wt = triple == WordTriple::window
-                           ? window_composed(in[0], in[1], hm, window, MatchLoss::l2)
+                           ? window_composed(in[0], in[1], hm, window, MatchLoss::l2, counted)
                            : triple_composed(in[0], in[1], hm, false, MatchLoss::l2);
         Tensor<T> total = mul_scalar(
             pair_composed(in[0], in[1], hm, false, cos, MatchLoss::kldiv, false), T(w.wr_pair));
@@ -475,6 +495,24 @@ Tensor<T> ckd_loss(const Tensor<T>& student_hidden, const Tensor<T>& teacher_hid
         return add(total, mul_scalar(triple_composed(in[0], in[1], hm, true, MatchLoss::l2),
                                      T(w.ltr_triple)));
       });
+}
+
+// CKD's DistillKL (GeondoPark/CKD loss.py). classification: −Σ_c softmax(v/T)_c log softmax(z/T)_c
+// summed over classes, mean over the N rows, no T² factor; regression (STS-B): mean over N·C of
+// (z/T − v/T)². The teacher is detached.
+enum class LogitTask { classification, regression };
+template <class T>
+Tensor<T> ckd_logit_loss(const Tensor<T>& student_logits, const Tensor<T>& teacher_logits,
+                         double temperature, LogitTask task = LogitTask::classification,
+                         LossPath path = LossPath::automatic) {
+  if (task == LogitTask::classification)
+    return kd_loss(student_logits, teacher_logits, temperature, Reduction::batchmean,
+                   TemperatureScale::none, Divergence::soft_cross_entropy, TeacherGrad::detach,
+                   path);
+  detail::check_logits_pair(student_logits, teacher_logits, "ckd_logit_loss");
+  detail::check_temperature<T>(temperature, "ckd_logit_loss");
+  const T inv = T(1.0 / temperature);
+  return mse_loss(mul_scalar(student_logits, inv), mul_scalar(teacher_logits.detach(), inv));
 }
 
 }  // namespace distillery::losses

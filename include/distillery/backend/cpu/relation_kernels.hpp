@@ -168,21 +168,23 @@ double full_angle_term(const RowMat<T>& Gs, const RowMat<T>& Gt, const RowMat<T>
   return double(coef) * loss;
 }
 
-// Window angle term: for each valid centre i, neighbours n_p = clamp(i − r + p, 0, m − 1),
-// p = 0..w−1 (edges replicated), A_pq = <u(x_i − x_np), u(x_i − x_nq)>; only the centre is
-// masked. Same chain rule as the full term with vertex i and the slots p, q.
+// Window angle term: for each valid centre i, neighbours n_p = window_table(i, p), p = 0..w−1
+// (by default the sequence's own real tokens, edges replicated at its first/last real token; with
+// pads_counted clamp(i − r + p, 0, m − 1)), A_pq = <u(x_i − x_np), u(x_i − x_nq)>.
+// Same chain rule as the full term with vertex i and the slots p, q.
 template <class T>
 double window_angle_term(const RowMat<T>& Gs, const RowMat<T>& Gt, const T* mask, MatchLoss f,
-                         int64_t w, T coef, RowMat<T>* dG) {
-  const int64_t m = Gs.rows(), r = (w - 1) / 2;
-  std::vector<int64_t> nb(w);
+                         int64_t w, bool pads_counted, T coef, RowMat<T>* dG) {
+  const int64_t m = Gs.rows();
+  std::vector<int64_t> table(m * w), nb(w);
+  window_table(mask, m, w, pads_counted, table.data());
   std::vector<T> is(w), it(w), wa(w), as(w * w);
   std::vector<char> act(w);
   double loss = 0;
   for (int64_t i = 0; i < m; ++i) {
     if (!mask[i]) continue;
     for (int64_t p = 0; p < w; ++p) {
-      const int64_t k = std::min(std::max<int64_t>(i - r + p, 0), m - 1);
+      const int64_t k = table[i * w + p];
       nb[p] = k;
       const T ds = std::sqrt(std::max(Gs(i, i) + Gs(k, k) - T(2) * Gs(i, k), T(0)));
       const T dt = std::sqrt(std::max(Gt(i, i) + Gt(k, k) - T(2) * Gt(i, k), T(0)));
@@ -271,8 +273,8 @@ double relation_pass(const T* xs, const GroupLayout& ls, const T* xt, const Grou
                              dgp);
       }
       if (terms.window_angle != 0)
-        l += window_angle_term(Gs, Gt, mk, terms.angle_loss, terms.window, T(terms.window_angle),
-                               dgp);
+        l += window_angle_term(Gs, Gt, mk, terms.angle_loss, terms.window,
+                               terms.window_pads_counted, T(terms.window_angle), dgp);
       group_loss[g] = l;
       if (grad) add_gram_grad(dG, Xs, m, ls.dim, ls.point_stride, grad + ls.offset(g, 0));
     }
