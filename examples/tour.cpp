@@ -52,8 +52,8 @@ namespace {
 struct Teacher : nn::Module<T> {
   nn::Conv2d<T> conv1, conv2;
   nn::Linear<T> fc1, fc2, fc3;
-  explicit Teacher(Generator& g)
-      : conv1(1, 16, 5, g, 1, 2), conv2(16, 32, 5, g), fc1(800, 256, g), fc2(256, 128, g),
+  Teacher(int64_t width, Generator& g)
+      : conv1(1, 16, 5, g, 1, 2), conv2(16, 32, 5, g), fc1(800, width, g), fc2(width, 128, g),
         fc3(128, 10, g) {
     register_module("conv1", &conv1);
     register_module("conv2", &conv2);
@@ -93,6 +93,40 @@ double evaluate(M& model, const LabelledImages& d) {
 
 Tensor<T> normalise(const Tensor<T>& x) { return (x - 0.1307) / 0.3081; }
 
+uint64_t mix(uint64_t z) {  // splitmix64's finaliser
+  z += 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// Rows `rows` of x [N, 1, 28, 28] (normalised), each shifted by (dx, dy) in [-shift, shift]
+// pixels, a function of (row, epoch) only: every method, and the teacher, see the same view of
+// digit r in epoch e. Pixels shifted in are background. Returns [B, 1, 28, 28].
+Tensor<T> shifted_view(const Tensor<T>& x, const std::vector<int64_t>& rows, int64_t epoch,
+                       int64_t shift) {
+  const int64_t B = int64_t(rows.size()), S = 28, span = 2 * shift + 1;
+  const T background = T(-0.1307 / 0.3081);
+  std::vector<T> out(size_t(B * S * S), background);
+  const T* src = x.data_ptr();
+  for (int64_t i = 0; i < B; ++i) {
+    const uint64_t h = mix(uint64_t(rows[size_t(i)]) * 0x100000001B3ull ^ mix(uint64_t(epoch)));
+    const int64_t dx = int64_t(h % uint64_t(span)) - shift;
+    const int64_t dy = int64_t((h >> 32) % uint64_t(span)) - shift;
+    const T* im = src + rows[size_t(i)] * S * S;
+    T* o = out.data() + i * S * S;
+    for (int64_t r = 0; r < S; ++r) {
+      const int64_t sr = r - dy;
+      if (sr < 0 || sr >= S) continue;
+      for (int64_t c = 0; c < S; ++c) {
+        const int64_t sc = c - dx;
+        if (sc >= 0 && sc < S) o[r * S + c] = im[sr * S + sc];
+      }
+    }
+  }
+  return Tensor<T>::from_vector(out, Shape{B, 1, S, S});
+}
+
 // A class-stratified subset of n examples (evenly spaced within each class).
 LabelledImages stratified_subset(const LabelledImages& d, int64_t n) {
   if (n <= 0 || n >= d.size()) return d;
@@ -120,6 +154,12 @@ int tour(int argc, char** argv) {
   const int64_t student_digits =
       args.get<int64_t>("student-digits", quick ? 500 : 1000, "training digits the students see (0 = all)");
   const int64_t hidden = args.get<int64_t>("hidden", 16, "student hidden units");
+  const int64_t teacher_width =
+      args.get<int64_t>("teacher-width", 256, "teacher fc1 width (800 -> width -> 128 -> 10)");
+  const int64_t shift = args.get<int64_t>(
+      "shift", 0, "consistent augmentation: max random shift in px (0 = none); teacher sees the view");
+  const std::string rkd_on =
+      args.get<std::string>("rkd-on", "features", "RKD between 'features' or 'logits'");
   const double temperature = args.get<double>("temperature", 1.0, "KD temperature");
   const double alpha = args.get<double>("alpha", 1.0, "KD weight (1 - alpha on CE)");
   const double rkd_weight =
@@ -129,8 +169,12 @@ int tour(int argc, char** argv) {
   const std::string data = args.get<std::string>("data", "data/mnist", "MNIST JSON folder");
   const std::string json = args.get<std::string>("json", "out/tour.json", "results JSON");
   args.finish();
-  check(seeds >= 1 && student_epochs >= 1 && teacher_epochs >= 1 && hidden >= 1, "tour",
-        "--seeds, --student-epochs, --teacher-epochs and --hidden must be >= 1");
+  check(seeds >= 1 && student_epochs >= 1 && teacher_epochs >= 1 && hidden >= 1 &&
+            teacher_width >= 1, "tour",
+        "--seeds, --student-epochs, --teacher-epochs, --hidden, --teacher-width must be >= 1");
+  check(shift >= 0 && shift <= 8, "tour", "--shift must be in [0, 8], got " + std::to_string(shift));
+  check(rkd_on == "features" || rkd_on == "logits", "tour",
+        "--rkd-on must be 'features' or 'logits', got '" + rkd_on + "'");
   const std::string base = json.size() > 5 && json.substr(json.size() - 5) == ".json"
                                ? json.substr(0, json.size() - 5) : json;
   check_output_path(json);  // before any training: a bad path fails now, not in 2 minutes
@@ -163,7 +207,7 @@ int tour(int argc, char** argv) {
 
   // 1. teacher, on all training digits
   Generator gen(seed + 1);
-  Teacher teacher(gen);
+  Teacher teacher(teacher_width, gen);
   {
     DataLoaderOptions lo;
     lo.seed = seed;
@@ -189,12 +233,27 @@ int tour(int argc, char** argv) {
   const double teacher_acc = evaluate(teacher, eval);
   const int64_t teacher_size = teacher.num_parameters();
 
-  // The teacher's outputs on the students' digits, computed once: logits [N, 10], features [N, 128].
-  Tensor<T> t_logits, t_features;
+  // The teacher's outputs on the students' digits: logits [N, 10], features [N, 128], computed
+  // once (no augmentation) or once per epoch on that epoch's shifted views (the same for every
+  // seed and method, since a view depends only on (digit, epoch)).
+  const int64_t views = shift > 0 ? student_epochs : 1;
+  std::vector<Tensor<T>> t_logits(static_cast<size_t>(views)), t_features(t_logits);
   {
     NoGradGuard ng;
-    t_features = teacher.features(student_train.images);
-    t_logits = teacher.fc3.forward(t_features);
+    const int64_t n = student_train.size(), chunk = 500;
+    for (int64_t e = 0; e < views; ++e) {
+      std::vector<Tensor<T>> lg, ft;
+      for (int64_t a = 0; a < n; a += chunk) {
+        std::vector<int64_t> rows;
+        for (int64_t r = a; r < std::min(n, a + chunk); ++r) rows.push_back(r);
+        Tensor<T> f = teacher.features(shift > 0 ? shifted_view(student_train.images, rows, e, shift)
+                                                 : take_rows(student_train.images, rows));
+        lg.push_back(teacher.fc3.forward(f));
+        ft.push_back(f);
+      }
+      t_logits[size_t(e)] = cat(lg, 0);
+      t_features[size_t(e)] = cat(ft, 0);
+    }
   }
 
   // 2. students: for each seed, the same init and batches for every method
@@ -212,20 +271,24 @@ int tour(int argc, char** argv) {
       student_size = student.num_parameters();
       optim::Adam<T> opt(student.parameters(), {2e-3});
       for (int64_t e = 0; e < student_epochs; ++e) {
+        const size_t view = size_t(shift > 0 ? e : 0);
         for (const auto& batch : loader.epoch(e)) {
           opt.zero_grad();
-          Tensor<T> feat = student.features(batch.inputs);
+          Tensor<T> feat = student.features(
+              shift > 0 ? shifted_view(student_train.images, batch.indices, e, shift) : batch.inputs);
           Tensor<T> logits = student.fc2.forward(feat);
           Tensor<T> loss;
           if (methods[m] == "ce") {
             loss = cross_entropy(logits, batch.labels);
           } else {
-            loss = L::kd_with_cross_entropy(logits, take_rows(t_logits, batch.indices), batch.labels,
-                                            alpha, temperature, Reduction::batchmean,
-                                            L::TemperatureScale::t_squared);
+            Tensor<T> tl = take_rows(t_logits[view], batch.indices);
+            loss = L::kd_with_cross_entropy(logits, tl, batch.labels, alpha, temperature,
+                                            Reduction::batchmean, L::TemperatureScale::t_squared);
             if (methods[m] == "kd+rkd")
-              loss = loss + L::rkd_loss(feat, take_rows(t_features, batch.indices),
-                                        25.0 * rkd_weight, 50.0 * rkd_weight);
+              loss = loss + (rkd_on == "logits"
+                                 ? L::rkd_loss(logits, tl, 25.0 * rkd_weight, 50.0 * rkd_weight)
+                                 : L::rkd_loss(feat, take_rows(t_features[view], batch.indices),
+                                               25.0 * rkd_weight, 50.0 * rkd_weight));
           }
           loss.backward();
           opt.step();
@@ -233,8 +296,9 @@ int tour(int argc, char** argv) {
         mean_curve[m][size_t(e)] += evaluate(student, eval) / double(seeds);
       }
       final_acc[m].push_back(evaluate(student, eval));
-      std::printf("seed %lld, student (%s): %s accuracy %.2f%%\n", (long long)s, methods[m].c_str(),
-                  eval_name.c_str(), 100 * final_acc[m].back());
+      std::printf("seed %lld, student (%s): %s accuracy %.2f%% (train %.2f%%)\n", (long long)s,
+                  methods[m].c_str(), eval_name.c_str(), 100 * final_acc[m].back(),
+                  100 * evaluate(student, student_train));
       std::fflush(stdout);
     }
   }
@@ -292,6 +356,9 @@ int tour(int argc, char** argv) {
   j["temperature"] = temperature;
   j["alpha"] = alpha;
   j["rkd_weight"] = rkd_weight;
+  j["rkd_on"] = rkd_on;
+  j["shift"] = shift;
+  j["teacher_width"] = teacher_width;
   j["quick"] = quick;
   write_csv(base + "_curve.csv", curve);
   const bool png = plot_lines(base + "_curve.png", curve);
