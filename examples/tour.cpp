@@ -236,9 +236,9 @@ int tour(int argc, char** argv) {
   const double teacher_acc = evaluate(teacher, eval);
   const int64_t teacher_size = teacher.num_parameters();
 
-  // The teacher's outputs on the students' digits: logits [N, 10], features [N, 128], computed
-  // once (no augmentation) or once per epoch on that epoch's shifted views (the same for every
-  // seed and method, since a view depends only on (digit, epoch)).
+  // The teacher's outputs on the students' digits: logits [N, 10] and, for RKD on features,
+  // features [N, 128], computed once (no augmentation) or once per epoch on that epoch's shifted
+  // views (the same for every seed and method, since a view depends only on (digit, epoch)).
   const int64_t views = shift > 0 ? student_epochs : 1;
   std::vector<Tensor<T>> t_logits(static_cast<size_t>(views)), t_features(t_logits);
   {
@@ -252,10 +252,10 @@ int tour(int argc, char** argv) {
         Tensor<T> f = teacher.features(shift > 0 ? shifted_view(student_train.images, rows, e, shift)
                                                  : take_rows(student_train.images, rows));
         lg.push_back(teacher.fc3.forward(f));
-        ft.push_back(f);
+        if (rkd_on == "features") ft.push_back(f);  // 61 MB for 120 views: only when used
       }
       t_logits[size_t(e)] = cat(lg, 0);
-      t_features[size_t(e)] = cat(ft, 0);
+      if (!ft.empty()) t_features[size_t(e)] = cat(ft, 0);
     }
   }
 
