@@ -4,7 +4,8 @@
 #include <iostream>
 using namespace distillery;
 
-int program(int, char**) {
+int program(int argc, char** argv) {
+  Args(argc, argv, "grad_of_grad: a Hessian-vector product and a third derivative").finish();
   auto x = Tensor<double>::from_vector({0.5, -1.0, 2.0}).requires_grad_();
   auto y = sum(tanh(x) * x * x);                               // y = Σ x² tanh x
 

