@@ -15,7 +15,8 @@
 //   * the algorithm: K = steps × epochs differentiable SGD steps w ← w − softplus(r_t) ∇_w l
 //     (torch::autograd::grad with create_graph), outer CE on the real batch, gradients to x̃, r
 //     (and ỹ for --mode soft), torch::optim::Adam (lr, β 0.5/0.999, ε 1e-8), lr halved every
-//     --decay-every iterations (the example's default: 4/10 of the run), evaluation of the
+//     --decay-every iterations (default: --lr-halvings 10 over the run, the reference's and the
+//     example's schedule), evaluation of the
 //     fixed-init network trained on the distilled data every --eval-every iterations.
 // --compare N also runs the Distillery side (DatasetDistiller::step, as the example) in lockstep
 // for the first N iterations and prints both outer losses, the relative difference of the first
@@ -578,6 +579,14 @@ int run(const Options& o) {
   res["epochs"] = epochs;
   res["batch"] = batch;
   res["decay_every"] = decay;
+  ds::Json sched = ds::Json::object();  // as examples/dataset_distill's outer_lr_schedule
+  sched["kind"] = std::string(decay > 0 ? "step" : "constant");
+  sched["lr"] = o.lr;
+  sched["decay_every"] = decay;
+  sched["gamma"] = cfg.decay_gamma;
+  sched["halvings"] = decay > 0 ? iters / decay : 0;
+  sched["final_lr"] = ds::dd_outer_lr(cfg, iters);
+  res["outer_lr_schedule"] = sched;
   res["seed"] = int64_t(seed);
   res["outer_steps"] = iters;
   res["test_accuracy"] = ys.back();
@@ -612,8 +621,10 @@ int main(int argc, char** argv) {
   const int64_t batch = args.get<int64_t>("batch", 1024, "real batch per outer iteration");
   const double dlr = args.get<double>("distill-lr", mode == "dd" ? 0.02 : 0.01, "initial η");
   const double lr = args.get<double>("lr", 0.01, "outer Adam lr");
-  const int64_t decay = args.get<int64_t>("decay-every", iters / 10 > 0 ? iters / 10 * 4 : 0,
-                                          "outer iterations between lr halvings");
+  const int64_t halvings = args.get<int64_t>(
+      "lr-halvings", 10, "halve the outer lr this many times over the run (the reference: 10)");
+  const int64_t decay_flag = args.get<int64_t>(
+      "decay-every", -1, "outer iterations between lr halvings (overrides --lr-halvings; 0 never)");
   const int64_t eval_every = args.get<int64_t>("eval-every", 200, "evaluate every N iterations");
   const bool label_softmax = args.get<bool>("label-softmax", false, "softmax the learned labels");
   const uint64_t seed = args.get<uint64_t>("seed", 1, "random seed (as the example's)");
@@ -641,6 +652,10 @@ int main(int argc, char** argv) {
   ds::check(mode == "dd" || mode == "soft", "twin_dd_libtorch", "--mode must be dd or soft");
   ds::check(eval_every > 0 && iters > 0 && batch > 0, "twin_dd_libtorch",
             "--iterations, --batch and --eval-every must be positive");
+  ds::check(halvings >= 0 && decay_flag >= -1, "twin_dd_libtorch",
+            "need --lr-halvings >= 0 and --decay-every >= 0");
+  // the example's schedule (methods/dataset_distill.hpp: dd_decay_every)
+  const int64_t decay = decay_flag >= 0 ? decay_flag : ds::dd_decay_every(iters, halvings);
   torch::set_num_threads(int(std::max<int64_t>(1, threads)));
   Options o{mode,  data,       json,    images, iters, steps, epochs,        batch,
             decay, eval_every, compare, probe,  dump_at, dump, dlr, lr, label_softmax, seed};

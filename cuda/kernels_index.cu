@@ -1,4 +1,5 @@
 // cuda/kernels_index.cu — gather / scatter_add along a dim, index_select / index_add.
+// gather / scatter_add accept an index smaller than the input on the other dims (PyTorch).
 //
 // scatter_add and index_add accumulate with atomicAdd (double atomics need sm_60+), so their
 // float results may differ from the CPU in the last bits when indices repeat. An out-of-range
@@ -25,6 +26,62 @@ __global__ void gather_kernel(const T* in, const int64_t* idx, T* out, int64_t n
     const int64_t k = idx[p];
     if (k < 0 || k >= din) { out[p] = T(0); flag_error(flag, kGather); continue; }
     out[p] = in[(o * din + k) * inner + i];
+  }
+}
+
+// An index smaller than the input on dims other than `dim` (PyTorch's rule): each position is
+// unravelled over the index's extents and re-linearised with the big tensor's strides.
+struct SubMap {
+  int nd, dim;
+  int64_t ext[kMaxDims], stride[kMaxDims];
+};
+
+SubMap sub_map(const Shape& big, const Shape& idx_shape, int dim) {
+  SubMap m{};
+  m.nd = idx_shape.size();
+  m.dim = dim;
+  int64_t st = 1;
+  for (int d = m.nd - 1; d >= 0; --d) {
+    m.ext[d] = idx_shape[d];
+    m.stride[d] = st;
+    st *= big[d];
+  }
+  return m;
+}
+
+bool same_but(const Shape& a, const Shape& b, int dim) {
+  for (int d = 0; d < a.size(); ++d)
+    if (d != dim && a[d] != b[d]) return false;
+  return true;
+}
+
+__device__ __forceinline__ int64_t sub_offset(const SubMap& m, int64_t p, int64_t k) {
+  int64_t off = 0;
+  for (int d = m.nd - 1; d >= 0; --d) {
+    const int64_t c = p % m.ext[d];
+    p /= m.ext[d];
+    off += (d == m.dim ? k : c) * m.stride[d];
+  }
+  return off;
+}
+
+template <class T>
+__global__ void gather_sub_kernel(const T* in, const int64_t* idx, T* out, int64_t n, SubMap m,
+                                  int64_t din, int* flag) {
+  DST_GRID_STRIDE(p, n) {
+    const int64_t k = idx[p];
+    if (k < 0 || k >= din) { out[p] = T(0); flag_error(flag, kGather); continue; }
+    out[p] = in[sub_offset(m, p, k)];
+  }
+}
+
+template <class T>
+__global__ void scatter_add_sub_kernel(T* out, const int64_t* idx, const T* src, int64_t n,
+                                       SubMap m, int64_t dout, int* flag) {
+  DST_GRID_STRIDE(p, n) {
+    const int64_t k = idx[p];
+    if (k < 0 || k >= dout) { flag_error(flag, kScatterAdd); continue; }
+    atomicAdd(out + sub_offset(m, p, k), src[p]);
   }
 }
 
@@ -78,6 +135,12 @@ void gather(const T* in, const Shape& in_shape, const I* idx, const Shape& idx_s
   int64_t outer, inner;
   dims_around(idx_shape, dim, outer, inner);
   if (inner == 0) return;
+  if (!same_but(in_shape, idx_shape, dim)) {
+    gather_sub_kernel<T><<<grid_for(n), kThreads, 0, stream()>>>(
+        in, idx, out, n, sub_map(in_shape, idx_shape, dim), in_shape[dim], error_flag());
+    check_launch("gather");
+    return;
+  }
   gather_kernel<T><<<grid_for(n), kThreads, 0, stream()>>>(in, idx, out, n, idx_shape[dim], inner,
                                                            in_shape[dim], error_flag());
   check_launch("gather");
@@ -90,6 +153,12 @@ void scatter_add(T* out, const Shape& out_shape, const I* idx, const Shape& idx_
   if (n == 0) return;
   int64_t outer, inner;
   dims_around(idx_shape, dim, outer, inner);
+  if (!same_but(out_shape, idx_shape, dim)) {
+    scatter_add_sub_kernel<T><<<grid_for(n), kThreads, 0, stream()>>>(
+        out, idx, src, n, sub_map(out_shape, idx_shape, dim), out_shape[dim], error_flag());
+    check_launch("scatter_add");
+    return;
+  }
   scatter_add_kernel<T><<<grid_for(n), kThreads, 0, stream()>>>(
       out, idx, src, n, idx_shape[dim], inner, out_shape[dim], error_flag());
   check_launch("scatter_add");

@@ -104,8 +104,10 @@ int program(int argc, char** argv) {
   const int64_t batch = args.get<int64_t>("batch", 1024, "real batch per outer iteration");
   const double dlr = args.get<double>("distill-lr", mode == "dd" ? 0.02 : 0.01, "initial η");
   const double lr = args.get<double>("lr", 0.01, "outer Adam lr");
-  const int64_t decay = args.get<int64_t>("decay-every", iters / 10 > 0 ? iters / 10 * 4 : 0,
-                                          "outer iterations between lr halvings");
+  const int64_t halvings = args.get<int64_t>(
+      "lr-halvings", 10, "halve the outer lr this many times over the run (the reference: 10)");
+  const int64_t decay_flag = args.get<int64_t>(
+      "decay-every", -1, "outer iterations between lr halvings (overrides --lr-halvings; 0 never)");
   const int64_t eval_every = args.get<int64_t>("eval-every", 200, "evaluate every N iterations");
   const int64_t eval_nets = args.get<int64_t>("eval-nets", 0, "random inits to evaluate at the end");
   const bool recompute = args.get<bool>("recompute", false, "checkpointed reverse pass");
@@ -117,15 +119,18 @@ int program(int argc, char** argv) {
   check_output_path(json);  // before any work: a bad path fails now, not at the end
   check(mode == "dd" || mode == "soft", "dataset_distill", "--mode must be dd or soft");
   check(init == "fixed" || init == "random", "dataset_distill", "--init must be fixed or random");
+  check(iters > 0 && halvings >= 0 && decay_flag >= -1, "dataset_distill",
+        "need --iterations > 0, --lr-halvings >= 0, --decay-every >= 0");
+  const int64_t decay = decay_flag >= 0 ? decay_flag : dd_decay_every(iters, halvings);
 
   MnistSplit split = load_mnist_json_split(data);
   auto norm = [](const Tensor<float>& x) { return mul_scalar(add_scalar(x, float(-kMean)), float(1 / kStd)); };
   Tensor<T> xtr = norm(split.train.images), xte = norm(split.heldout.images);
   Tensor<int64_t> ytr = split.train.labels, yte = split.heldout.labels;
   std::printf("dataset_distill: mode=%s images=%lld init=%s iterations=%lld steps=%lld epochs=%lld "
-              "batch=%lld train=%lld heldout=%lld\n", mode.c_str(), (long long)images,
+              "batch=%lld train=%lld heldout=%lld decay_every=%lld\n", mode.c_str(), (long long)images,
               init.c_str(), (long long)iters, (long long)steps, (long long)epochs,
-              (long long)batch, (long long)ytr.numel(), (long long)yte.numel());
+              (long long)batch, (long long)ytr.numel(), (long long)yte.numel(), (long long)decay);
 
   DDConfig cfg;
   cfg.images = images;
@@ -190,6 +195,14 @@ int program(int argc, char** argv) {
   r["steps"] = steps;
   r["epochs"] = epochs;
   r["outer_steps"] = iters;
+  Json sched = Json::object();  // outer Adam lr: lr · gamma^floor(t / decay_every), t = 1..iters
+  sched["kind"] = std::string(decay > 0 ? "step" : "constant");
+  sched["lr"] = lr;
+  sched["decay_every"] = decay;
+  sched["gamma"] = cfg.decay_gamma;
+  sched["halvings"] = decay > 0 ? iters / decay : 0;
+  sched["final_lr"] = dd_outer_lr(cfg, iters);
+  r["outer_lr_schedule"] = sched;
   r["test_accuracy"] = final_acc;
   r["test_accuracy_mean_last5"] = last5;
   r["seconds"] = seconds;

@@ -318,6 +318,22 @@ void kernel_index_conv(Generator& gen) {
     kc.scatter_add(bc.data_ptr(), xs, ic.data_ptr(), is, S.c.data_ptr(), dim);
     kg.scatter_add(bg.data_ptr(), xs, ig.data_ptr(), is, S.g.data_ptr(), dim);
     CHECK(close(host(bg), bc.to_vector(), "kernel.scatter_add"));
+    // an index smaller than the input on the other dims (PyTorch's leading slice)
+    Shape ss{3, 4, 5};
+    ss[dim] = 6;
+    std::vector<int64_t> sv(ss.numel());
+    for (auto& e : sv) e = gen.randint(xs[dim]);
+    auto sc = IndexTensor::from_vector(sv, ss);
+    auto sg = sc.to(kCuda);
+    auto pc = Tensor<T>::empty(ss), pg = Tensor<T>::empty(ss, kCuda);
+    kc.gather(X.c.data_ptr(), xs, sc.data_ptr(), ss, dim, pc.data_ptr());
+    kg.gather(X.g.data_ptr(), xs, sg.data_ptr(), ss, dim, pg.data_ptr());
+    CHECK(close(host(pg), pc.to_vector(), "kernel.gather (smaller index)"));
+    Pair<T> Q(rnd<T>(ss, gen));
+    auto qc = X.c.clone(), qg = X.g.clone();
+    kc.scatter_add(qc.data_ptr(), xs, sc.data_ptr(), ss, Q.c.data_ptr(), dim);
+    kg.scatter_add(qg.data_ptr(), xs, sg.data_ptr(), ss, Q.g.data_ptr(), dim);
+    CHECK(close(host(qg), qc.to_vector(), "kernel.scatter_add (smaller index)"));
   }
   // index_select / index_add with repeated indices
   {
@@ -488,6 +504,14 @@ std::vector<Case<T>> op_cases() {
   add1("max_pool2d", {2, 3, 8, 8}, [](const V& x) { return square(max_pool2d(x[0], 2)); });
   add1("max_pool2d_pad", {2, 2, 7, 7}, [](const V& x) { return square(max_pool2d(x[0], 3, 2, 1)); });
   add1("avg_pool2d", {2, 3, 8, 8}, [](const V& x) { return square(avg_pool2d(x[0], 2)); });
+  add1("avg_pool2d_opts", {2, 2, 7, 8}, [](const V& x) {
+    AvgPool2dOptions o;
+    o.kernel = {3, 2};
+    o.stride = {2, 3};
+    o.padding = {1, 1};
+    o.ceil_mode = true;
+    o.count_include_pad = false;
+    return square(avg_pool2d(x[0], o)); });
   // ---- losses used by distillation
   add2("kd_kl_T4", {8, 10}, {8, 10}, [](const V& x) {
     const T t = T(4);
@@ -512,6 +536,9 @@ std::vector<Case<T>> op_cases() {
   // ---- indexing and joining
   add1("gather", {4, 6}, [](const V& x) {
     auto i = idx<T>({0, 5, 5, 1, 2, 3, 4, 4, 0, 1, 1, 1}, {4, 3}, x[0].device());
+    return square(gather(x[0], 1, i)); });
+  add1("gather_smaller_index", {4, 6}, [](const V& x) {
+    auto i = idx<T>({0, 5, 5, 1, 2, 3}, {2, 3}, x[0].device());
     return square(gather(x[0], 1, i)); });
   add2("scatter_add", {4, 6}, {4, 3}, [](const V& x) {
     auto i = idx<T>({0, 5, 5, 1, 2, 3, 4, 4, 0, 1, 1, 1}, {4, 3}, x[0].device());

@@ -60,6 +60,10 @@ inline void response_entries(Table& t) {
   t.add("self_distillation_loss", {{4, 5}, {4, 5}},
         FN(self_distillation_loss(x[0], x[1], ids(lv), 0.4, 4.0)))
       .gens({free, c});
+  t.add("self_distillation_loss", {{4, 5}, {4, 5}},
+        FN(self_distillation_loss(x[0], x[1], ids(lv), 0.4, 4.0, SelfDistillForm::reference_eps)),
+        "reference_eps: log(softmax + 1e-8)")
+      .gens({free, c});
 }
 
 inline void feature_relation_entries(Table& t) {

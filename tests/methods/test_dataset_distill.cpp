@@ -162,3 +162,38 @@ TEST_CASE("dataset distillation: set_fixed_init replaces w0 and checks its shape
   CHECK_FALSE(dd.fixed_init().requires_grad());
   CHECK_THROWS(dd.set_fixed_init(Tensor<double>::zeros(Shape{3})));
 }
+
+TEST_CASE("dataset distillation: the outer-lr schedule (reference: ten halvings over the run)") {
+  DDConfig c;
+  c.lr = 0.01;
+  c.decay_every = dd_decay_every(24000, 10);
+  CHECK(c.decay_every == 2400);
+  CHECK(dd_outer_lr(c, 1) == 0.01);
+  CHECK(dd_outer_lr(c, 2399) == 0.01);
+  CHECK(dd_outer_lr(c, 2400) == 0.005);
+  CHECK(dd_outer_lr(c, 9599) == 0.01 / 8);  // the old default (4/10, 8/10) would give 0.005
+  CHECK(dd_outer_lr(c, 23999) == 0.01 / 512);
+  CHECK(dd_outer_lr(c, 24000) == doctest::Approx(9.765625e-6).epsilon(1e-12));
+  CHECK(dd_decay_every(6400, 10) == 640);
+  CHECK(dd_decay_every(5, 10) == 1);
+  CHECK(dd_decay_every(100, 0) == 0);
+  c.decay_every = 0;
+  CHECK(dd_outer_lr(c, 24000) == 0.01);
+  CHECK_THROWS_AS(dd_decay_every(0, 10), Error);
+  CHECK_THROWS_AS(dd_outer_lr(c, 0), Error);
+
+  // the distiller's own Adam lr follows the same function, update by update
+  Generator gen(21);
+  DDConfig t = tiny_config(false, false);
+  t.lr = 0.02;
+  t.decay_every = dd_decay_every(12, 4);  // 3
+  DatasetDistiller<double> dd(tiny_mlp(), Shape{1, D}, t, gen);
+  Real r = real_batch(gen);
+  CHECK(dd.outer_lr() == 0.02);
+  for (int64_t it = 1; it <= 12; ++it) {
+    dd.step(r.x, r.y, gen);
+    CHECK(dd.outer_steps() == it);
+    CHECK(dd.outer_lr() == dd_outer_lr(t, it));
+  }
+  CHECK(dd.outer_lr() == 0.02 / 16);
+}

@@ -22,6 +22,45 @@ inline void index_entries(Table& t) {
     for (int64_t j = 0; j < 4; ++j) out.at({0, j}) = a[0].at({g0[j], j});
     return out;
   });
+  // index smaller than the input on the other dims (PyTorch reads the leading slice)
+  const std::vector<int64_t> gs = {3, 0, 3, 2, 2, 1};
+  t.add("gather", {m}, FN(gather(x[0], 1, ids(gs, Shape{2, 3}))), "dim 1, index [2,3] < [3,4]")
+      .ref([gs](const Args& a) {
+        Arr out({2, 3});
+        for (int64_t i = 0; i < 2; ++i)
+          for (int64_t j = 0; j < 3; ++j) out.at({i, j}) = a[0].at({i, gs[i * 3 + j]});
+        return out;
+      });
+  const std::vector<int64_t> g3 = {1, 0, 2, 2, 0, 1, 1, 1};
+  t.add("gather", {{3, 3, 4}}, FN(gather(x[0], 0, ids(g3, Shape{2, 2, 2}))),
+        "dim 0 of [3,3,4], index [2,2,2], repeats")
+      .ref([g3](const Args& a) {
+        Arr out({2, 2, 2});
+        for (int64_t i = 0; i < 8; ++i) {
+          Dims c = unravel(i, {2, 2, 2});
+          out.at(c) = a[0].at({g3[i], c[1], c[2]});
+        }
+        return out;
+      });
+  t.add("gather", {{2, 4, 3}}, FN(gather(x[0], 1, ids(g3, Shape{1, 4, 2}))),
+        "middle dim of [2,4,3], index [1,4,2]")
+      .ref([g3](const Args& a) {
+        Arr out({1, 4, 2});
+        for (int64_t i = 0; i < 8; ++i) {
+          Dims c = unravel(i, {1, 4, 2});
+          out.at(c) = a[0].at({c[0], g3[i], c[2]});
+        }
+        return out;
+      });
+  const std::vector<int64_t> ss = {2, 2, 0, 3};
+  t.add("scatter_add", {m, {2, 2}}, FN(scatter_add(x[0], 1, ids(ss, Shape{2, 2}), x[1])),
+        "dim 1, index [2,2] < base [3,4]")
+      .ref([ss](const Args& a) {
+        Arr out = a[0];
+        for (int64_t i = 0; i < 2; ++i)
+          for (int64_t j = 0; j < 2; ++j) out.at({i, ss[i * 2 + j]}) += a[1].at({i, j});
+        return out;
+      });
   const std::vector<int64_t> si = {1, 1, 0, 3, 0, 2};
   t.add("scatter_add", {m, {3, 2}}, FN(scatter_add(x[0], 1, ids(si, Shape{3, 2}), x[1])),
         "dim 1, repeats; base and src differentiable")

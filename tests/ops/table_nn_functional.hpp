@@ -66,6 +66,37 @@ inline Arr pool2d(const Arr& x, int64_t k, int64_t s, int64_t p, bool is_max) {
   return out;
 }
 
+// avg_pool2d as PyTorch's CPU kernel writes it: output size with floor or ceil (the last window
+// starting inside the input or left padding), divisor = window clipped to the padded input
+// (count_include_pad) or to the input.
+inline Arr avg_pool2d_opts(const Arr& x, Dims k, Dims s, Dims p, bool ceil_mode, bool count_pad) {
+  const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3];
+  auto out_size = [&](int64_t n, int64_t kk, int64_t ss, int64_t pp) {
+    double v = double(n + 2 * pp - kk) / double(ss);
+    int64_t o = int64_t(ceil_mode ? std::ceil(v) : std::floor(v)) + 1;
+    if (ceil_mode && (o - 1) * ss >= n + pp) --o;
+    return o;
+  };
+  const int64_t Ho = out_size(H, k[0], s[0], p[0]), Wo = out_size(W, k[1], s[1], p[1]);
+  Arr out({N, C, Ho, Wo});
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t oh = 0; oh < Ho; ++oh)
+        for (int64_t ow = 0; ow < Wo; ++ow) {
+          int64_t h0 = oh * s[0] - p[0], w0 = ow * s[1] - p[1];
+          int64_t h1 = std::min(h0 + k[0], H + p[0]), w1 = std::min(w0 + k[1], W + p[1]);
+          double acc = 0, cnt = 0;
+          for (int64_t h = h0; h < h1; ++h)
+            for (int64_t v = w0; v < w1; ++v) {
+              if (h < 0 || h >= H || v < 0 || v >= W) continue;
+              acc += x.at({n, c, h, v});
+              cnt += 1;
+            }
+          out.at({n, c, oh, ow}) = acc / (count_pad ? double((h1 - h0) * (w1 - w0)) : cnt);
+        }
+  return out;
+}
+
 inline Arr adaptive_avg_pool2d(const Arr& x, int64_t oh, int64_t ow) {
   const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3];
   Arr out({N, C, oh, ow});
@@ -282,6 +313,30 @@ inline void nn_entries(Table& t) {
   });
   t.add("avg_pool2d", {{2, 1, 5, 5}}, FN(avg_pool2d(x[0], 3, 2, 1)), "k 3, stride 2, pad 1")
       .ref([](const Args& a) { return ref::pool2d(a[0], 3, 2, 1, false); });
+  auto avg = [](Dims k, Dims st, Dims pd, bool ceil_mode, bool count_pad) {
+    AvgPool2dOptions o;
+    o.kernel = {k[0], k[1]};
+    o.stride = {st[0], st[1]};
+    o.padding = {pd[0], pd[1]};
+    o.ceil_mode = ceil_mode;
+    o.count_include_pad = count_pad;
+    return std::make_pair(o, [=](const Args& a) {
+      return ref::avg_pool2d_opts(a[0], k, st, pd, ceil_mode, count_pad);
+    });
+  };
+  auto avg_row = [&](Shape in, Dims k, Dims st, Dims pd, bool ceil_mode, bool count_pad,
+                     const char* what) {
+    auto [o, r] = avg(k, st, pd, ceil_mode, count_pad);
+    t.add("avg_pool2d", {in}, FN(avg_pool2d(x[0], o)), what).ref(r);
+  };
+  avg_row({1, 2, 5, 6}, {3, 2}, {2, 1}, {1, 0}, false, true, "k 3x2, stride 2x1, pad 1x0");
+  avg_row({2, 1, 5, 5}, {3, 3}, {2, 2}, {1, 1}, false, false, "k 3, stride 2, pad 1, exclude pad");
+  avg_row({1, 2, 5, 6}, {2, 2}, {2, 2}, {0, 0}, true, true, "k 2 on 5x6, ceil_mode");
+  avg_row({1, 1, 6, 7}, {3, 2}, {2, 3}, {1, 1}, true, true,
+          "k 3x2, stride 2x3, pad 1, ceil_mode, count pad (clipped divisor)");
+  avg_row({2, 1, 6, 7}, {3, 2}, {2, 3}, {1, 1}, true, false,
+          "k 3x2, stride 2x3, pad 1, ceil_mode, exclude pad");
+  avg_row({1, 1, 2, 2}, {3, 3}, {2, 2}, {0, 0}, true, true, "k 3 on 2x2, ceil_mode (1x1)");
   t.add("adaptive_avg_pool2d", {{1, 2, 5, 7}}, FN(adaptive_avg_pool2d(x[0], 2, 3)), "5x7 -> 2x3")
       .ref([](const Args& a) { return ref::adaptive_avg_pool2d(a[0], 2, 3); });
   t.add("adaptive_avg_pool2d", {{2, 1, 4, 4}}, FN(adaptive_avg_pool2d(x[0], 1, 1)), "global")

@@ -135,6 +135,26 @@ TEST_CASE("bad inputs: windows larger than the padded input are refused (PyTorch
        {"conv2d", "Output size is too small"}},
       {"avg_pool2d k3 on 2x2", [] { avg_pool2d(TD::ones({1, 1, 2, 2}), 3); },
        {"avg_pool2d", "Output size is too small"}},
+      {"avg_pool2d pad 2 > k 3 / 2",
+       [] {
+         AvgPool2dOptions o;
+         o.kernel = {3, 4};
+         o.padding = {2, 1};
+         avg_pool2d(TD::ones({1, 1, 6, 6}), o);
+       },
+       {"avg_pool2d", "at most half the kernel", "2x1", "3x4"}},
+      {"avg_pool2d ceil_mode k5 stride 1 on 2x2",  // (k4 stride 4 is allowed: 1x1, as PyTorch)
+       [] {
+         AvgPool2dOptions o;
+         o.kernel = {5, 5};
+         o.stride = {1, 1};
+         o.ceil_mode = true;
+         avg_pool2d(TD::ones({1, 1, 2, 2}), o);
+       },
+       {"avg_pool2d", "Output size is too small", "ceil_mode"}},
+      {"gather index larger than input off dim",
+       [] { gather(TD::ones({2, 3}), 1, Tensor<int64_t>::zeros({3, 1})); },
+       {"gather", "[3, 1]", "[2, 3]", "dim 1"}},
       {"conv2d 0x0 kernel returned the bias",
        [] { conv2d(TD::ones({1, 1, 2, 2}), TD::ones({1, 1, 0, 0}), TD::ones({1})); },
        {"conv2d", "kernel size must be positive", "0x0"}},

@@ -239,6 +239,19 @@ TEST_CASE("clip_grad_norm_ matches torch.nn.utils.clip_grad_norm_ (L2 and inf)")
   for (double v : p.w.grad().to_vector()) CHECK(std::abs(v) <= 0.5);
 }
 
+TEST_CASE("ramped_ema_decay: min(1 - 1/(t + 1), max)") {
+  CHECK(optim::ramped_ema_decay(0) == 0.0);
+  CHECK(optim::ramped_ema_decay(1) == 0.5);
+  CHECK(optim::ramped_ema_decay(3) == 0.75);
+  CHECK(optim::ramped_ema_decay(998) == doctest::Approx(998.0 / 999.0).epsilon(1e-15));
+  CHECK(optim::ramped_ema_decay(998) < 0.999);
+  CHECK(optim::ramped_ema_decay(999) == doctest::Approx(0.999).epsilon(1e-15));
+  CHECK(optim::ramped_ema_decay(100000) == 0.999);
+  CHECK(optim::ramped_ema_decay(9, 0.5) == 0.5);
+  CHECK_THROWS_AS(optim::ramped_ema_decay(-1), Error);
+  CHECK_THROWS_AS(optim::ramped_ema_decay(3, 1.5), Error);
+}
+
 TEST_CASE("ParameterEMA and ema_update average in place") {
   TD p = TD::from_vector({1.0, 2.0}).requires_grad_();
   optim::ParameterEMA<double> ema({p}, 0.9);

@@ -5,8 +5,8 @@
 //   grad kd_loss(z, v, T, r, scale, div)         Hinton KD: [T² ·] reduce_r( KL(softmax(v/T) ‖
 //   softmax(z/T)) ) kd_with_cross_entropy(z, v, y, α, ...)  α · kd_loss + (1 − α) · CE(y, z)
 //   mutual_learning_loss(z, z_peer, y)      DML: CE(y, z) + KL(softmax(z_peer) ‖ softmax(z)), peer
-//   detached self_distillation_loss(z, v, y, α, T)   (1 − α) CE(y, z) + α CE(softmax(v/T), z), no
-//   T²
+//   detached self_distillation_loss(z, v, y, α, T[, form])   (1 − α) CE(y, z) + α CE(softmax(v/T),
+//   z), no T²; form exact (default) or reference_eps (the reference's log(softmax + 1e-8))
 //
 // Conventions, each one an argument of the signature:
 // * reduction of kd_loss follows torch.nn.functional.kl_div on the [N, C] elementwise terms:
@@ -150,16 +150,31 @@ Tensor<T> mutual_learning_loss(const Tensor<T>& logits, const Tensor<T>& peer_lo
 
 // Zhang & Sabuncu self-distillation (generation g ≥ 1): (1 − α) CE(y, z) + α CE(softmax(v/T), z)
 // with the student at temperature 1, no T², batch means; the teacher v is detached.
-// Reference defaults: α = 0.4, T = 4.
+// Reference defaults: α = 0.4, T = 4. Two forms of the soft term, named:
+// * SelfDistillForm::exact (default): −Σ p log_softmax(z) / B, the exact cross-entropy.
+// * SelfDistillForm::reference_eps: −Σ p log(softmax(z) + 1e-8) / B, the reference code's soft
+//   cross-entropy. The 1e-8 caps each term at −log 1e-8 ≈ 18.4 and all but stops its gradient
+//   once the student is saturated: z = [30, 0, 0], teacher logits 0, y = 0, α 0.4, T 4 give
+//   8.000 and ∇ [0.267, −0.133, −0.133] (exact) but 4.912 and ∇ [2.5e-6, −1.2e-6, −1.2e-6]
+//   (reference_eps). The CE with hard labels is the exact one in both (as in the reference).
+enum class SelfDistillForm { exact, reference_eps };
+
 template <class T>
 Tensor<T> self_distillation_loss(const Tensor<T>& student_logits, const Tensor<T>& teacher_logits,
-                                 const Tensor<int64_t>& labels, double alpha, double temperature) {
+                                 const Tensor<int64_t>& labels, double alpha, double temperature,
+                                 SelfDistillForm form = SelfDistillForm::exact) {
   detail::check_logits_pair(student_logits, teacher_logits, "self_distillation_loss");
   detail::check_labels(student_logits, labels, "self_distillation_loss");
   detail::check_alpha<T>(alpha, "self_distillation_loss");
   detail::check_temperature<T>(temperature, "self_distillation_loss");
   Tensor<T> p = softmax(mul_scalar(teacher_logits.detach(), T(1.0 / temperature)), 1);
-  Tensor<T> soft = soft_cross_entropy(student_logits, p, Reduction::mean, 1.0);
+  Tensor<T> soft;
+  if (form == SelfDistillForm::exact) {
+    soft = soft_cross_entropy(student_logits, p, Reduction::mean, 1.0);
+  } else {  // the reference's −Σ p log(softmax(z) + 1e-8) / B
+    Tensor<T> logq = log(add_scalar(softmax(student_logits, 1), T(1e-8)));
+    soft = neg(mean(sum(mul(p, logq), {1})));
+  }
   Tensor<T> ce = cross_entropy(student_logits, labels, Reduction::mean);
   return add(mul_scalar(ce, T(1 - alpha)), mul_scalar(soft, T(alpha)));
 }

@@ -20,6 +20,8 @@
 //   for (...) dd.step(x_real, y_real, gen);          // outer Adam step (lr 0.01, β 0.5/0.999)
 //   Tensor<float> w = dd.train(dd.fixed_init());    // a network trained on the distilled data
 #pragma once
+#include <algorithm>
+#include <cmath>
 #include <functional>
 
 #include "../ops/inplace.hpp"
@@ -51,10 +53,26 @@ struct DDConfig {
   bool random_init = false;            // fresh w₀ each outer iteration
   int64_t n_nets = 1;                  // w₀ draws per outer iteration (random init)
   double lr = 0.01, beta1 = 0.5, beta2 = 0.999, adam_eps = 1e-8;
-  int64_t decay_every = 0;             // outer iterations between lr decays (0 = never)
-  double decay_gamma = 0.5;
+  int64_t decay_every = 0;             // outer iterations between lr decays (0 = never); the
+  double decay_gamma = 0.5;            //   reference's: dd_decay_every(iterations, 10)
   bool recompute = false;              // checkpointed reverse pass
 };
+
+// Outer-lr schedule (step decay): update t = 1, 2, ... uses lr · γ^⌊t / decay_every⌋ (the decay
+// is applied before the t-th update, as DatasetDistiller::apply_hypergradients does).
+// The reference (Wang et al.'s code: decay every 40 of 400 epochs) halves about ten times over
+// the run: dd_decay_every(iterations, 10) = iterations / 10, so 24,000 iterations at lr 0.01
+// end at 0.01 / 2¹⁰ ≈ 9.8e-6 (the last halving applies to the last update).
+inline int64_t dd_decay_every(int64_t iterations, int64_t halvings) {
+  check(iterations > 0 && halvings >= 0, "dd_decay_every",
+        "need iterations > 0 and halvings >= 0, got ", iterations, ", ", halvings);
+  return halvings == 0 ? 0 : std::max<int64_t>(iterations / halvings, 1);
+}
+inline double dd_outer_lr(const DDConfig& cfg, int64_t t) {
+  check(t >= 1, "dd_outer_lr", "update index t starts at 1, got ", t);
+  return cfg.decay_every > 0 ? cfg.lr * std::pow(cfg.decay_gamma, double(t / cfg.decay_every))
+                             : cfg.lr;
+}
 
 template <class T>
 struct HyperGradients {
@@ -107,6 +125,8 @@ class DatasetDistiller {
   }
 
   const DDConfig& config() const { return cfg_; }
+  double outer_lr() const { return lr_; }  // the lr of the last outer update (cfg.lr before any)
+  int64_t outer_steps() const { return t_; }
   const Tensor<T>& images() const { return images_; }           // [S, M, ...]
   const Tensor<T>& raw_labels() const { return labels_; }       // [S, M, C]
   const Tensor<T>& raw_lrs() const { return raw_lrs_; }         // [K]

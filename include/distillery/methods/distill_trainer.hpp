@@ -32,7 +32,8 @@
 //   DistillOptions::transform (augmentation) an on-the-fly teacher sees the transformed batch
 //   and a cache does not; without a transform both paths give the same training run.
 // * EMA (Beta smoothing): the EMA model starts as a copy of the student; after optimizer step t
-//   (t = 0, 1, ...) θ̃ ← d θ̃ + (1 − d) θ with d = min(1 − 1/(t + 1), ema_max_decay), so the first
+//   (t = 0, 1, ...) θ̃ ← d θ̃ + (1 − d) θ with d = optim::ramped_ema_decay(t, ema_max_decay) =
+//   min(1 − 1/(t + 1), ema_max_decay), so the first
 //   update copies θ. Its logits are computed in training mode without a graph, as the reference.
 // * Randomness: shuffling follows DataLoader(seed); the loss generator (Beta samples) is
 //   Generator(seed ^ kLossSeedMix). The same arguments give the same run for a fixed thread
@@ -397,8 +398,7 @@ DistillResult<T> train_distill(nn::Module<T>& student, const Tensor<T>& x, const
       l.backward();
       optimizer->step();
       if (ema) {
-        const double d = std::min(1.0 - 1.0 / double(res.steps + 1), opt.ema_max_decay);
-        optim::ema_update(*ema, student, d);
+        optim::ema_update(*ema, student, optim::ramped_ema_decay(res.steps, opt.ema_max_decay));
       }
       ++res.steps;
       loss_sum += double(l.item());

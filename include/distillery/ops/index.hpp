@@ -4,8 +4,10 @@
 // Adjoint pairs make every rule differentiable:
 //   gather  ↔ scatter_add      index_select ↔ index_add      cat → slices      pad → slice
 // Index tensors are Tensor<int64_t> and carry no gradient. Out-of-range indices throw.
+// gather / scatter_add take an index no larger than the input on the dims other than `dim`
+// (PyTorch's rule): a smaller index reads (writes) the leading slice of those dims.
 //
-//   gather(x [B, C], 1, y [B, 1]) -> [B, 1]          embedding(W [V, D], ids [B, T]) -> [B, T, D]
+//   gather(x [B, C], 1, y [B, 1]) -> [B, 1]    gather(x [B, C], 1, i [b ≤ B, k]) -> [b, k]          embedding(W [V, D], ids [B, T]) -> [B, T, D]
 #pragma once
 #include "linalg.hpp"
 
@@ -17,8 +19,8 @@ void check_index_geometry(const Tensor<T>& x, int d, const Tensor<int64_t>& idx,
   check(idx.dim() == x.dim(), op, "index of shape ", idx.shape(), " must have as many dims as ",
         "input of shape ", x.shape());
   for (int i = 0; i < x.dim(); ++i)
-    check(i == d || idx.shape()[i] == x.shape()[i], op, "index shape ", idx.shape(),
-          " must match input shape ", x.shape(), " except along dim ", d);
+    check(i == d || idx.shape()[i] <= x.shape()[i], op, "index shape ", idx.shape(),
+          " must not exceed input shape ", x.shape(), " except along dim ", d);
   check(idx.device() == x.device(), op, "index on ", idx.device(), ", input on ", x.device());
 }
 }  // namespace detail

@@ -6,9 +6,11 @@
 // composed, so gradients of any order come for free:
 //   conv2d      = W[G, Cout/G, K/G] · unfold(x)[N, G, K/G, L]  (+ b)
 //   max_pool2d  = gather(x, argmax window) (rule: scatter_add)   avg_pool2d = mean over unfold
+//                 (or sum · 1/divisor: count_include_pad=false, ceil_mode; AvgPool2dOptions)
 //   adaptive_avg_pool2d = x[N, C, H·W] · P[H·W, oh·ow]  (P the constant pooling matrix)
 //   layer_norm  = (x − μ) · rsqrt(σ² + ε) · w + b   (biased σ², as PyTorch)
 #pragma once
+#include <algorithm>
 #include <array>
 #include <cmath>
 
@@ -341,19 +343,87 @@ Tensor<T> max_pool2d(const Tensor<T>& x, int64_t kernel, int64_t stride = 0, int
   return max_pool2d(x, p);
 }
 
-// avg_pool2d (padding counted in the average, PyTorch's default count_include_pad=True).
+// avg_pool2d options, PyTorch's arguments: kernel, stride (0 = kernel), padding (at most half the
+// kernel), ceil_mode (ceil instead of floor in the output size; the last window must still
+// start inside the input or the left padding), count_include_pad (divide by the window's extent
+// within the padded input, clipped at its right end, instead of by its input elements).
+struct AvgPool2dOptions {
+  std::array<int64_t, 2> kernel{2, 2}, stride{0, 0} /*0 = kernel*/, padding{0, 0};
+  bool ceil_mode = false, count_include_pad = true;
+};
+
+namespace detail {
+// PyTorch's pooling_output_shape: floor_div(n + 2p − k (+ s − 1 in ceil mode), s) + 1, and in
+// ceil mode one less when the last window would start at or past n + p.
+inline int64_t pool_out_size(int64_t n, int64_t k, int64_t s, int64_t p, bool ceil_mode) {
+  int64_t num = n + 2 * p - k + (ceil_mode ? s - 1 : 0);
+  int64_t q = num >= 0 ? num / s : -((-num + s - 1) / s);  // rounds toward −∞
+  int64_t out = q + 1;
+  if (ceil_mode && (out - 1) * s >= n + p) --out;
+  return out;
+}
+}  // namespace detail
+
+// avg_pool2d(x [N, C, H, W]) -> [N, C, Ho, Wo]: sum over unfold(x) (x padded on the right where
+// ceil_mode needs it) times a constant 1/divisor per output position, so every order of
+// gradient is unfold's (fold's) rule.
+template <class T>
+Tensor<T> avg_pool2d(const Tensor<T>& x, const AvgPool2dOptions& p) {
+  check_inputs("avg_pool2d", x);
+  check(x.dim() == 4, "avg_pool2d", "expected input [N, C, H, W], got ", x.shape());
+  const int64_t N = x.shape()[0], C = x.shape()[1], H = x.shape()[2], W = x.shape()[3];
+  const int64_t kh = p.kernel[0], kw = p.kernel[1], ph = p.padding[0], pw = p.padding[1];
+  check(kh > 0 && kw > 0, "avg_pool2d", "kernel size must be positive, got ", kh, "x", kw);
+  const int64_t sh = p.stride[0] ? p.stride[0] : kh, sw = p.stride[1] ? p.stride[1] : kw;
+  check(sh > 0 && sw > 0 && ph >= 0 && pw >= 0, "avg_pool2d",
+        "stride must be positive and padding non-negative, got stride ", sh, "x", sw,
+        ", padding ", ph, "x", pw);
+  check(ph * 2 <= kh && pw * 2 <= kw, "avg_pool2d", "padding ", ph, "x", pw,
+        " must be at most half the kernel ", kh, "x", kw);
+  const int64_t Ho = detail::pool_out_size(H, kh, sh, ph, p.ceil_mode);
+  const int64_t Wo = detail::pool_out_size(W, kw, sw, pw, p.ceil_mode);
+  check(Ho > 0 && Wo > 0, "avg_pool2d", "Output size is too small: input ", x.shape(),
+        ", kernel ", kh, "x", kw, ", stride ", sh, "x", sw, ", padding ", ph, "x", pw,
+        p.ceil_mode ? ", ceil_mode" : "", " give output ", Ho, "x", Wo);
+  // rows/cols the last windows reach past the right padding (ceil_mode only)
+  const int64_t eh = std::max<int64_t>(0, (Ho - 1) * sh + kh - H - 2 * ph);
+  const int64_t ew = std::max<int64_t>(0, (Wo - 1) * sw + kw - W - 2 * pw);
+  std::vector<T> inv(Ho * Wo);
+  bool uniform = true;
+  for (int64_t i = 0; i < Ho; ++i)
+    for (int64_t j = 0; j < Wo; ++j) {  // PyTorch's divide_factor
+      int64_t h0 = i * sh - ph, w0 = j * sw - pw;
+      int64_t h1 = std::min(h0 + kh, H + ph), w1 = std::min(w0 + kw, W + pw);
+      int64_t div = (h1 - h0) * (w1 - w0);
+      if (!p.count_include_pad)
+        div = (std::min(h1, H) - std::max<int64_t>(h0, 0)) *
+              (std::min(w1, W) - std::max<int64_t>(w0, 0));
+      uniform = uniform && div == kh * kw;
+      inv[i * Wo + j] = T(1) / T(div);
+    }
+  Conv2dOptions o;
+  o.stride = {sh, sw};
+  o.padding = {ph, pw};
+  Tensor<T> xp = (eh || ew) ? pad(x, {0, ew, 0, eh}) : x;
+  Shape planes{N * C, 1, H + eh, W + ew};
+  auto g = detail::conv_geometry(planes, kh, kw, o, "avg_pool2d");
+  check(g.Ho == Ho && g.Wo == Wo, "avg_pool2d", "internal: window geometry ", g.Ho, "x", g.Wo,
+        " differs from the output size ", Ho, "x", Wo);
+  Tensor<T> cols = unfold(reshape(xp, planes), g);  // [N·C, kh·kw, Ho·Wo]
+  if (uniform) return reshape(mean(cols, {1}), Shape{N, C, Ho, Wo});
+  Tensor<T> scale = Tensor<T>::from_vector(inv, Shape{Ho * Wo}, x.device());
+  return reshape(sum(cols, {1}) * scale, Shape{N, C, Ho, Wo});
+}
+
+// avg_pool2d with square kernel/stride/padding, padding counted, floor mode (PyTorch defaults).
 template <class T>
 Tensor<T> avg_pool2d(const Tensor<T>& x, int64_t kernel, int64_t stride = 0, int64_t padding = 0) {
   check_inputs("avg_pool2d", x);
-  check(x.dim() == 4, "avg_pool2d", "expected input [N, C, H, W], got ", x.shape());
-  const int64_t N = x.shape()[0], C = x.shape()[1];
-  Conv2dOptions o;
-  o.stride = {stride ? stride : kernel, stride ? stride : kernel};
-  o.padding = {padding, padding};
-  Shape planes{N * C, 1, x.shape()[2], x.shape()[3]};
-  auto g = detail::conv_geometry(planes, kernel, kernel, o, "avg_pool2d");
-  Tensor<T> cols = unfold(reshape(x, planes), g);  // [N·C, k·k, L]
-  return reshape(mean(cols, {1}), Shape{N, C, g.Ho, g.Wo});
+  AvgPool2dOptions p;
+  p.kernel = {kernel, kernel};
+  p.stride = {stride, stride};
+  p.padding = {padding, padding};
+  return avg_pool2d(x, p);
 }
 
 // adaptive_avg_pool2d to (oh, ow) with PyTorch's window rule [floor(i·H/oh), ceil((i+1)·H/oh)).

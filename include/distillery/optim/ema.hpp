@@ -5,6 +5,8 @@
 // (n = number of updates so far, TensorFlow's ExponentialMovingAverage num_updates rule).
 // copy_to(θ) writes the averages into θ in place (e.g. to evaluate the averaged model).
 //
+// ramped_ema_decay(t, max) is the schedule min(1 − 1/(t + 1), max) of Beta smoothing's EMA teacher.
+//
 // ema_update(ema_model, model, decay) does the same between two modules of one structure,
 // parameters averaged and buffers copied — the usual EMA-teacher pattern:
 //   auto teacher = nn::clone(student);   teacher->requires_grad_(false);
@@ -16,6 +18,17 @@
 #include "../ops/inplace.hpp"
 
 namespace distillery::optim {
+
+// The ramped decay of the self-distillation / Beta-smoothing EMA teacher at step t = 0, 1, ...:
+//   d_t = min(1 − 1/(t + 1), max_decay)
+// d_0 = 0 (the first update copies θ), then the running mean of all iterates while
+// t/(t + 1) < max_decay, then max_decay (0.999 in the reference: from t = 999 on).
+inline double ramped_ema_decay(int64_t t, double max_decay = 0.999) {
+  check(t >= 0, "ramped_ema_decay", "step must be non-negative, got ", t);
+  check(max_decay >= 0 && max_decay <= 1, "ramped_ema_decay", "max_decay must be in [0, 1], got ",
+        max_decay);
+  return std::min(1.0 - 1.0 / double(t + 1), max_decay);
+}
 
 template <class T = float>
 class ParameterEMA {
