@@ -223,11 +223,13 @@ Tensor<T> fused_scalar_loss(const char* name, Tensor<T> value, const std::vector
     bool handed_out = false;
   };
   auto state = std::make_shared<State>(State{grads, false});
+  std::vector<Tensor<T>> kept;  // the rule's handles: never the leaves themselves (saved_input)
+  for (const auto& x : inputs) kept.push_back(saved_input(x));
   auto node = std::make_shared<Node<T>>();
   node->name = name;
   for (const auto& x : inputs)
     node->next.push_back(x.defined() && x.requires_grad() ? grad_edge(x) : nullptr);
-  node->backward = [inputs, state, composed](const Tensor<T>& g) {
+  node->backward = [inputs = std::move(kept), state, composed](const Tensor<T>& g) {
     if (is_grad_enabled()) return composed_gradients(inputs, g, composed, true);
     if (state->handed_out) return composed_gradients(inputs, g, composed, false);
     std::vector<Tensor<T>> r(inputs.size());

@@ -257,7 +257,8 @@ Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b = Te
                                             cols.defined() ? cols.data_ptr() : nullptr)) {
       if (grad) {
         const bool nx = x.requires_grad(), nw = w.requires_grad(), nb = b.requires_grad();
-        attach<T>(y, "conv2d", {&x, &w, &b}, [x, w, g, nx, nw, nb, cols](const Tensor<T>& gy) {
+        attach<T>(y, "conv2d", {&x, &w, &b}, [x = saved_input(x), w = saved_input(w), g, nx, nw,
+                                                nb, cols](const Tensor<T>& gy) {
           if (is_grad_enabled()) return detail::conv2d_backward_composed(gy, x, w, g, nx, nw, nb);
           const Device d = x.device();
           Tensor<T> gyc = raw_contiguous(gy), xc2 = raw_contiguous(x), wc2 = raw_contiguous(w);
