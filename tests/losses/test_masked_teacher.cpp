@@ -189,6 +189,26 @@ TEST_CASE("softmax-based losses: a teacher masked by -inf gives the value and gr
   });
 }
 
+TEST_CASE("entropy: a class masked by -inf contributes 0 log 0 = 0 (was NaN)") {
+  auto run = [](double masked) {
+    TD z = TD::from_vector({1.0, masked, 0.1, 0.5, 1.0, masked}, {2, 3}).requires_grad_();
+    TD h = entropy_regularized_loss(z, Tensor<int64_t>::from_vector({0, 1}), 0.1);  // live labels
+    h.backward();
+    return Grads{h.item(), z.grad().to_vector(), {}};
+  };
+  const Grads m = run(-kInf), o = run(-1e4);
+  CHECK(std::isfinite(m.value));
+  CHECK(m.value == doctest::Approx(o.value).epsilon(1e-12));
+  for (size_t k = 0; k < o.gz.size(); ++k) {
+    CHECK(std::isfinite(m.gz[k]));
+    CHECK(m.gz[k] == doctest::Approx(o.gz[k]).epsilon(1e-10));
+  }
+  // one row [1, -inf, 0.1]: H = -(p0 log p0 + p2 log p2) over the two live classes
+  const double p0 = std::exp(1.0) / (std::exp(1.0) + std::exp(0.1)), p2 = 1 - p0;
+  TD h = entropy(TD::from_vector({1.0, -kInf, 0.1}, {1, 3}));
+  CHECK(h.item() == doctest::Approx(-(p0 * std::log(p0) + p2 * std::log(p2))).epsilon(1e-12));
+}
+
 TEST_CASE("softmax-based losses: zero classes give 0") {
   TD z = TD::zeros({3, 0}).requires_grad_();
   TD p = TD::zeros({3, 0});
