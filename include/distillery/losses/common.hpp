@@ -84,13 +84,14 @@ void check_temperature(double temperature, const char* loss) {
 
 template <class T>
 void check_logits_pair(const Tensor<T>& s, const Tensor<T>& t, const char* loss) {
-  check(s.defined() && t.defined(), loss, "undefined input");
+  check_inputs(loss, s, t);  // "<loss>: undefined tensor"
   check(s.dim() == 2 && s.shape() == t.shape(), loss, "student logits ", shape_of(s),
         " and teacher logits ", shape_of(t), " must both be [N, C] with the same shape");
 }
 
 template <class T>
 void check_labels(const Tensor<T>& logits, const Tensor<int64_t>& labels, const char* loss) {
+  check_inputs(loss, logits, labels);
   check(labels.defined() && logits.defined() && labels.dim() == 1 && logits.dim() == 2 &&
             labels.shape()[0] == logits.shape()[0],
         loss, "labels ", shape_of(labels), " must be [N] for logits ", shape_of(logits));
