@@ -8,10 +8,20 @@
 //                 backward, SGD step                                          ≤ 0.8× LibTorch
 //   chain_1000    1,000 elementwise ops on a 16-element tensor, fwd + bwd     ≤ 0.5× LibTorch
 //   mlp_hvp       Hessian-vector product of the mlp_step loss (create_graph)  ≤ 1.0× LibTorch
+//   busy/<case>/threads:<n>   gemm_128, mlp_step and lenet_step (LeNet-5, batch 64) at n = 1, 2
+//                 threads while a background thread spins on one core (pinned to the first
+//                 allowed CPU): a shared machine. Target (issue 26): 2 threads no slower than 1.
 //
 // Both sides compute the same math from the same initial values; the inputs are built outside
 // the timed loop. Run through scripts/bench.sh (OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1).
 #include "bench_common.hpp"
+#include "lenet_models.hpp"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <atomic>
+#include <thread>
 
 namespace {
 namespace ds = distillery;
@@ -215,6 +225,91 @@ void BM_torch_chain(benchmark::State& st) {
   st.counters["ops/s"] = benchmark::Counter(1001, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+
+// ---- busy core: the cases above while another thread keeps one core busy -----------------
+// A spinning thread pinned to the first CPU this process may use (as a compile or a second
+// experiment would keep it busy); the benchmark runs with st.range(0) threads on both sides.
+class BusyCore {
+ public:
+  BusyCore() : thread_([this] { spin(); }) {
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0)
+      for (int c = 0; c < CPU_SETSIZE; ++c)
+        if (CPU_ISSET(c, &allowed)) {
+          cpu_set_t one;
+          CPU_ZERO(&one);
+          CPU_SET(c, &one);
+          pthread_setaffinity_np(thread_.native_handle(), sizeof(one), &one);
+          break;
+        }
+  }
+  ~BusyCore() {
+    stop_ = true;
+    thread_.join();
+  }
+
+ private:
+  void spin() {
+    volatile uint64_t x = 0;
+    while (!stop_.load(std::memory_order_relaxed)) x = x + 1;
+  }
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// Runs bm with st.range(0) threads (Distillery: omp_set_num_threads, read by cpu::max_threads;
+// LibTorch: set_num_threads) and a busy core; restores both thread counts afterwards.
+template <void (*BM)(benchmark::State&)>
+void BM_busy(benchmark::State& st) {
+  const int threads = static_cast<int>(st.range(0));
+  const int ds_prev = ds::cpu::max_threads(), torch_prev = torch::get_num_threads();
+#ifdef _OPENMP
+  omp_set_num_threads(threads);
+#endif
+  torch::set_num_threads(threads);
+  {
+    BusyCore busy;
+    BM(st);
+  }
+#ifdef _OPENMP
+  omp_set_num_threads(ds_prev);
+#endif
+  torch::set_num_threads(torch_prev);
+  st.counters["threads"] = threads;
+}
+
+void BM_ds_lenet_step(benchmark::State& st) {
+  bench::DsLeNet m;
+  bench::LeNetData d(64);
+  ds::optim::SGDOptions so;
+  so.lr = 0.01;
+  so.momentum = 0.9;
+  ds::optim::SGD<float> opt(m.p, so);
+  for (auto _ : st) {
+    opt.zero_grad();
+    auto l = ds::cross_entropy(m.forward(d.x), d.y);
+    l.backward();
+    opt.step();
+    benchmark::DoNotOptimize(l.data_ptr());
+  }
+}
+
+void BM_torch_lenet_step(benchmark::State& st) {
+  bench::DsLeNet dm;
+  bench::TorchLeNet m(dm);
+  bench::LeNetData d(64);
+  auto x = bench::to_torch(d.x, false);
+  auto y = bench::to_torch_index(d.y);
+  torch::optim::SGD opt(m.p, torch::optim::SGDOptions(0.01).momentum(0.9));
+  for (auto _ : st) {
+    opt.zero_grad();
+    auto l = torch::nn::functional::cross_entropy(m.forward(x), y);
+    l.backward();
+    opt.step();
+    benchmark::DoNotOptimize(l.data_ptr());
+  }
+}
+
 }  // namespace
 
 BENCHMARK(BM_ds_gemm<512>)->Name("distillery/gemm_512")->Unit(benchmark::kMillisecond);
@@ -231,5 +326,18 @@ BENCHMARK(BM_ds_chain)->Name("distillery/chain_1000")->Unit(benchmark::kMicrosec
 BENCHMARK(BM_torch_chain)->Name("libtorch/chain_1000")->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ds_mlp_hvp)->Name("distillery/mlp_hvp")->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_torch_mlp_hvp)->Name("libtorch/mlp_hvp")->Unit(benchmark::kMicrosecond);
+
+BENCHMARK(BM_busy<BM_ds_gemm<128>>)->Name("distillery/busy/gemm_128")->Arg(1)->Arg(2)
+    ->ArgName("threads")->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_busy<BM_torch_gemm<128>>)->Name("libtorch/busy/gemm_128")->Arg(1)->Arg(2)
+    ->ArgName("threads")->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_busy<BM_ds_mlp_step>)->Name("distillery/busy/mlp_step")->Arg(1)->Arg(2)
+    ->ArgName("threads")->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_busy<BM_torch_mlp_step>)->Name("libtorch/busy/mlp_step")->Arg(1)->Arg(2)
+    ->ArgName("threads")->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_busy<BM_ds_lenet_step>)->Name("distillery/busy/lenet_step")->Arg(1)->Arg(2)
+    ->ArgName("threads")->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_busy<BM_torch_lenet_step>)->Name("libtorch/busy/lenet_step")->Arg(1)->Arg(2)
+    ->ArgName("threads")->Unit(benchmark::kMillisecond);
 
 DISTILLERY_BENCH_MAIN()

@@ -13,64 +13,13 @@
 // values): conv2d/max_pool2d/linear/softmax/layer_norm are LibTorch's fused kernels on its side.
 // Run through scripts/bench.sh (OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1).
 #include "bench_common.hpp"
+#include "lenet_models.hpp"
 
 namespace {
+using bench::DsLeNet;
+using bench::LeNetData;
+using bench::TorchLeNet;
 namespace ds = distillery;
-
-// ---- LeNet-5 -----------------------------------------------------------------------------
-// conv 1→6 5×5 pad 2, ReLU, maxpool 2 | conv 6→16 5×5, ReLU, maxpool 2 | 400→120→84→10
-struct DsLeNet {
-  std::vector<ds::TensorF> p;  // c1w c1b c2w c2b f1w f1b f2w f2b f3w f3b
-  DsLeNet() {
-    ds::Generator gen(5);
-    p.push_back(bench::ds_param({6, 1, 5, 5}, 25, gen));
-    p.push_back(bench::ds_param({6}, 25, gen));
-    p.push_back(bench::ds_param({16, 6, 5, 5}, 150, gen));
-    p.push_back(bench::ds_param({16}, 150, gen));
-    const int64_t fc[4] = {400, 120, 84, 10};
-    for (int l = 0; l < 3; ++l) {
-      p.push_back(bench::ds_param({fc[l + 1], fc[l]}, fc[l], gen));
-      p.push_back(bench::ds_param({fc[l + 1]}, fc[l], gen));
-    }
-  }
-  ds::TensorF forward(const ds::TensorF& x) const {
-    ds::Conv2dOptions pad2;
-    pad2.padding = {2, 2};
-    auto h = ds::max_pool2d(ds::relu(ds::conv2d(x, p[0], p[1], pad2)), 2);
-    h = ds::max_pool2d(ds::relu(ds::conv2d(h, p[2], p[3])), 2);
-    h = ds::flatten(h, 1);
-    h = ds::relu(ds::linear(h, p[4], p[5]));
-    h = ds::relu(ds::linear(h, p[6], p[7]));
-    return ds::linear(h, p[8], p[9]);
-  }
-};
-
-struct TorchLeNet {
-  std::vector<torch::Tensor> p;
-  explicit TorchLeNet(const DsLeNet& m) {
-    for (auto& t : m.p) p.push_back(bench::to_torch(t));
-  }
-  torch::Tensor forward(const torch::Tensor& x) const {
-    auto h = torch::max_pool2d(torch::relu(torch::conv2d(x, p[0], p[1], 1, 2)), 2);
-    h = torch::max_pool2d(torch::relu(torch::conv2d(h, p[2], p[3])), 2);
-    h = torch::flatten(h, 1);
-    h = torch::relu(torch::linear(h, p[4], p[5]));
-    h = torch::relu(torch::linear(h, p[6], p[7]));
-    return torch::linear(h, p[8], p[9]);
-  }
-};
-
-struct LeNetData {
-  ds::TensorF x;
-  ds::Tensor<int64_t> y;
-  explicit LeNetData(int64_t n) {
-    ds::Generator gen(9);
-    x = ds::TensorF::rand({n, 1, 28, 28}, gen);
-    std::vector<int64_t> labels(n);
-    for (auto& l : labels) l = gen.randint(10);
-    y = ds::Tensor<int64_t>::from_vector(labels, ds::Shape{n});
-  }
-};
 
 void BM_ds_lenet_step(benchmark::State& st) {
   DsLeNet m;

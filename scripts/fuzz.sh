@@ -7,6 +7,9 @@
 # script and leaves the input that caused it in the build folder.
 # Needs clang (installs Debian's clang-14 + libclang-rt-14-dev when missing, if run as root).
 # The fuzz targets are not part of the CMake build.
+# gzip_bomb fuzzes gzip IDX files that expand far beyond their declared size: inputs up to
+# 256 KiB (~270 MB of output when decompressed) and no allocation over 64 MB; it shares the idx
+# target's time slot (each gets half), so the total time stays 5 x SECONDS_PER_TARGET.
 #
 # Usage: scripts/fuzz.sh [SECONDS_PER_TARGET]     (default 20; or FUZZ_SECONDS)
 #        FUZZ_TARGETS="idx safetensors" scripts/fuzz.sh 5
@@ -14,7 +17,7 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seconds="${1:-${FUZZ_SECONDS:-20}}"
-targets="${FUZZ_TARGETS:-idx safetensors mnist_json sentences text_tasks}"
+targets="${FUZZ_TARGETS:-idx gzip_bomb safetensors mnist_json sentences text_tasks}"
 out="$repo/build-fuzz"
 
 say() { printf 'fuzz: %s\n' "$*"; }
@@ -58,6 +61,19 @@ seed() {  # $1 = target, then files
 fx="$repo/tests/fixtures"
 seed idx "$fx/tiny_images.idx" "$fx/tiny_images.idx.gz" "$fx/tiny_labels.idx.gz" "$fx/inflate_fixed.gz"
 seed safetensors "$fx/torch_state.safetensors"
+seed gzip_bomb  # 3 bytes: declared extent E, then raw DEFLATE (fuzz_gzip_bomb.cpp)
+if command -v python3 >/dev/null 2>&1; then
+  python3 - "$out/seeds/gzip_bomb" <<'PY'
+import sys, zlib
+def seed(name, extent, payload):
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    with open(f"{sys.argv[1]}/{name}", "wb") as f:
+        f.write(extent.to_bytes(3, "big") + c.compress(payload) + c.flush())
+seed("exact", 1000, bytes(range(256)) * 3 + bytes(232))   # E bytes: parses
+seed("short", 4096, bytes(100))                            # fewer than declared: refused
+seed("bomb", 1000, bytes(100 << 20))                        # 100 MB behind a 1000-byte header
+PY
+fi
 seed mnist_json
 seed sentences
 printf '{"data":[0,0.5,1%s]}' "$(printf ',0.25%.0s' $(seq 781))" > "$out/seeds/mnist_json/one.json"
@@ -93,11 +109,14 @@ for t in $targets; do
     "$cxx" -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
       -fno-omit-frame-pointer -I "$repo/include" -I "$eigen" "$src" "$kobj" -o "$bin"
   fi
-  dict=()
-  [[ "$t" == idx ]] || dict=(-dict="$repo/tests/fuzz/json.dict")
-  say "running fuzz_$t for ${seconds}s"
-  if ! (cd "$out" && "$bin" "$out/corpus/$t" "$out/seeds/$t" "${dict[@]}" \
-          -max_total_time="$seconds" -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
+  opts=(-max_len=16384)
+  [[ "$t" == idx || "$t" == gzip_bomb ]] || opts+=(-dict="$repo/tests/fuzz/json.dict")
+  [[ "$t" == gzip_bomb ]] && opts=(-max_len=262144 -malloc_limit_mb=64)
+  secs="$seconds"  # idx and gzip_bomb share one slot
+  [[ "$t" == idx || "$t" == gzip_bomb ]] && secs=$(( (seconds + 1) / 2 ))
+  say "running fuzz_$t for ${secs}s"
+  if ! (cd "$out" && "$bin" "$out/corpus/$t" "$out/seeds/$t" "${opts[@]}" \
+          -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
           -print_final_stats=1 >"$out/fuzz_$t.log" 2>&1); then
     say "fuzz_$t FAILED; last lines of $out/fuzz_$t.log:"
     tail -n 40 "$out/fuzz_$t.log" >&2

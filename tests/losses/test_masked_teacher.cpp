@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <vector>
 
@@ -102,5 +103,117 @@ TEST_CASE("kd_loss: zero classes give 0 (as PyTorch), not an Eigen assertion or 
     TD l = kd_loss(z, TD::zeros({3, 0}), 2.0, r, TemperatureScale::t_squared);
     CHECK(l.item() == 0.0);
     l.backward();
+  }
+}
+
+// ---- the other softmax-based losses (issue 26 audit) ----------------------------------------
+// Each row: loss(z, v) with teacher-side logits v masked by −inf must be finite and equal, value
+// and gradients (student, and teacher where it keeps a gradient), the same loss with −1e4 in
+// place of −inf (p = 0 exactly in double). Losses on features, relations or probabilities
+// (feature, relation, ckd, transformer_kd, dpd, metric) take no logits through a softmax of a
+// teacher and have no −inf convention to follow; ckd masks invalid pairs with an explicit mask.
+namespace {
+struct Grads {
+  double value;
+  std::vector<double> gz, gv;
+};
+using PairLoss = std::function<TD(const TD& z, const TD& v)>;
+Grads run_pair(const PairLoss& f, const std::vector<double>& z, const std::vector<double>& v,
+               bool teacher_grad) {
+  TD zt = TD::from_vector(z, {2, 3}).requires_grad_();
+  TD vt = TD::from_vector(v, {2, 3});
+  if (teacher_grad) vt.requires_grad_();
+  TD l = f(zt, vt);
+  l.backward();
+  Grads r{l.item(), zt.grad().to_vector(), {}};
+  if (teacher_grad) r.gv = vt.grad().defined() ? vt.grad().to_vector() : std::vector<double>(6, 0.0);
+  return r;
+}
+void check_masked(const char* name, const PairLoss& f, bool teacher_grad = false) {
+  INFO(name);
+  const std::vector<double> z = {1.0, 0.5, -0.3, 0.2, 0.1, 0.4};
+  const std::vector<double> v = {2.0, -kInf, 0.1, 0.5, 1.0, -kInf};
+  const std::vector<double> v_finite = {2.0, -1e4, 0.1, 0.5, 1.0, -1e4};
+  const Grads m = run_pair(f, z, v, teacher_grad), o = run_pair(f, z, v_finite, teacher_grad);
+  REQUIRE(std::isfinite(o.value));
+  CHECK(std::isfinite(m.value));
+  CHECK(m.value == doctest::Approx(o.value).epsilon(1e-12));
+  for (size_t k = 0; k < o.gz.size(); ++k) {
+    CHECK(std::isfinite(m.gz[k]));
+    CHECK(m.gz[k] == doctest::Approx(o.gz[k]).epsilon(1e-10));
+  }
+  for (size_t k = 0; k < o.gv.size(); ++k) {
+    CHECK(std::isfinite(m.gv[k]));
+    CHECK(m.gv[k] == doctest::Approx(o.gv[k]).epsilon(1e-10));
+  }
+}
+const Tensor<int64_t> kLabels = Tensor<int64_t>::from_vector({0, 2});
+}  // namespace
+
+TEST_CASE("softmax-based losses: a teacher masked by -inf gives the value and gradient of -1e4") {
+  for (LossPath path : {LossPath::fused, LossPath::composed}) {
+    const bool fused = path == LossPath::fused;
+    check_masked(fused ? "mutual_learning_loss fused" : "mutual_learning_loss composed",
+                 [path](const TD& z, const TD& v) { return mutual_learning_loss(z, v, kLabels, path); });
+    check_masked(fused ? "kd_with_cross_entropy fused" : "kd_with_cross_entropy composed",
+                 [path](const TD& z, const TD& v) {
+                   return kd_with_cross_entropy(z, v, kLabels, 0.5, 2.0, Reduction::batchmean,
+                                                TemperatureScale::t_squared, Divergence::kl, path);
+                 });
+    for (Reduction r : {Reduction::batchmean, Reduction::sum, Reduction::mean, Reduction::none})
+      for (Divergence d : {Divergence::kl, Divergence::soft_cross_entropy}) {
+        if (fused && r == Reduction::none) continue;  // no fused kernel for none
+        check_masked("kd_loss (reduction x divergence)", [=](const TD& z, const TD& v) {
+          return sum(kd_loss(z, v, 2.0, r, TemperatureScale::t_squared, d, TeacherGrad::detach,
+                             r == Reduction::none ? LossPath::automatic : path));
+        });
+      }
+  }
+  check_masked("kd_loss, teacher keeps its gradient (composed)", [](const TD& z, const TD& v) {
+    return kd_loss(z, v, 2.0, Reduction::batchmean, TemperatureScale::t_squared, Divergence::kl,
+                   TeacherGrad::keep);
+  }, /*teacher_grad=*/true);
+  check_masked("self_distillation_loss", [](const TD& z, const TD& v) {
+    return self_distillation_loss(z, v, kLabels, 0.4, 4.0);
+  });
+  check_masked("soft_cross_entropy(z, softmax_with_temperature(v))", [](const TD& z, const TD& v) {
+    return soft_cross_entropy(z, softmax_with_temperature(v, 2.0), Reduction::mean, 2.0);
+  }, true);
+  check_masked("soft_label_cross_entropy, LabelForm::softmax (learned labels)",
+               [](const TD& z, const TD& v) {
+    return soft_label_cross_entropy(z, v, LabelForm::softmax, Reduction::mean);
+  }, true);
+  check_masked("beta_smoothing_loss (EMA teacher masked)", [](const TD& z, const TD& v) {
+    TD t = beta_smoothing_targets_from_samples(v, kLabels, {0.9, 0.6});
+    return beta_smoothing_loss(z, kLabels, t, 0.5);
+  });
+}
+
+TEST_CASE("entropy: a class masked by -inf contributes 0 log 0 = 0 (was NaN)") {
+  auto run = [](double masked) {
+    TD z = TD::from_vector({1.0, masked, 0.1, 0.5, 1.0, masked}, {2, 3}).requires_grad_();
+    TD h = entropy_regularized_loss(z, Tensor<int64_t>::from_vector({0, 1}), 0.1);  // live labels
+    h.backward();
+    return Grads{h.item(), z.grad().to_vector(), {}};
+  };
+  const Grads m = run(-kInf), o = run(-1e4);
+  CHECK(std::isfinite(m.value));
+  CHECK(m.value == doctest::Approx(o.value).epsilon(1e-12));
+  for (size_t k = 0; k < o.gz.size(); ++k) {
+    CHECK(std::isfinite(m.gz[k]));
+    CHECK(m.gz[k] == doctest::Approx(o.gz[k]).epsilon(1e-10));
+  }
+  // one row [1, -inf, 0.1]: H = -(p0 log p0 + p2 log p2) over the two live classes
+  const double p0 = std::exp(1.0) / (std::exp(1.0) + std::exp(0.1)), p2 = 1 - p0;
+  TD h = entropy(TD::from_vector({1.0, -kInf, 0.1}, {1, 3}));
+  CHECK(h.item() == doctest::Approx(-(p0 * std::log(p0) + p2 * std::log(p2))).epsilon(1e-12));
+}
+
+TEST_CASE("softmax-based losses: zero classes give 0") {
+  TD z = TD::zeros({3, 0}).requires_grad_();
+  TD p = TD::zeros({3, 0});
+  for (TD l : {soft_cross_entropy(z, p, Reduction::mean), soft_cross_entropy(z, p, Reduction::sum),
+               soft_label_cross_entropy(z, p, LabelForm::softmax, Reduction::mean)}) {
+    CHECK(l.item() == 0.0);
   }
 }

@@ -125,7 +125,7 @@ namespace detail {
 
 template <class T>
 void check_hidden(const Tensor<T>& s, const Tensor<T>& t, const Tensor<T>& mask, const char* loss) {
-  check(s.defined() && t.defined(), loss, "undefined input");
+  check_inputs(loss, s, t);
   check(s.dim() == 4 && t.dim() == 4 && s.shape()[0] == t.shape()[0] &&
             s.shape()[1] == t.shape()[1] && s.shape()[2] == t.shape()[2],
         loss, "student hidden states ", detail::shape_of(s), " and teacher ", detail::shape_of(t),

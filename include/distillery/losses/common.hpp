@@ -84,13 +84,14 @@ void check_temperature(double temperature, const char* loss) {
 
 template <class T>
 void check_logits_pair(const Tensor<T>& s, const Tensor<T>& t, const char* loss) {
-  check(s.defined() && t.defined(), loss, "undefined input");
+  check_inputs(loss, s, t);  // "<loss>: undefined tensor"
   check(s.dim() == 2 && s.shape() == t.shape(), loss, "student logits ", shape_of(s),
         " and teacher logits ", shape_of(t), " must both be [N, C] with the same shape");
 }
 
 template <class T>
 void check_labels(const Tensor<T>& logits, const Tensor<int64_t>& labels, const char* loss) {
+  check_inputs(loss, logits, labels);
   check(labels.defined() && logits.defined() && labels.dim() == 1 && logits.dim() == 2 &&
             labels.shape()[0] == logits.shape()[0],
         loss, "labels ", shape_of(labels), " must be [N] for logits ", shape_of(logits));
@@ -223,14 +224,16 @@ Tensor<T> fused_scalar_loss(const char* name, Tensor<T> value, const std::vector
     bool handed_out = false;
   };
   auto state = std::make_shared<State>(State{grads, false});
+  std::vector<Tensor<T>> kept;  // the rule's handles: never the leaves themselves (saved_input)
+  for (const auto& x : inputs) kept.push_back(saved_input(x));
   auto node = std::make_shared<Node<T>>();
   node->name = name;
   for (const auto& x : inputs)
     node->next.push_back(x.defined() && x.requires_grad() ? grad_edge(x) : nullptr);
-  auto with_graph = [inputs, composed](const Tensor<T>& g) {
+  auto with_graph = [inputs = kept, composed](const Tensor<T>& g) {
     return composed_gradients(inputs, g, composed, true);
   };
-  auto first_order = [inputs, state, composed](const Tensor<T>& g) {
+  auto first_order = [inputs = kept, state, composed](const Tensor<T>& g) {
     if (state->handed_out) return composed_gradients(inputs, g, composed, false);
     std::vector<Tensor<T>> r(inputs.size());
     if (g.device() != Device::cpu) {  // scale on the device, without reading g back

@@ -30,6 +30,7 @@ Tensor<T> soft_label_cross_entropy(const Tensor<T>& logits, const Tensor<T>& lab
 template <class T>
 Tensor<T> soft_label_binary_cross_entropy(const Tensor<T>& logits, const Tensor<T>& labels,
                                           Reduction reduction = Reduction::mean) {
+  check_inputs("soft_label_binary_cross_entropy", logits, labels);
   check(logits.defined() && labels.defined() && logits.shape() == labels.shape() &&
             (logits.dim() == 1 || (logits.dim() == 2 && logits.shape()[1] == 1)),
         "soft_label_binary_cross_entropy", "logits ", detail::shape_of(logits), " and labels ",

@@ -38,6 +38,7 @@ template <class T>
 Tensor<T> dpd_weights(const Tensor<T>& peer_values, const Tensor<T>& own_values, double beta,
                       AdvantageSign sign,
                       DpdWeighting weighting = DpdWeighting::clip_normalized) {
+  check_inputs("dpd_weights", peer_values, own_values);
   check(peer_values.defined() && own_values.defined() && peer_values.dim() == 1 &&
             peer_values.shape() == own_values.shape(),
         "dpd_weights", "peer values ", detail::shape_of(peer_values), " and own values ",
@@ -72,6 +73,7 @@ Tensor<T> dpd_scale(const Tensor<T>& l, DpdBatchScale scale, int64_t N) {
 template <class T>
 Tensor<T> dpd_imitation_loss(const Tensor<T>& actions, const Tensor<T>& peer_actions,
                              const Tensor<T>& weights, DpdBatchScale scale) {
+  check_inputs("dpd_imitation_loss", actions, peer_actions, weights);
   check(actions.defined() && peer_actions.defined() && actions.dim() == 2 &&
             actions.shape() == peer_actions.shape(),
         "dpd_imitation_loss", "actions ", detail::shape_of(actions), " and peer actions ",
@@ -84,6 +86,7 @@ Tensor<T> dpd_imitation_loss(const Tensor<T>& actions, const Tensor<T>& peer_act
 
 template <class T>
 Tensor<T> dpd_nll_loss(const Tensor<T>& log_probs, const Tensor<T>& weights, DpdBatchScale scale) {
+  check_inputs("dpd_nll_loss", log_probs, weights);
   check(log_probs.defined() && log_probs.dim() == 1, "dpd_nll_loss", "log-probabilities ",
         detail::shape_of(log_probs), " must be [N]");
   detail::check_weights(weights, log_probs.shape()[0], "dpd_nll_loss");
@@ -93,6 +96,7 @@ Tensor<T> dpd_nll_loss(const Tensor<T>& log_probs, const Tensor<T>& weights, Dpd
 template <class T>
 Tensor<T> gaussian_log_prob(const Tensor<T>& mean_actions, const Tensor<T>& log_std,
                             const Tensor<T>& actions) {
+  check_inputs("gaussian_log_prob", mean_actions, log_std, actions);
   check(mean_actions.defined() && log_std.defined() && actions.defined() &&
             mean_actions.dim() == 2 && actions.shape() == mean_actions.shape() &&
             (log_std.shape() == Shape{mean_actions.shape()[1]} ||

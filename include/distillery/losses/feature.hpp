@@ -38,6 +38,7 @@ template <class T, class Regressor,
           class = std::enable_if_t<std::is_invocable_r_v<Tensor<T>, Regressor, const Tensor<T>&>>>
 Tensor<T> fitnets_hint_loss(const Tensor<T>& student_features, const Tensor<T>& teacher_features,
                             Regressor&& regressor, Reduction reduction) {
+  check_inputs("fitnets_hint_loss", student_features, teacher_features);
   check(
       student_features.defined() && teacher_features.defined() && student_features.dim() >= 2 &&
           teacher_features.dim() >= 2 && student_features.shape()[0] == teacher_features.shape()[0],
@@ -55,6 +56,7 @@ template <class T>
 Tensor<T> fitnets_hint_loss(const Tensor<T>& student_features, const Tensor<T>& teacher_features,
                             const Tensor<T>& regressor_weight, const Tensor<T>& regressor_bias,
                             Reduction reduction) {
+  check_inputs("fitnets_hint_loss", student_features, teacher_features, regressor_weight);
   check(regressor_weight.defined() && regressor_weight.dim() == 2 && student_features.dim() >= 2 &&
             regressor_weight.shape()[1] == student_features.shape()[1],
         "fitnets_hint_loss", "regressor weight ", detail::shape_of(regressor_weight),
@@ -73,6 +75,7 @@ Tensor<T> fitnets_hint_loss(const Tensor<T>& student_features, const Tensor<T>& 
 // Per-sample L2-normalised spatial attention map of f [N, C, ...] -> [N, prod(spatial)].
 template <class T>
 Tensor<T> attention_map(const Tensor<T>& features, double p = 2) {
+  check_inputs("attention_map", features);
   check(features.defined() && features.dim() >= 2, "attention_map", "features ",
         detail::shape_of(features), " must be [N, C, ...]");
   check(p > 0, "attention_map", "p must be positive, got ", p);
@@ -85,6 +88,7 @@ template <class T>
 Tensor<T> attention_transfer_loss(const Tensor<T>& student_features,
                                   const Tensor<T>& teacher_features, double p = 2,
                                   Reduction reduction = Reduction::mean) {
+  check_inputs("attention_transfer_loss", student_features, teacher_features);
   check(student_features.defined() && teacher_features.defined() && student_features.dim() >= 2 &&
             teacher_features.dim() >= 2 &&
             student_features.shape()[0] == teacher_features.shape()[0] &&

@@ -24,7 +24,7 @@ namespace detail {
 
 template <class T>
 void check_embedding_pair(const Tensor<T>& s, const Tensor<T>& t, const char* loss) {
-  check(s.defined() && t.defined(), loss, "undefined input");
+  check_inputs(loss, s, t);
   check(s.dim() == 2 && t.dim() == 2 && s.shape()[0] == t.shape()[0], loss, "student ",
         detail::shape_of(s), " and teacher ", detail::shape_of(t),
         " must be [N, Ds] and [N, Dt] with the same N");
@@ -142,6 +142,7 @@ Tensor<T> rkd_loss(const Tensor<T>& student, const Tensor<T>& teacher, double di
 template <class T>
 Tensor<T> similarity_preserving_loss(const Tensor<T>& student_features,
                                      const Tensor<T>& teacher_features) {
+  check_inputs("similarity_preserving_loss", student_features, teacher_features);
   check(
       student_features.defined() && teacher_features.defined() && student_features.dim() >= 1 &&
           teacher_features.dim() >= 1 && student_features.shape()[0] == teacher_features.shape()[0],

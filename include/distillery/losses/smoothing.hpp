@@ -125,13 +125,16 @@ Tensor<T> beta_smoothing_loss(const Tensor<T>& logits, const Tensor<int64_t>& la
              mul_scalar(smoothed_cross_entropy(logits, targets.detach()), T(alpha)));
 }
 
-// Mean over the batch of H(softmax(z)) = −Σ p log p.
+// Mean over the batch of H(softmax(z)) = −Σ p log p, with 0 · log 0 = 0: a class masked by a
+// −inf logit contributes nothing (value and gradient), as torch.distributions.Categorical.
 template <class T>
 Tensor<T> entropy(const Tensor<T>& logits) {
   check(logits.defined() && logits.dim() == 2, "entropy", "logits ", detail::shape_of(logits),
         " must be [N, C]");
   Tensor<T> lp = log_softmax(logits, 1);
-  return mul_scalar(neg(sum(mul(exp(lp), lp))),
+  Tensor<T> p = exp(lp);
+  lp = where(gt_scalar(p.detach(), T(0)), lp, Tensor<T>::zeros({}, lp.device()));
+  return mul_scalar(neg(sum(mul(p, lp))),
                     T(1.0 / double(std::max<int64_t>(logits.shape()[0], 1))));
 }
 

@@ -34,6 +34,7 @@ Tensor<T> token_weights(const Tensor<T>& mask, int64_t B, int64_t n, Device dev,
 
 template <class T>
 Tensor<T> pkd_loss(const Tensor<T>& student_cls, const Tensor<T>& teacher_cls) {
+  check_inputs("pkd_loss", student_cls, teacher_cls);
   check(student_cls.defined() && teacher_cls.defined() && student_cls.dim() == 3 &&
             student_cls.shape() == teacher_cls.shape(),
         "pkd_loss", "student ", detail::shape_of(student_cls), " and teacher ",
@@ -48,6 +49,7 @@ Tensor<T> pkd_loss(const Tensor<T>& student_cls, const Tensor<T>& teacher_cls) {
 template <class T>
 Tensor<T> hidden_mse_loss(const Tensor<T>& student_hidden, const Tensor<T>& teacher_hidden,
                           const Tensor<T>& mask = Tensor<T>()) {
+  check_inputs("hidden_mse_loss", student_hidden, teacher_hidden);  // mask optional
   check(student_hidden.defined() && teacher_hidden.defined() && student_hidden.dim() == 4 &&
             student_hidden.shape() == teacher_hidden.shape(),
         "hidden_mse_loss", "student ", detail::shape_of(student_hidden), " and teacher ",
@@ -63,6 +65,7 @@ Tensor<T> hidden_mse_loss(const Tensor<T>& student_hidden, const Tensor<T>& teac
 template <class T>
 Tensor<T> attention_mse_loss(const Tensor<T>& student_attn, const Tensor<T>& teacher_attn,
                              const Tensor<T>& mask = Tensor<T>()) {
+  check_inputs("attention_mse_loss", student_attn, teacher_attn);  // mask optional
   check(student_attn.defined() && teacher_attn.defined() && student_attn.dim() == 4 &&
             student_attn.shape() == teacher_attn.shape() &&
             student_attn.shape()[2] == student_attn.shape()[3],

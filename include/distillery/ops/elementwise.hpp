@@ -53,7 +53,7 @@ Tensor<T> unary_op(UnaryOp op, const Tensor<T>& a, const char* name, Rule rule, 
   Tensor<T> out = unary_raw(op, a, p1, p2);
   if (needs_grad({&a})) {
     SavedOutput<T> y(out);
-    attach<T>(out, name, {&a}, [a, y, rule](const Tensor<T>& g) {
+    attach<T>(out, name, {&a}, [a = saved_input(a), y, rule](const Tensor<T>& g) {
       return std::vector<Tensor<T>>{rule(g, a, y)};
     }, elementwise_saves(name));
   }
@@ -112,7 +112,8 @@ Tensor<T> binary_op(BinaryOp op, const Tensor<T>& a, const Tensor<T>& b, const c
   if (needs_grad({&a, &b})) {
     SavedOutput<T> y(out);
     bool na = a.requires_grad(), nb = b.requires_grad();
-    attach<T>(out, name, {&a, &b}, [a, b, y, na, nb, rule](const Tensor<T>& g) {
+    attach<T>(out, name, {&a, &b},
+              [a = saved_input(a), b = saved_input(b), y, na, nb, rule](const Tensor<T>& g) {
       auto [ga, gb] = rule(g, a, b, y, na, nb);
       return std::vector<Tensor<T>>{ga.defined() ? sum_to(ga, a.shape()) : ga,
                                     gb.defined() ? sum_to(gb, b.shape()) : gb};

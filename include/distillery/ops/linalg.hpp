@@ -137,7 +137,8 @@ Tensor<T> matmul(const Tensor<T>& a0, const Tensor<T>& b0) {
   }
   if (needs_grad({&a0, &b0})) {
     bool na_ = a0.requires_grad(), nb_ = b0.requires_grad();
-    attach<T>(out, "matmul", {&a0, &b0}, [a0, b0, na_, nb_](const Tensor<T>& g) {
+    attach<T>(out, "matmul", {&a0, &b0},
+              [a0 = saved_input(a0), b0 = saved_input(b0), na_, nb_](const Tensor<T>& g) {
       return std::vector<Tensor<T>>{na_ ? detail::matmul_grad_a(g, a0, b0) : Tensor<T>(),
                                     nb_ ? detail::matmul_grad_b(g, a0, b0) : Tensor<T>()};
     });

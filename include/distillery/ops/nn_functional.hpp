@@ -259,10 +259,12 @@ Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b = Te
                                             cols.defined() ? cols.data_ptr() : nullptr)) {
       if (grad) {
         const bool nx = x.requires_grad(), nw = w.requires_grad(), nb = b.requires_grad();
-        auto composed = [x, w, g, nx, nw, nb](const Tensor<T>& gy) {
+        auto composed = [x = saved_input(x), w = saved_input(w), g, nx, nw,
+                         nb](const Tensor<T>& gy) {
           return detail::conv2d_backward_composed(gy, x, w, g, nx, nw, nb);
         };
-        auto fused = [x, w, g, nx, nw, nb, cols](const Tensor<T>& gy) {
+        auto fused = [x = saved_input(x), w = saved_input(w), g, nx, nw, nb,
+                      cols](const Tensor<T>& gy) {
           const Device d = x.device();
           Tensor<T> gyc = raw_contiguous(gy), xc2 = raw_contiguous(x), wc2 = raw_contiguous(w);
           Tensor<T> gx = nx ? Tensor<T>::empty(x.shape(), d) : Tensor<T>();
