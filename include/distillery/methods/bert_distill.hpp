@@ -13,7 +13,8 @@
 //              pkd        kd + β · pkd_loss(CLS of the aligned intermediate layers)
 //              tinybert   kd + γ_h · hidden_mse(W·H_s, H_t) + γ_a · attention_mse(Ā_s, Ā_t)
 //              ckd        CE + λ · ckd_loss(H_s, H_t, mask, (wr_pair, wr_triple, ltr_pair, ltr_triple))
-//              ckd_kd     kd + λ · ckd_loss(…)
+//              ckd_kd     the reference: ckd_logit_loss (soft-CE at T, no CE) + λ · ckd_loss(…);
+//                         Hinton's kd + λ · ckd_loss with DistillConfig::ckd_kd_form = hinton
 //     Layers are aligned by losses::layer_alignment (default emb+skip, as CKD). PKD uses the
 //     aligned layers other than the embedding and the last; TinyBERT all of them (layer 0 = its
 //     embedding loss) and the attention maps of the aligned layers ≥ 1, averaged over heads
@@ -35,6 +36,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -173,15 +175,12 @@ struct TrainOptions {
   std::string checkpoint;     // written atomically at the end of every epoch when set
   bool resume = false;        // continue from `checkpoint` when it exists
   int64_t max_steps = 0;      // stop early after this many steps (smoke runs); 0 = all
+  bool keep_best_dev = false; // train_task: end with the weights of the epoch with the best dev
+                              // accuracy (the first of ties); <checkpoint>.best.safetensors keeps
+                              // them across a resume
   bool bucket = true;         // length-bucketed batches (epoch_batches), far less padding
   int64_t checkpoint_every = 0;  // also checkpoint every this many steps inside an epoch (0 = only at epoch ends)
 };
-
-inline double warmup_linear(int64_t step, int64_t total, double warmup_frac) {
-  const int64_t w = static_cast<int64_t>(std::floor(warmup_frac * double(total)));
-  if (step < w) return double(step + 1) / double(w + 1);
-  return std::max(0.0, double(total - step) / double(std::max<int64_t>(1, total - w)));
-}
 
 struct EpochLog {
   int64_t epoch = 0;
@@ -192,6 +191,8 @@ struct EpochLog {
 
 struct TrainHistory {
   std::vector<EpochLog> epochs;
+  int64_t best_epoch = -1;     // keep_best_dev: the epoch whose weights the model ends with
+  double best_dev_accuracy = -1;
   double seconds = 0;
   int64_t steps = 0;
 };
@@ -299,11 +300,16 @@ TrainHistory train_loop(nn::Module<T>& model, const std::vector<std::pair<std::s
   std::vector<Tensor<T>> params;
   for (const auto& kv : named) params.push_back(kv.second);
   const int64_t per_epoch = (n + o.batch_size - 1) / o.batch_size, total = per_epoch * o.epochs;
+  // optim's warm-up + linear decay (Hugging Face's schedule), one step per batch; made before a
+  // resume so its base rate is o.lr, then moved to the resumed step.
+  const int64_t warm = std::min<int64_t>(total - 1, int64_t(std::floor(o.warmup_frac * double(total))));
+  optim::WarmupLinear<T> schedule(*opt, std::max<int64_t>(0, warm), total);
   TrainHistory h;
   detail::TrainPosition pos;
   if (o.resume && !o.checkpoint.empty() && detail::load_training_state(o.checkpoint, model, *opt, pos, h) && o.verbose)
     std::printf("%s: resumed from %s at epoch %lld, batch %lld (step %lld)\n", o.label.c_str(), o.checkpoint.c_str(),
                 static_cast<long long>(pos.epoch), static_cast<long long>(pos.batch), static_cast<long long>(pos.step));
+  for (int64_t k = 0; k < pos.step; ++k) schedule.step();
   int64_t step = pos.step;
   Progress progress(o.label, total, 10.0);
   auto stopped = [&] { return o.max_steps > 0 && step >= o.max_steps; };
@@ -320,7 +326,6 @@ TrainHistory train_loop(nn::Module<T>& model, const std::vector<std::pair<std::s
     const auto plan = epoch_batches(n, o.batch_size, o.seed, e, o.bucket ? lengths : nullptr);
     for (size_t bi = size_t(batches); bi < plan.size() && !stopped(); ++bi) {
       const std::vector<int64_t>& idx = plan[bi];
-      opt->set_lr(o.lr * warmup_linear(step, total, o.warmup_frac));
       opt->zero_grad();
       auto [loss, ntok] = step_loss(idx, step);
       const double lv = double(loss.item());
@@ -328,6 +333,7 @@ TrainHistory train_loop(nn::Module<T>& model, const std::vector<std::pair<std::s
       loss.backward();
       if (o.clip > 0) optim::clip_grad_norm_(params, o.clip);
       opt->step();
+      schedule.step();
       loss_sum += lv;
       tokens += ntok;
       ++batches;
@@ -473,8 +479,19 @@ inline Method parse_method(const std::string& s) {
   fail("parse_method", "unknown method '", s, "' (finetune, kd, pkd, tinybert, ckd, ckd_kd)");
 }
 
+// The logit term: Hinton's (1 − α) CE + α T² KL, or the CKD reference's DistillKL (soft-CE at T,
+// no T², no CE: losses::ckd_logit_loss).
+enum class KdForm { hinton, reference };
+inline KdForm parse_kd_form(const std::string& s) {
+  if (s == "hinton") return KdForm::hinton;
+  if (s == "reference") return KdForm::reference;
+  fail("parse_kd_form", "unknown KD form '", s, "' (hinton, reference)");
+}
+
 struct DistillConfig {
   double alpha = 0.5, temperature = 4.0;  // KD: (1 − α) CE + α T² KL
+  KdForm kd_form = KdForm::hinton;        // kd, pkd, tinybert
+  KdForm ckd_kd_form = KdForm::reference; // ckd_kd: the reference's objective
   double pkd_beta = 100.0;                // PKD weight (reference: 10…1000 with MSE-mean)
   double tiny_hidden = 1.0, tiny_attention = 1.0;
   double ckd_lambda = 1.0;                // multiplies ckd_loss
@@ -592,6 +609,80 @@ struct TaskResult {
   double teacher_cache_seconds = 0;
 };
 
+// The training loss of one batch `idx` of `train` for `method`, in the student's current mode
+// (train() with seeded dropout in train_task; eval() in tests). `s_layers`: the student layers
+// aligned with the cache's teacher layers (layer_alignment(...).second; empty when the method uses
+// no hidden states); `project` maps the student width to the teacher's (PKD/TinyBERT).
+// Logit term: CE for finetune/ckd; DistillConfig::ckd_kd_form for ckd_kd; kd_form otherwise.
+template <class T, class Project>
+Tensor<T> distill_loss(nn::Bert<T>& student, const TokenSet& train, const std::vector<int64_t>& idx, Method method,
+                       const DistillConfig& dc, const TeacherCache<T>* cache, const std::vector<int64_t>& s_layers,
+                       const Project& project) {
+  check(!uses_teacher(method) || cache != nullptr, "distill_loss", method_name(method), " needs a teacher cache");
+  const Device device = student.device();
+  Tensor<int64_t> ids = pad_batch(train, idx);
+  const int64_t Tn = ids.size(1);
+  std::vector<int64_t> yl;
+  for (int64_t i : idx) yl.push_back(train.labels[i]);
+  Tensor<int64_t> y = Tensor<int64_t>::from_vector(yl).to(device);
+  Tensor<T> pad_host = nn::Bert<T>::padding_mask(ids), pad = pad_host.to(device);
+  nn::EncoderOptions<T> eo;
+  eo.key_padding_mask = pad;
+  eo.output_hidden_states = uses_hidden(method);
+  eo.output_attentions = method == Method::tinybert;
+  auto out = student.encode(ids, eo);
+  Tensor<T> logits = student.classify(out.last_hidden_state);
+  Tensor<T> loss;
+  if (method == Method::finetune || method == Method::ckd) {
+    loss = cross_entropy(logits, y);
+  } else if ((method == Method::ckd_kd ? dc.ckd_kd_form : dc.kd_form) == KdForm::reference) {
+    loss = losses::ckd_logit_loss(logits, cache->batch_logits(idx).to(device), dc.temperature);
+  } else {
+    loss = losses::kd_with_cross_entropy(logits, cache->batch_logits(idx).to(device), y, dc.alpha, dc.temperature,
+                                         Reduction::batchmean, losses::TemperatureScale::t_squared);
+  }
+  if (uses_hidden(method)) {
+    Tensor<T> valid = sub(Tensor<T>::ones(pad.shape()), pad_host).to(device);  // [B, T], 1 = real
+    std::vector<Tensor<T>> sh;
+    for (int64_t l : s_layers) sh.push_back(out.hidden_states.at(l));
+    Tensor<T> Hs = stack(sh, 1);                          // [B, La, T, ds]
+    Tensor<T> Ht = cache->batch_hidden(train, idx, Tn).to(device);  // [B, La, T, dt]
+    const int64_t La = Hs.size(1);
+    if (method == Method::pkd) {
+      // aligned layers other than the embedding and the last
+      std::vector<Tensor<T>> cs, ct;
+      for (int64_t k = 0; k < La; ++k) {
+        if (s_layers[k] == 0 || k == La - 1) continue;
+        cs.push_back(select(select(Hs, 1, k), 1, 0));  // [B, ds]
+        ct.push_back(select(select(Ht, 1, k), 1, 0));
+      }
+      if (!cs.empty()) loss = add(loss, mul_scalar(losses::pkd_loss(project(stack(cs, 1)), stack(ct, 1)), T(dc.pkd_beta)));
+    } else if (method == Method::tinybert) {
+      loss = add(loss, mul_scalar(losses::hidden_mse_loss(project(Hs), Ht, valid), T(dc.tiny_hidden)));
+      std::vector<Tensor<T>> as;
+      for (int64_t l : s_layers)
+        if (l >= 1) as.push_back(mean(out.attentions.at(l - 1), {1}));  // [B, T, T]
+      if (!as.empty()) {
+        Tensor<T> At = cache->batch_attention(train, idx, Tn).to(device);
+        loss = add(loss, mul_scalar(losses::attention_mse_loss(stack(as, 1), At, valid), T(dc.tiny_attention)));
+      }
+    } else {
+      loss = add(loss, mul_scalar(losses::ckd_loss(Hs, Ht, valid, dc.ckd_weights, losses::WordTriple::window,
+                                                   dc.ckd_window),
+                                  T(dc.ckd_lambda)));
+    }
+  }
+  return loss;
+}
+
+namespace detail {
+inline std::string exact(double v) {  // round-trips through std::stod
+  char b[40];
+  std::snprintf(b, sizeof b, "%.17g", v);
+  return b;
+}
+}  // namespace detail
+
 // Trains `student` (a Bert with num_labels > 0) on a task with one of the methods. `cache` holds
 // the teacher's outputs on `train` (TeacherCache::build with the alignment's teacher layers); it
 // may be null for Method::finetune.
@@ -623,70 +714,53 @@ TrainHistory train_task(nn::Bert<T>& student, const TokenSet& train, const Token
     for (auto& kv : proj->named_parameters()) named.push_back({"proj." + kv.first, kv.second});
   auto project = [&](const Tensor<T>& h) { return proj ? proj->forward(h) : h; };
   const std::vector<int64_t> lengths = lengths_of(train);
+  // Best-dev selection: the best epoch's weights, in memory and (with a checkpoint) on disk.
+  std::map<std::string, Tensor<T>> best;
+  int64_t best_epoch = -1;
+  double best_acc = -1;
+  const std::string best_path = o.checkpoint.empty() ? std::string() : o.checkpoint + ".best.safetensors";
+  if (o.keep_best_dev && !best_path.empty()) {
+    Metadata meta;
+    if (o.resume && std::ifstream(best_path).good()) {
+      load_safetensors(best_path, &meta);
+      best_epoch = std::stoll(meta.at("epoch"));
+      best_acc = std::stod(meta.at("dev_accuracy"));
+    } else {
+      std::remove(best_path.c_str());  // a fresh run: an older file is stale
+    }
+  }
+  const bool from_disk = best_epoch >= 0;
 
-  return train_loop<T>(
+  TrainHistory h = train_loop<T>(
       student, named, train.size(), o,
       [&](const std::vector<int64_t>& idx, int64_t step) {
         student.seed_dropout(detail::step_seed(o.seed, step, 1));
-        Tensor<int64_t> ids = pad_batch(train, idx);
-        const int64_t Tn = ids.size(1);
-        std::vector<int64_t> yl;
         int64_t ntok = 0;
-        for (int64_t i : idx) { yl.push_back(train.labels[i]); ntok += int64_t(train.ids[i].size()); }
-        Tensor<int64_t> y = Tensor<int64_t>::from_vector(yl).to(device);
-        Tensor<T> pad_host = nn::Bert<T>::padding_mask(ids), pad = pad_host.to(device);
-        nn::EncoderOptions<T> eo;
-        eo.key_padding_mask = pad;
-        eo.output_hidden_states = uses_hidden(method);
-        eo.output_attentions = method == Method::tinybert;
-        auto out = student.encode(ids, eo);
-        Tensor<T> logits = student.classify(out.last_hidden_state);
-        Tensor<T> loss;
-        if (method == Method::finetune || method == Method::ckd) {
-          loss = cross_entropy(logits, y);
-        } else {
-          loss = losses::kd_with_cross_entropy(logits, cache->batch_logits(idx).to(device), y, dc.alpha, dc.temperature,
-                                               Reduction::batchmean, losses::TemperatureScale::t_squared);
-        }
-        if (uses_hidden(method)) {
-          Tensor<T> valid = sub(Tensor<T>::ones(pad.shape()), pad_host).to(device);  // [B, T], 1 = real
-          std::vector<Tensor<T>> sh;
-          for (int64_t l : s_layers) sh.push_back(out.hidden_states.at(l));
-          Tensor<T> Hs = stack(sh, 1);                          // [B, La, T, ds]
-          Tensor<T> Ht = cache->batch_hidden(train, idx, Tn).to(device);  // [B, La, T, dt]
-          const int64_t La = Hs.size(1);
-          if (method == Method::pkd) {
-            // aligned layers other than the embedding and the last
-            std::vector<Tensor<T>> cs, ct;
-            for (int64_t k = 0; k < La; ++k) {
-              if (s_layers[k] == 0 || k == La - 1) continue;
-              cs.push_back(select(select(Hs, 1, k), 1, 0));  // [B, ds]
-              ct.push_back(select(select(Ht, 1, k), 1, 0));
-            }
-            if (!cs.empty()) loss = add(loss, mul_scalar(losses::pkd_loss(project(stack(cs, 1)), stack(ct, 1)), T(dc.pkd_beta)));
-          } else if (method == Method::tinybert) {
-            loss = add(loss, mul_scalar(losses::hidden_mse_loss(project(Hs), Ht, valid), T(dc.tiny_hidden)));
-            std::vector<Tensor<T>> as;
-            for (int64_t l : s_layers)
-              if (l >= 1) as.push_back(mean(out.attentions.at(l - 1), {1}));  // [B, T, T]
-            if (!as.empty()) {
-              Tensor<T> At = cache->batch_attention(train, idx, Tn).to(device);
-              loss = add(loss, mul_scalar(losses::attention_mse_loss(stack(as, 1), At, valid), T(dc.tiny_attention)));
-            }
-          } else {
-            loss = add(loss, mul_scalar(losses::ckd_loss(Hs, Ht, valid, dc.ckd_weights, losses::WordTriple::window,
-                                                         dc.ckd_window),
-                                        T(dc.ckd_lambda)));
-          }
-        }
+        for (int64_t i : idx) ntok += int64_t(train.ids[i].size());
+        Tensor<T> loss = distill_loss(student, train, idx, method, dc, cache, s_layers, project);
         return std::make_pair(loss, ntok);
       },
       [&](EpochLog& log) {
         EvalResult r = evaluate(student, dev);
         log.dev_accuracy = r.accuracy;
         log.dev_macro_f1 = r.macro_f1;
+        if (!o.keep_best_dev || !(r.accuracy > best_acc)) return;
+        best_acc = r.accuracy;
+        best_epoch = log.epoch;
+        best.clear();
+        for (auto& kv : student.state_dict()) best.emplace(kv.first, kv.second.clone());
+        if (!best_path.empty())
+          nn::save_checkpoint(best_path, student,
+                              {{"epoch", std::to_string(best_epoch)}, {"dev_accuracy", detail::exact(best_acc)}});
       },
       &lengths);
+  if (o.keep_best_dev && best_epoch >= 0) {
+    if (!best.empty()) student.load_state_dict(best);
+    else if (from_disk) nn::load_checkpoint(best_path, student);
+    h.best_epoch = best_epoch;
+    h.best_dev_accuracy = best_acc;
+  }
+  return h;
 }
 
 }  // namespace distillery::methods
