@@ -31,6 +31,8 @@
 // resumes to the same bits as an uninterrupted run with the same thread count.
 // The learning rate follows linear warm-up (warmup_frac of the steps) then linear decay to 0;
 // AdamW (β 0.9/0.999, ε 1e-8 … decay on matrices only), gradient-norm clipping.
+// Split out: data/token_batches.hpp (TokenSet, padding, epoch batches, MLM masking) and
+// methods/train_loop.hpp (options, history, resumable checkpoint state, train_loop).
 #pragma once
 #include <algorithm>
 #include <chrono>
