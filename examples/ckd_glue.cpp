@@ -16,10 +16,13 @@
 // work whose output exists; training checkpoints every epoch and resumes with --resume):
 //   tokenizer  WordPiece, ~8k tokens, trained on the pre-training text -> tokenizer.txt
 //   pretrain   masked-LM pre-training of the teacher (6 layers, hidden 256, 4 heads, FFN 1024) and
-//              of the students s4 (4 / 192 / 3 / 768) and s2 (2 / 128 / 2 / 512), smaller budget
+//              of the students s4 (4 / 192 / 3 / 768), s3 (3 / 192 / 3 / 768: 4 aligned layers)
+//              and s2 (2 / 128 / 2 / 512), smaller budget
 //              -> pretrain_<model>.safetensors
 //   finetune   the teacher on each task (seed 1) -> <task>/teacher.safetensors
-//   distill    students × methods × seeds, every method from the same pre-trained student;
+//   distill    students × methods × seeds, every method from the same pre-trained student, each
+//              run evaluated at its best-dev epoch; --tune-kd/-pkd/-tinybert/-ckd choose each
+//              method's setting on dev per seed (recorded in runs.csv and results.json);
 //              the teacher's logits, aligned hidden states and attention maps are cached once
 //              per task -> a row per run in runs.csv (--runs-file runs_b.csv for a second process
 //              running at the same time; the report reads every runs*.csv)
@@ -61,7 +64,7 @@ void stage_pretrain(const Setup& s, const WordPieceTokenizer& tok, const std::st
   std::printf("pretrain %s: %lld sequences, %lld tokens (%lld truncated to %lld)\n", model.c_str(),
               static_cast<long long>(corpus.size()), static_cast<long long>(corpus.tokens()),
               static_cast<long long>(cut), static_cast<long long>(max_len));
-  Generator gen(model == "teacher" ? 1001 : model == "s4" ? 1002 : 1003);
+  Generator gen(model == "teacher" ? 1001 : model == "s4" ? 1002 : model == "s2" ? 1003 : 1004);
   nn::Bert<float> m(model_config(model, tok.vocab_size(), max_len), gen);
   m.to(s.device);
   TrainOptions o;
@@ -137,12 +140,44 @@ DistillConfig distill_config(const std::map<std::string, std::string>& c) {
   d.ckd_weights.ltr_pair = conf_num(c, "ckd_ltr_pair", d.ckd_weights.ltr_pair);
   d.ckd_weights.ltr_triple = conf_num(c, "ckd_ltr_angle", d.ckd_weights.ltr_triple);
   d.ckd_window = int64_t(conf_num(c, "ckd_window", double(d.ckd_window)));
+  // logit term: "reference" = CKD's DistillKL (soft-CE at T, no CE), "hinton" = (1−α) CE + α T² KL
+  if (auto it = c.find("kd_form"); it != c.end()) d.kd_form = parse_kd_form(it->second);
+  if (auto it = c.find("ckd_kd_form"); it != c.end()) d.ckd_kd_form = parse_kd_form(it->second);
   return d;
+}
+
+// Dev tuning (--tune-kd, --tune-pkd, --tune-tinybert, --tune-ckd): candidate settings per method
+// family; each seed trains every candidate and keeps the one with the best (best-epoch) dev
+// accuracy. Settings: kd "α:T"; pkd "β"; tinybert "hidden:attention"; ckd and ckd_kd "pair/triple"
+// (the word- and layer-relation weights alike: 1/10, 100/1000, 100/1 are the reference's).
+using Grids = std::map<std::string, std::vector<std::string>>;
+
+std::vector<std::string> candidates(const Grids& g, Method m) {
+  const char* fam = m == Method::kd ? "kd" : m == Method::pkd ? "pkd" : m == Method::tinybert ? "tinybert"
+                  : (m == Method::ckd || m == Method::ckd_kd) ? "ckd" : "";
+  auto it = g.find(fam);
+  return it == g.end() || it->second.empty() ? std::vector<std::string>{""} : it->second;
+}
+
+void apply_setting(DistillConfig& d, Method m, const std::string& v) {
+  if (v.empty()) return;
+  auto two = [&](char sep) {
+    const size_t k = v.find(sep);
+    check(k != std::string::npos, "ckd_glue", "setting '", v, "' for ", method_name(m), " needs 'a", sep, "b'");
+    return std::make_pair(std::stod(v.substr(0, k)), std::stod(v.substr(k + 1)));
+  };
+  if (m == Method::kd) { auto [a, t] = two(':'); d.alpha = a; d.temperature = t; }
+  else if (m == Method::pkd) d.pkd_beta = std::stod(v);
+  else if (m == Method::tinybert) { auto [h, a] = two(':'); d.tiny_hidden = h; d.tiny_attention = a; }
+  else if (m == Method::ckd || m == Method::ckd_kd) {
+    auto [p, t] = two('/');
+    d.ckd_weights = losses::CkdWeights{p, t, p, t};
+  }
 }
 
 void stage_distill(const Setup& s, const WordPieceTokenizer& tok, const std::string& task,
                    const std::vector<std::string>& students, const std::vector<std::string>& methods,
-                   const std::vector<int64_t>& seeds, int64_t epochs_override) {
+                   const std::vector<int64_t>& seeds, int64_t epochs_override, const Grids& grids) {
   TaskData t = load_task(s, tok, task);
   auto teacher_ptr = load_teacher(s, tok, t, task);
   nn::Bert<float>& teacher = *teacher_ptr;
@@ -169,32 +204,63 @@ void stage_distill(const Setup& s, const WordPieceTokenizer& tok, const std::str
           for (int64_t l : al.first) std::printf(" %lld", static_cast<long long>(l));
           std::printf(", %.0f MB, %.1fs\n", double(cache->bytes()) / 1e6, seconds_since(t0));
         }
-        auto m = from_pretrained(s, student, tok.vocab_size(), t, uint64_t(seed));
-        TrainOptions o;
-        o.epochs = epochs_override > 0 ? epochs_override
-                                       : (s.smoke ? 1 : int64_t(conf_num(t.conf, "student_epochs", 5)));
-        o.lr = conf_num(t.conf, "student_lr", 2e-4);
-        o.batch_size = int64_t(conf_num(t.conf, "batch_size", 32));
-        o.seed = uint64_t(seed);
-        o.label = task + " " + student + " " + mname + " s" + std::to_string(seed);
-        o.checkpoint = s.out + "/" + task + "/" + student + "_" + mname + "_s" + std::to_string(seed) + ".ckpt.safetensors";
-        o.resume = s.resume;
-        TrainHistory h = train_task(*m, t.train, t.dev, o, method, distill_config(t.conf), cache.get(), teacher.config().layers);
-        EvalResult dev = evaluate(*m, t.dev), test = evaluate(*m, t.test);
+        // Every candidate setting from the same pre-trained student; best-dev epoch of each,
+        // then the candidate with the best dev accuracy (the first of ties).
+        std::unique_ptr<nn::Bert<float>> m;
+        TrainHistory h;
+        EvalResult dev, test;
+        std::string chosen;
+        double setting_seconds = 0;
+        const auto cands = candidates(grids, method);
+        for (size_t ci = 0; ci < cands.size(); ++ci) {
+          auto mc = from_pretrained(s, student, tok.vocab_size(), t, uint64_t(seed));
+          TrainOptions o;
+          o.epochs = epochs_override > 0 ? epochs_override
+                                         : (s.smoke ? 1 : int64_t(conf_num(t.conf, "student_epochs", 5)));
+          o.lr = conf_num(t.conf, "student_lr", 2e-4);
+          o.batch_size = int64_t(conf_num(t.conf, "batch_size", 32));
+          o.seed = uint64_t(seed);
+          o.keep_best_dev = true;
+          o.label = task + " " + student + " " + mname + " s" + std::to_string(seed) +
+                    (cands[ci].empty() ? "" : " [" + cands[ci] + "]");
+          o.checkpoint = s.out + "/" + task + "/" + student + "_" + mname + "_s" + std::to_string(seed) +
+                         (cands.size() > 1 ? "_c" + std::to_string(ci) : "") + ".ckpt.safetensors";
+          o.resume = s.resume;
+          DistillConfig dc = distill_config(t.conf);
+          apply_setting(dc, method, cands[ci]);
+          TrainHistory hc = train_task(*mc, t.train, t.dev, o, method, dc, cache.get(), teacher.config().layers);
+          EvalResult dc_dev = evaluate(*mc, t.dev);
+          setting_seconds += hc.seconds;
+          if (cands.size() > 1)
+            std::printf("tune %s %s %s seed %lld: %s dev %.2f%% (best epoch %lld)\n", task.c_str(), student.c_str(),
+                        mname.c_str(), static_cast<long long>(seed), cands[ci].c_str(), 100 * dc_dev.accuracy,
+                        static_cast<long long>(hc.best_epoch));
+          if (!m || dc_dev.accuracy > dev.accuracy) {
+            m = std::move(mc);
+            h = hc;
+            dev = dc_dev;
+            chosen = cands[ci];
+          }
+          std::remove(o.checkpoint.c_str());  // finished; the best-dev copy too
+          std::remove((o.checkpoint + ".best.safetensors").c_str());
+        }
+        test = evaluate(*m, t.test);
         RunRow r;
         r.task = task; r.student = student; r.method = mname; r.seed = seed;
         r.dev_acc = dev.accuracy; r.dev_f1 = dev.macro_f1; r.test_acc = test.accuracy; r.test_f1 = test.macro_f1;
-        r.params = m->num_parameters(); r.train_seconds = h.seconds;
+        r.params = m->num_parameters(); r.train_seconds = setting_seconds;
         r.tokens_per_second = h.epochs.empty() ? 0 : h.epochs.back().tokens_per_second;
+        r.best_epoch = h.best_epoch;
+        r.setting = chosen;
         upsert_run(s.out + "/" + s.runs_file, r);
-        std::remove(o.checkpoint.c_str());  // the run is complete; its row is the record
         if (seed == seeds.front() && (method == Method::kd || method == Method::ckd))  // for the heat map
           nn::save_checkpoint(s.out + "/" + task + "/" + student + "_" + mname + "_s" + std::to_string(seed) +
                                   ".safetensors",
                               *m);
-        std::printf("==> %s %s %s seed %lld: dev %.2f%% test %.2f%% (F1 %.2f%%), %.0fs\n", task.c_str(),
-                    student.c_str(), mname.c_str(), static_cast<long long>(seed), 100 * dev.accuracy,
-                    100 * test.accuracy, 100 * test.macro_f1, h.seconds);
+        std::printf("==> %s %s %s seed %lld: dev %.2f%% test %.2f%% (F1 %.2f%%) at best-dev epoch %lld%s%s, %.0fs\n",
+                    task.c_str(), student.c_str(), mname.c_str(), static_cast<long long>(seed), 100 * dev.accuracy,
+                    100 * test.accuracy, 100 * test.macro_f1, static_cast<long long>(h.best_epoch),
+                    chosen.empty() ? "" : ", setting ", chosen.c_str(), setting_seconds);
       }
     }
   }
@@ -267,7 +333,7 @@ void stage_report(const Setup& s, const std::vector<std::string>& tasks, const W
   std::map<std::string, int64_t> params;
   std::map<std::string, double> infer;
   const TaskData timing_task = load_task(s, tok, tasks.front());  // inference timing on its dev set
-  for (std::string model : {"teacher", "s4", "s2"}) {
+  for (std::string model : {"teacher", "s4", "s3", "s2"}) {
     nn::BertConfig c = model_config(model, tok.vocab_size(), 128);
     c.num_labels = 2;
     Generator g(1);
@@ -275,7 +341,10 @@ void stage_report(const Setup& s, const std::vector<std::string>& tasks, const W
     params[model] = m.num_parameters();
     infer[model] = inference_seconds_per_example(m, timing_task.dev);
   }
-  struct Agg { std::vector<double> acc, f1, dev; };
+  struct Agg {
+    std::vector<double> acc, f1, dev;
+    Json best_epochs = Json::array(), settings = Json::array();  // per seed
+  };
   std::map<std::string, std::map<std::string, Agg>> table;  // row (student/method) -> task
   std::vector<std::string> rows;
   for (const auto& r : runs) {
@@ -284,6 +353,8 @@ void stage_report(const Setup& s, const std::vector<std::string>& tasks, const W
     table[row][r.task].acc.push_back(r.test_acc);
     table[row][r.task].f1.push_back(r.test_f1);
     table[row][r.task].dev.push_back(r.dev_acc);
+    table[row][r.task].best_epochs.push_back(r.best_epoch);
+    table[row][r.task].settings.push_back(r.setting);
   }
   auto mean_std = [](const std::vector<double>& v) {
     double m = 0, q = 0;
@@ -330,6 +401,8 @@ void stage_report(const Setup& s, const std::vector<std::string>& tasks, const W
       c["dev_acc_mean"] = dv.first;
       c["dev_acc_std"] = dv.second;
       c["seeds"] = int64_t(table[row][t].acc.size());
+      c["best_dev_epochs"] = table[row][t].best_epochs;  // test accuracy is the best-dev epoch's
+      c["settings"] = table[row][t].settings;            // chosen on dev (--tune-*), per seed
       jt[t] = c;
       if (teacher_acc.count(t)) { acc_sum += a.first; tacc_sum += teacher_acc[t]; ++present; }
     }
@@ -365,13 +438,22 @@ int program(int argc, char** argv) {
   s.data = args.get<std::string>("data", "data", "data folder (scripts/get-data.sh)");
   s.conf_dir = args.get<std::string>("config", "examples/ckd_glue", "folder with pretrain.conf and <task>.conf");
   const auto tasks = split_list(args.get<std::string>("tasks", "sent,genre,topic,spam", "comma-separated tasks"));
-  const auto students = split_list(args.get<std::string>("students", "s4,s2", "student sizes (s4, s2)"));
+  const auto students = split_list(args.get<std::string>("students", "s4,s2", "student sizes (s4, s3, s2)"));
   const auto methods = split_list(
       args.get<std::string>("methods", "finetune,kd,pkd,tinybert,ckd,ckd_kd", "methods to compare"));
   std::vector<int64_t> seeds;
   for (const auto& x : split_list(args.get<std::string>("seeds", "1,2,3", "student seeds"))) seeds.push_back(std::stoll(x));
-  const std::string pre_models = args.get<std::string>("model", "teacher,s4,s2", "models to pre-train");
+  std::string pre_default = "teacher";  // the teacher and the students asked for
+  for (const auto& st : students) pre_default += "," + st;
+  const std::string pre_models = args.get<std::string>("model", pre_default, "models to pre-train");
   const int64_t student_epochs = args.get<int64_t>("student-epochs", 0, "override the configs' student_epochs");
+  Grids grids;  // dev tuning; empty = the config's setting
+  grids["kd"] = split_list(args.get<std::string>("tune-kd", "", "KD α:T candidates chosen on dev, e.g. 0.5:4,0.9:4,0.5:2"));
+  grids["pkd"] = split_list(args.get<std::string>("tune-pkd", "", "PKD β candidates, e.g. 10,100,500"));
+  grids["tinybert"] =
+      split_list(args.get<std::string>("tune-tinybert", "", "TinyBERT hidden:attention weights, e.g. 1:1,10:1,1:10"));
+  grids["ckd"] = split_list(
+      args.get<std::string>("tune-ckd", "", "CKD relation weights pair/triple (ckd, ckd_kd), e.g. 1/10,100/1000,100/1"));
   s.smoke = args.get<bool>("smoke", false, "tiny data and 1 epoch everywhere (CI)");
   s.resume = args.get<bool>("resume", false, "resume interrupted training from its epoch checkpoint");
   const std::string json = args.get<std::string>("json", "", "also write the results JSON here");
@@ -399,7 +481,7 @@ int program(int argc, char** argv) {
   if (all || stage == "finetune")
     for (const auto& t : tasks) stage_finetune(s, tok, t);
   if (all || stage == "distill")
-    for (const auto& t : tasks) stage_distill(s, tok, t, students, methods, seeds, student_epochs);
+    for (const auto& t : tasks) stage_distill(s, tok, t, students, methods, seeds, student_epochs, grids);
   if (all || stage == "report") stage_report(s, tasks, tok, json);
   check(all || stage == "tokenizer" || stage == "pretrain" || stage == "finetune" || stage == "distill" ||
             stage == "report",

@@ -8,7 +8,8 @@
 //
 // Needs the fine-tuned teachers of examples/ckd_glue (same --out, default out/ckd_glue:
 // tokenizer.txt and <task>/teacher.safetensors; run `ckd_glue --stage finetune` first).
-// Per task and seed, for both variants (dynabert: hidden MSE; dynabert_ckd: CKD relations):
+// Per task and seed, for both variants (dynabert: hidden MSE; dynabert_ckd: hidden MSE + λ · CKD
+// relations, or CKD instead of the MSE with --ckd-form replacing), --epochs-per-stage (3) each:
 //   1. importance of heads and FFN neurons on the dev set, rewiring (a copy of the teacher)
 //   2. stage 1, width-adaptive: widths 1, .75, .5, .25 against the fine-tuned teacher
 //   3. stage 2, width and depth: 12 sub-networks (× depths 1, .75, .5) against the stage-1 net
@@ -88,8 +89,13 @@ int program(int argc, char** argv) {
   std::vector<int64_t> seeds;
   for (const auto& x : split_list(args.get<std::string>("seeds", "1,2,3", "seeds"))) seeds.push_back(std::stoll(x));
   const auto variants = split_list(args.get<std::string>("variants", "dynabert,dynabert_ckd", "variants"));
-  const int64_t e1 = args.get<int64_t>("stage1-epochs", 0, "override the configs' dyna_stage1_epochs");
-  const int64_t e2 = args.get<int64_t>("stage2-epochs", 0, "override the configs' dyna_stage2_epochs");
+  const int64_t eps = args.get<int64_t>("epochs-per-stage", 3, "epochs of each stage (DynaBERT: 3)");
+  const int64_t e1 = args.get<int64_t>("stage1-epochs", eps, "epochs of stage 1 (default --epochs-per-stage)");
+  const int64_t e2 = args.get<int64_t>("stage2-epochs", eps, "epochs of stage 2 (default --epochs-per-stage)");
+  const double ckd_lambda = args.get<double>("lambda", 0.0, "λ of the CKD term (0: the configs' dyna_ckd_lambda)");
+  const std::string ckd_form = args.get<std::string>("ckd-form", "added", "dynabert_ckd: added|replacing");
+  check(ckd_form == "added" || ckd_form == "replacing", "dynabert", "unknown --ckd-form '", ckd_form,
+        "' (added, replacing)");
   s.smoke = args.get<bool>("smoke", false, "tiny data, 1 epoch per stage");
   const std::string device = args.get<std::string>("device", "cpu", "cpu|cuda: where training runs");
   const bool no_report = args.get<bool>("no-report", false, "train and write the grids only (no latency, no JSON)");
@@ -143,7 +149,9 @@ int program(int argc, char** argv) {
         student->to(dev);
         DynaOptions dy;
         dy.ckd = variant == "dynabert_ckd";
-        dy.hidden_weight = conf_num(t.conf, dy.ckd ? "dyna_ckd_lambda" : "dyna_hidden_weight", 1.0);
+        dy.ckd_replaces = ckd_form == "replacing";
+        dy.hidden_weight = conf_num(t.conf, "dyna_hidden_weight", 1.0);
+        dy.ckd_lambda = ckd_lambda > 0 ? ckd_lambda : conf_num(t.conf, "dyna_ckd_lambda", 1.0);
         dy.ckd_weights = {conf_num(t.conf, "ckd_wr_pair", 1), conf_num(t.conf, "ckd_wr_window", 10),
                           conf_num(t.conf, "ckd_ltr_pair", 1), conf_num(t.conf, "ckd_ltr_angle", 10)};
         dy.ckd_window = int64_t(conf_num(t.conf, "ckd_window", 21));
@@ -151,12 +159,12 @@ int program(int argc, char** argv) {
         o.lr = conf_num(t.conf, "dyna_lr", 5e-5);
         o.batch_size = int64_t(conf_num(t.conf, "batch_size", 32));
         o.seed = uint64_t(seed);
-        o.epochs = e1 > 0 ? e1 : (s.smoke ? 1 : int64_t(conf_num(t.conf, "dyna_stage1_epochs", 1)));
+        o.epochs = s.smoke && !args.has("stage1-epochs") && !args.has("epochs-per-stage") ? 1 : e1;
         o.label = task + " " + variant + " s" + std::to_string(seed) + " stage 1";
         dy.depths = {1.0};
         train_dynabert(*student, *teacher_dev, t.train, t.dev, o, dy);
         auto stage1 = std::dynamic_pointer_cast<nn::Bert<float>>(student->clone());
-        o.epochs = e2 > 0 ? e2 : (s.smoke ? 1 : int64_t(conf_num(t.conf, "dyna_stage2_epochs", 1)));
+        o.epochs = s.smoke && !args.has("stage2-epochs") && !args.has("epochs-per-stage") ? 1 : e2;
         o.label = task + " " + variant + " s" + std::to_string(seed) + " stage 2";
         dy.depths = kDepths;
         train_dynabert(*student, *stage1, t.train, t.dev, o, dy);

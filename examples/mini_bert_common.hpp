@@ -87,7 +87,9 @@ inline nn::BertConfig model_config(const std::string& name, int64_t vocab, int64
   if (name == "teacher") { c.layers = t ? 4 : 6; c.hidden = t ? 32 : 256; c.heads = 4; c.ffn = t ? 64 : 1024; }
   else if (name == "s4") { c.layers = t ? 2 : 4; c.hidden = t ? 24 : 192; c.heads = 3; c.ffn = t ? 48 : 768; }
   else if (name == "s2") { c.layers = t ? 1 : 2; c.hidden = t ? 16 : 128; c.heads = 2; c.ffn = t ? 32 : 512; }
-  else fail("ckd_glue", "unknown model '", name, "' (teacher, s4, s2)");
+  // s3: a deeper student for CKD's layer relations (emb+skip from 6 layers: 4 aligned layers)
+  else if (name == "s3") { c.layers = 3; c.hidden = t ? 24 : 192; c.heads = 3; c.ffn = t ? 48 : 768; }
+  else fail("ckd_glue", "unknown model '", name, "' (teacher, s4, s3, s2)");
   return c;
 }
 
@@ -139,8 +141,11 @@ struct RunRow {
   int64_t seed = 0;
   double dev_acc = 0, dev_f1 = 0, test_acc = 0, test_f1 = 0, train_seconds = 0, tokens_per_second = 0;
   int64_t params = 0;
+  int64_t best_epoch = -1;  // the epoch whose weights were evaluated (best dev; -1: the last)
+  std::string setting;      // the hyper-parameters chosen on dev (--tune-*), "" = the config's
 };
-inline const char* kRunHeader = "task,student,method,seed,dev_acc,dev_f1,test_acc,test_f1,params,train_seconds,tokens_per_second";
+inline const char* kRunHeader =
+    "task,student,method,seed,dev_acc,dev_f1,test_acc,test_f1,params,train_seconds,tokens_per_second,best_epoch,setting";
 
 inline std::vector<RunRow> read_runs(const std::string& path) {
   std::vector<RunRow> rows;
@@ -154,12 +159,14 @@ inline std::vector<RunRow> read_runs(const std::string& path) {
     std::stringstream ss(line);
     std::string x;
     while (std::getline(ss, x, ',')) f.push_back(x);
-    check(f.size() == 11, "ckd_glue", path, ": bad row '", line, "'");
+    if (f.size() == 12 && line.back() == ',') f.push_back("");  // empty setting
+    check(f.size() == 11 || f.size() == 13, "ckd_glue", path, ": bad row '", line, "'");
     RunRow r;
     r.task = f[0]; r.student = f[1]; r.method = f[2]; r.seed = std::stoll(f[3]);
     r.dev_acc = std::stod(f[4]); r.dev_f1 = std::stod(f[5]); r.test_acc = std::stod(f[6]);
     r.test_f1 = std::stod(f[7]); r.params = std::stoll(f[8]); r.train_seconds = std::stod(f[9]);
     r.tokens_per_second = std::stod(f[10]);
+    if (f.size() == 13) { r.best_epoch = std::stoll(f[11]); r.setting = f[12]; }  // older files: 11 columns
     rows.push_back(r);
   }
   return rows;
@@ -169,9 +176,10 @@ inline void write_runs(const std::string& path, std::vector<RunRow> rows) {
   os << kRunHeader << "\n";
   for (const auto& r : rows) {
     char buf[512];
-    std::snprintf(buf, sizeof buf, "%s,%s,%s,%lld,%.6f,%.6f,%.6f,%.6f,%lld,%.2f,%.1f\n", r.task.c_str(),
+    std::snprintf(buf, sizeof buf, "%s,%s,%s,%lld,%.6f,%.6f,%.6f,%.6f,%lld,%.2f,%.1f,%lld,%s\n", r.task.c_str(),
                   r.student.c_str(), r.method.c_str(), static_cast<long long>(r.seed), r.dev_acc, r.dev_f1,
-                  r.test_acc, r.test_f1, static_cast<long long>(r.params), r.train_seconds, r.tokens_per_second);
+                  r.test_acc, r.test_f1, static_cast<long long>(r.params), r.train_seconds, r.tokens_per_second,
+                  static_cast<long long>(r.best_epoch), r.setting.c_str());
     os << buf;
   }
   write_file_atomic(path, os.str());

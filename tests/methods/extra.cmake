@@ -8,7 +8,10 @@ if(DISTILLERY_BUILD_EXAMPLES AND TARGET example_ckd_glue AND TARGET example_dyna
   add_test(NAME methods/ckd_glue_smoke
     COMMAND sh -c "test -f data/sentences/imdb.json && test -d data/brown && test -d data/fortunes || exit 77; \
 rm -rf '${_smoke_out}' && \
-'$<TARGET_FILE:example_ckd_glue>' --smoke --tasks sent --seeds 1 --out '${_smoke_out}' && \
+'$<TARGET_FILE:example_ckd_glue>' --smoke --tasks sent --seeds 1 --student-epochs 2 --tune-ckd 1/10,100/1000 --out '${_smoke_out}' && \
+grep -Eq '^sent,s4,ckd,1,([^,]*,){7}[01],(1/10|100/1000)$' '${_smoke_out}/runs.csv' && \
+grep -Eq '^sent,s4,kd,1,([^,]*,){7}[01],$' '${_smoke_out}/runs.csv' && \
+grep -q best_dev_epochs '${_smoke_out}/results.json' && \
 '$<TARGET_FILE:example_dynabert>' --smoke --tasks sent --seeds 1 --out '${_smoke_out}' && \
 test -s '${_smoke_out}/sent/dynabert_grid_dynabert_ckd_s1.txt' && \
 '$<TARGET_FILE:example_dynabert>' --smoke --tasks sent --seeds 1 --out '${_smoke_out}' | grep -c 'not retrained' | grep -qx 2 && \

@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "../nn/tiny_bert.hpp"
@@ -162,12 +163,18 @@ TEST_CASE("every method trains a student from a cached teacher; cache equals the
     o.batch_size = 16;
     o.lr = 2e-3;
     o.verbose = false;
+    o.keep_best_dev = true;
     DistillConfig dc;
     dc.ckd_window = 3;
     TrainHistory h = train_task(student, train, dev, o, m, dc, &cache, 4);
     REQUIRE(h.epochs.size() == 2);
     CHECK(std::isfinite(h.epochs.back().loss));
     CHECK(h.epochs.back().dev_accuracy >= 0.0);
+    // Best-dev selection: the first epoch with the highest dev accuracy, and the model holds its weights.
+    const int64_t want = h.epochs[1].dev_accuracy > h.epochs[0].dev_accuracy ? 1 : 0;
+    CHECK(h.best_epoch == want);
+    CHECK(h.best_dev_accuracy == h.epochs[size_t(want)].dev_accuracy);
+    CHECK(evaluate(student, dev).accuracy == h.epochs[size_t(want)].dev_accuracy);
   }
   // Missing cache is an error naming the method.
   Generator g(9);
@@ -176,6 +183,120 @@ TEST_CASE("every method trains a student from a cached teacher; cache equals the
   o.verbose = false;
   CHECK_THROWS_WITH_AS(train_task(student, train, dev, o, Method::kd, DistillConfig{}, static_cast<TeacherCache<float>*>(nullptr)),
                        doctest::Contains("kd needs a teacher cache"), Error);
+}
+
+TEST_CASE("ckd_kd uses the reference objective (ckd_logit_loss + λ·ckd_loss); Hinton's form is the option") {
+  const int64_t V = 12;
+  TokenSet train = make_set(12, V, 21);
+  Generator gt(5), gs(6);
+  nn::Bert<float> teacher(tiny_bert(24, 4, 4, 2), gt);
+  auto al = losses::layer_alignment(5, 3, losses::AlignmentStrategy::emb_skip);
+  auto cache = TeacherCache<float>::build(teacher, train, al.first, true, false, 5);
+  nn::Bert<float> student(tiny_bert(24, 2, 2, 2), gs);
+  student.eval();  // no dropout: the loss is a function of the batch
+  const std::vector<int64_t> idx{0, 3, 7, 9};  // lengths differ: padded batch
+  auto ident = [](const Tensor<float>& h) { return h; };
+  DistillConfig dc;
+  dc.ckd_window = 3;
+  dc.ckd_lambda = 0.5;
+  dc.temperature = 2.0;
+  CHECK(dc.ckd_kd_form == KdForm::reference);
+  CHECK(dc.kd_form == KdForm::hinton);
+  NoGradGuard ng;
+  // By hand, from the same pieces.
+  Tensor<int64_t> ids = pad_batch(train, idx);
+  nn::EncoderOptions<float> eo;
+  eo.key_padding_mask = nn::Bert<float>::padding_mask(ids);
+  eo.output_hidden_states = true;
+  auto out = student.encode(ids, eo);
+  Tensor<float> z = student.classify(out.last_hidden_state), v = cache.batch_logits(idx);
+  std::vector<Tensor<float>> sh;
+  for (int64_t l : al.second) sh.push_back(out.hidden_states.at(l));
+  Tensor<float> valid = sub(Tensor<float>::ones(eo.key_padding_mask.shape()), eo.key_padding_mask);
+  const float rel = losses::ckd_loss(stack(sh, 1), cache.batch_hidden(train, idx, ids.size(1)), valid, dc.ckd_weights,
+                                     losses::WordTriple::window, dc.ckd_window).item();
+  const float ref = losses::ckd_logit_loss(z, v, dc.temperature).item();
+  std::vector<int64_t> yl;
+  for (int64_t i : idx) yl.push_back(train.labels[i]);
+  const float hin = losses::kd_with_cross_entropy(z, v, Tensor<int64_t>::from_vector(yl), dc.alpha, dc.temperature,
+                                                  Reduction::batchmean, losses::TemperatureScale::t_squared).item();
+  CHECK(rel > 0.0f);
+  const float got = distill_loss(student, train, idx, Method::ckd_kd, dc, &cache, al.second, ident).item();
+  CHECK(got == doctest::Approx(ref + 0.5f * rel).epsilon(1e-5));
+  CHECK(std::abs(ref - hin) > 1e-3f * std::abs(hin));  // the two forms differ on this batch
+  dc.ckd_kd_form = KdForm::hinton;
+  CHECK(distill_loss(student, train, idx, Method::ckd_kd, dc, &cache, al.second, ident).item() ==
+        doctest::Approx(hin + 0.5f * rel).epsilon(1e-5));
+  // kd follows kd_form: Hinton's by default, the reference's on request.
+  CHECK(distill_loss(student, train, idx, Method::kd, dc, &cache, {}, ident).item() == doctest::Approx(hin).epsilon(1e-5));
+  dc.kd_form = KdForm::reference;
+  CHECK(distill_loss(student, train, idx, Method::kd, dc, &cache, {}, ident).item() == doctest::Approx(ref).epsilon(1e-5));
+  CHECK(parse_kd_form("reference") == KdForm::reference);
+  CHECK_THROWS_WITH_AS(parse_kd_form("tinykd"), doctest::Contains("parse_kd_form"), Error);
+}
+
+TEST_CASE("keep_best_dev ends with the best dev epoch's weights, also across a resume") {
+  // Dev labels flipped: the better the student learns the task, the lower its dev accuracy, so
+  // the best dev epoch is an early one and not the last.
+  const int64_t V = 12;
+  TokenSet train = make_set(192, V, 31), dev = make_set(48, V, 32);
+  auto has5 = [](const std::vector<int64_t>& ids) { return int64_t(std::count(ids.begin(), ids.end(), 5) > 0); };
+  for (size_t i = 0; i < train.ids.size(); ++i) train.labels[i] = has5(train.ids[i]);  // an easy task
+  for (size_t i = 0; i < dev.ids.size(); ++i) dev.labels[i] = 1 - has5(dev.ids[i]);    // flipped
+  TrainOptions o;
+  o.epochs = 4;
+  o.batch_size = 16;
+  o.lr = 1e-2;
+  o.warmup_frac = 0;
+  o.verbose = false;
+  uint64_t init = 9;
+  auto run = [&](bool keep, const std::string& ckpt, int64_t stop_after) {
+    Generator g(init);
+    auto m = std::make_unique<nn::Bert<float>>(tiny_bert(16, 2, 2, 2), g);
+    TrainOptions oo = o;
+    oo.keep_best_dev = keep;
+    oo.checkpoint = ckpt;
+    if (stop_after > 0) {  // an interrupted run, then its resume
+      oo.max_steps = stop_after;
+      train_task(*m, train, dev, oo, Method::finetune, DistillConfig{}, static_cast<TeacherCache<float>*>(nullptr));
+      Generator g2(77);
+      m = std::make_unique<nn::Bert<float>>(tiny_bert(16, 2, 2, 2), g2);  // a fresh process
+      oo.max_steps = 0;
+      oo.resume = true;
+    }
+    TrainHistory h =
+        train_task(*m, train, dev, oo, Method::finetune, DistillConfig{}, static_cast<TeacherCache<float>*>(nullptr));
+    return std::make_pair(h, evaluate(*m, dev).accuracy);
+  };
+  // the first initialisation whose best dev epoch is not the last (the case needs one to have teeth)
+  for (; init < 16; ++init) {
+    auto h = run(false, "", 0).first;
+    double mx = -1;
+    for (const auto& e : h.epochs) mx = std::max(mx, e.dev_accuracy);
+    if (mx > h.epochs.back().dev_accuracy) break;
+  }
+  REQUIRE(init < 16);
+  MESSAGE("initialisation seed ", init);
+  auto [last, last_acc] = run(false, "", 0);
+  REQUIRE(last.epochs.size() == 4);
+  CHECK(last.best_epoch == -1);
+  CHECK(last_acc == last.epochs.back().dev_accuracy);
+  auto [best, best_acc] = run(true, "", 0);
+  int64_t want = 0;
+  for (int64_t e = 1; e < 4; ++e)
+    if (best.epochs[size_t(e)].dev_accuracy > best.epochs[size_t(want)].dev_accuracy) want = e;
+  REQUIRE(best.epochs[size_t(want)].dev_accuracy > best.epochs.back().dev_accuracy);  // the case has teeth
+  CHECK(best.best_epoch == want);
+  CHECK(best.best_dev_accuracy == best.epochs[size_t(want)].dev_accuracy);
+  CHECK(best_acc == best.epochs[size_t(want)].dev_accuracy);
+  // Interrupted after the best epoch (in-memory copy lost), then resumed: the weights come back
+  // from <checkpoint>.best.safetensors.
+  const std::string ckpt = "test_bert_distill_best.ckpt.safetensors";
+  auto [res, res_acc] = run(true, ckpt, (want + 1) * 12 + 2);  // 192 / 16 = 12 steps per epoch
+  CHECK(res.best_epoch == want);
+  CHECK(res_acc == best_acc);
+  std::remove(ckpt.c_str());
+  std::remove((ckpt + ".best.safetensors").c_str());
 }
 
 TEST_CASE("a run resumed from its epoch checkpoint ends with the same bits as an uninterrupted one") {
@@ -347,4 +468,31 @@ TEST_CASE("train_dynabert stage 1 and 2, with the hidden MSE and with CKD, lower
     CHECK(std::isfinite(h2.epochs.back().loss));
     CHECK(h2.epochs.back().loss < h2.epochs.front().loss);
   }
+}
+
+TEST_CASE("train_dynabert: CKD is added to the hidden MSE by default, replaces it on request") {
+  TokenSet train = make_set(24, 12, 61), dev = make_set(8, 12, 62);
+  Generator g(8);
+  nn::Bert<float> teacher(tiny_bert(24, 4, 4, 2), g);
+  TrainOptions o;
+  o.epochs = 1;
+  o.batch_size = 8;
+  o.lr = 0;  // weights unchanged: the epoch's mean loss is a fixed function of the options
+  o.verbose = false;
+  auto mean_loss = [&](bool ckd, bool replaces, double hidden_weight) {
+    auto student = std::dynamic_pointer_cast<nn::Bert<float>>(teacher.clone());
+    DynaOptions dy;
+    dy.ckd = ckd;
+    dy.ckd_replaces = replaces;
+    dy.hidden_weight = hidden_weight;
+    dy.ckd_lambda = 0.5;
+    dy.ckd_window = 3;
+    return train_dynabert(*student, teacher, train, dev, o, dy).epochs.back().loss;
+  };
+  const double ce = mean_loss(false, false, 0.0), mse = mean_loss(false, false, 1.0);
+  const double added = mean_loss(true, false, 1.0), replaced = mean_loss(true, true, 1.0);
+  CHECK(mse > ce);
+  CHECK(replaced > ce);
+  CHECK(added == doctest::Approx(mse + (replaced - ce)).epsilon(1e-5));  // CE + MSE + λ·CKD
+  CHECK(std::abs(added - replaced) > 1e-6);
 }

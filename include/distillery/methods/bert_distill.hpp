@@ -13,7 +13,8 @@
 //              pkd        kd + β · pkd_loss(CLS of the aligned intermediate layers)
 //              tinybert   kd + γ_h · hidden_mse(W·H_s, H_t) + γ_a · attention_mse(Ā_s, Ā_t)
 //              ckd        CE + λ · ckd_loss(H_s, H_t, mask, (wr_pair, wr_triple, ltr_pair, ltr_triple))
-//              ckd_kd     kd + λ · ckd_loss(…)
+//              ckd_kd     the reference: ckd_logit_loss (soft-CE at T, no CE) + λ · ckd_loss(…);
+//                         Hinton's kd + λ · ckd_loss with DistillConfig::ckd_kd_form = hinton
 //     Layers are aligned by losses::layer_alignment (default emb+skip, as CKD). PKD uses the
 //     aligned layers other than the embedding and the last; TinyBERT all of them (layer 0 = its
 //     embedding loss) and the attention maps of the aligned layers ≥ 1, averaged over heads
@@ -30,11 +31,14 @@
 // resumes to the same bits as an uninterrupted run with the same thread count.
 // The learning rate follows linear warm-up (warmup_frac of the steps) then linear decay to 0;
 // AdamW (β 0.9/0.999, ε 1e-8 … decay on matrices only), gradient-norm clipping.
+// Split out: data/token_batches.hpp (TokenSet, padding, epoch batches, MLM masking) and
+// methods/train_loop.hpp (options, history, resumable checkpoint state, train_loop).
 #pragma once
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -43,328 +47,32 @@
 #include <string>
 #include <vector>
 
+#include "../data/token_batches.hpp"
 #include "../io/cli.hpp"
 #include "../io/safetensors.hpp"
 #include "../losses/losses.hpp"
 #include "../nn/bert.hpp"
 #include "../nn/checkpoint.hpp"
 #include "../optim/optim.hpp"
+#include "train_loop.hpp"
 
 namespace distillery::methods {
 
-// ---- data ----------------------------------------------------------------------------------
-struct TokenSet {
-  std::vector<std::vector<int64_t>> ids;  // each starts with [CLS] = 2 and ends with [SEP] = 3
-  std::vector<int64_t> labels;            // empty for the pre-training corpus
-  int64_t size() const { return static_cast<int64_t>(ids.size()); }
-  int64_t tokens() const {
-    int64_t n = 0;
-    for (const auto& s : ids) n += static_cast<int64_t>(s.size());
-    return n;
-  }
-};
-
-constexpr int64_t kPadId = 0, kUnkId = 1, kClsId = 2, kSepId = 3, kMaskId = 4, kNumSpecial = 5;
-
-// Rows `index` of the set, padded with [PAD] to the longest: [B, Tmax].
-inline Tensor<int64_t> pad_batch(const TokenSet& set, const std::vector<int64_t>& index) {
-  size_t tmax = 1;
-  for (int64_t i : index) tmax = std::max(tmax, set.ids.at(i).size());
-  Tensor<int64_t> out = Tensor<int64_t>::zeros({static_cast<int64_t>(index.size()), int64_t(tmax)});
-  int64_t* p = out.data_ptr();
-  for (size_t b = 0; b < index.size(); ++b) {
-    const auto& s = set.ids[index[b]];
-    std::copy(s.begin(), s.end(), p + b * tmax);
-  }
-  return out;
-}
-
-// The order of epoch e: a Fisher–Yates shuffle driven by (seed, e).
-inline std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch) {
-  std::vector<int64_t> o(n);
-  std::iota(o.begin(), o.end(), 0);
-  Generator g(seed * 0x9E3779B97F4A7C15ull + uint64_t(epoch) * 0xBF58476D1CE4E5B9ull + 1);
-  for (int64_t i = n - 1; i > 0; --i) std::swap(o[i], o[g.randint(i + 1)]);
-  return o;
-}
-
-// The batches of epoch e. Without lengths: consecutive slices of epoch_order. With lengths
-// (length bucketing, to cut padding): the shuffled order is cut into windows of 50 batches, each
-// window is sorted by length (stable) and sliced into batches, and the batch order is shuffled
-// again; so each batch holds sequences of similar length and the epoch still visits everything
-// once, in an order that depends only on (seed, e).
-inline std::vector<std::vector<int64_t>> epoch_batches(int64_t n, int64_t batch, uint64_t seed, int64_t epoch,
-                                                       const std::vector<int64_t>* lengths = nullptr) {
-  std::vector<int64_t> order = epoch_order(n, seed, epoch);
-  if (lengths) {
-    const int64_t window = batch * 50;
-    for (int64_t w0 = 0; w0 < n; w0 += window)
-      std::stable_sort(order.begin() + w0, order.begin() + std::min(n, w0 + window),
-                       [&](int64_t a, int64_t b) { return (*lengths)[a] < (*lengths)[b]; });
-  }
-  std::vector<std::vector<int64_t>> out;
-  for (int64_t b0 = 0; b0 < n; b0 += batch)
-    out.emplace_back(order.begin() + b0, order.begin() + std::min(n, b0 + batch));
-  if (lengths) {
-    Generator g(seed * 0x94D049BB133111EBull + uint64_t(epoch) * 0x2545F4914F6CDD1Dull + 7);
-    for (int64_t i = int64_t(out.size()) - 1; i > 0; --i) std::swap(out[i], out[g.randint(i + 1)]);
-  }
-  return out;
-}
-inline std::vector<int64_t> lengths_of(const TokenSet& s) {
-  std::vector<int64_t> l(s.size());
-  for (int64_t i = 0; i < s.size(); ++i) l[i] = static_cast<int64_t>(s.ids[i].size());
-  return l;
-}
-
-// Indices sorted by length (stable), for inference in batches with little padding.
-inline std::vector<int64_t> length_order(const TokenSet& s) {
-  std::vector<int64_t> o(s.size());
-  std::iota(o.begin(), o.end(), 0);
-  std::stable_sort(o.begin(), o.end(), [&](int64_t a, int64_t b) { return s.ids[a].size() < s.ids[b].size(); });
-  return o;
-}
-
-struct MlmBatch {
-  Tensor<int64_t> input;      // [B, T] with masked tokens replaced
-  Tensor<int64_t> positions;  // [M] flat indices b·T + t of the masked tokens
-  Tensor<int64_t> targets;    // [M] original ids there
-};
-
-// BERT's masking. Special tokens ([PAD], [CLS], [SEP]) are never chosen.
-inline MlmBatch mask_tokens(const Tensor<int64_t>& ids, int64_t vocab_size, Generator& gen,
-                            double prob = 0.15) {
-  check(ids.dim() == 2 && vocab_size > kNumSpecial && prob > 0 && prob < 1, "mask_tokens",
-        "need ids [B, T], vocab > ", kNumSpecial, " and 0 < prob < 1, got ", ids.shape(), ", ",
-        vocab_size, ", ", prob);
-  MlmBatch b;
-  b.input = ids.clone();
-  int64_t* x = b.input.data_ptr();
-  const int64_t* src = ids.data_ptr();
-  std::vector<int64_t> pos, tgt, candidates;
-  for (int64_t i = 0; i < ids.numel(); ++i) {
-    if (src[i] < kNumSpecial) continue;  // pad/unk/cls/sep/mask: unk is left too (no target info)
-    candidates.push_back(i);
-    if (gen.uniform() < prob) pos.push_back(i);
-  }
-  if (pos.empty() && !candidates.empty()) pos.push_back(candidates[gen.randint(int64_t(candidates.size()))]);
-  for (int64_t i : pos) {
-    tgt.push_back(src[i]);
-    double u = gen.uniform();
-    if (u < 0.8) x[i] = kMaskId;
-    else if (u < 0.9) x[i] = kNumSpecial + gen.randint(vocab_size - kNumSpecial);
-  }
-  b.positions = Tensor<int64_t>::from_vector(pos);
-  b.targets = Tensor<int64_t>::from_vector(tgt);
-  return b;
-}
-
-// ---- optimisation --------------------------------------------------------------------------
-struct TrainOptions {
-  int64_t epochs = 3;
-  int64_t batch_size = 32;
-  double lr = 1e-4;
-  double warmup_frac = 0.1;
-  double weight_decay = 0.01;
-  double clip = 1.0;
-  uint64_t seed = 1;
-  bool verbose = true;
-  std::string label = "train";
-  std::string checkpoint;     // written atomically at the end of every epoch when set
-  bool resume = false;        // continue from `checkpoint` when it exists
-  int64_t max_steps = 0;      // stop early after this many steps (smoke runs); 0 = all
-  bool bucket = true;         // length-bucketed batches (epoch_batches), far less padding
-  int64_t checkpoint_every = 0;  // also checkpoint every this many steps inside an epoch (0 = only at epoch ends)
-};
-
-inline double warmup_linear(int64_t step, int64_t total, double warmup_frac) {
-  const int64_t w = static_cast<int64_t>(std::floor(warmup_frac * double(total)));
-  if (step < w) return double(step + 1) / double(w + 1);
-  return std::max(0.0, double(total - step) / double(std::max<int64_t>(1, total - w)));
-}
-
-struct EpochLog {
-  int64_t epoch = 0;
-  double loss = 0;             // mean training loss
-  double dev_accuracy = -1, dev_macro_f1 = -1;
-  double seconds = 0, tokens_per_second = 0;
-};
-
-struct TrainHistory {
-  std::vector<EpochLog> epochs;
-  double seconds = 0;
-  int64_t steps = 0;
-};
-
-namespace detail {
-template <class T>
-std::unique_ptr<optim::AdamW<T>> make_adamw(const std::vector<std::pair<std::string, Tensor<T>>>& named,
-                                           const TrainOptions& o) {
-  optim::AdamOptions ao;
-  ao.lr = o.lr;
-  ao.weight_decay = o.weight_decay;
-  auto no_decay = [](const std::string& n, const Tensor<T>&) { return n.find("norm") != std::string::npos; };
-  return std::make_unique<optim::AdamW<T>>(optim::decay_groups<T>(named, o.weight_decay, no_decay), ao);
-}
-
-// Where a run stands: the next batch to run is batch `batch` of epoch `epoch`; loss_sum and tokens
-// are the partial sums of that epoch (0 at an epoch boundary).
-struct TrainPosition {
-  int64_t epoch = 0, batch = 0, step = 0, tokens = 0;
-  double loss_sum = 0, epoch_seconds = 0;
-};
-
-template <class T>
-void save_training_state(const std::string& path, const nn::Module<T>& model, const optim::Optimizer<T>& opt,
-                         const TrainPosition& pos, const TrainHistory& h) {
-  StateDict sd;
-  for (const auto& kv : model.state_dict()) sd["model." + kv.first] = kv.second;
-  for (const auto& kv : opt.state_dict()) sd["optim." + kv.first] = kv.second;
-  std::string losses;
-  char buf[160];
-  for (const auto& e : h.epochs) {
-    std::snprintf(buf, sizeof buf, "%.17g:%.17g:%.17g:%.17g:%.17g", e.loss, e.dev_accuracy, e.dev_macro_f1, e.seconds,
-                  e.tokens_per_second);
-    losses += (losses.empty() ? "" : ",") + std::string(buf);
-  }
-  std::snprintf(buf, sizeof buf, "%.17g", pos.loss_sum);
-  const std::string loss_sum = buf;
-  std::snprintf(buf, sizeof buf, "%.17g", pos.epoch_seconds);
-  save_safetensors(path, sd,
-                   {{"epoch", std::to_string(pos.epoch)}, {"batch", std::to_string(pos.batch)},
-                    {"step", std::to_string(pos.step)}, {"tokens", std::to_string(pos.tokens)},
-                    {"loss_sum", loss_sum}, {"epoch_seconds", buf}, {"history", losses},
-                    {"seconds", std::to_string(h.seconds)}});
-}
-
-// Restores model, optimizer and history; returns false when there is no checkpoint file.
-template <class T>
-bool load_training_state(const std::string& path, nn::Module<T>& model, optim::Optimizer<T>& opt,
-                         TrainPosition& pos, TrainHistory& h) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return false;
-  std::fclose(f);
-  Metadata md;
-  StateDict sd = load_safetensors(path, &md);
-  StateDict ms;
-  std::map<std::string, Tensor<T>> os;
-  for (const auto& kv : sd) {
-    if (kv.first.rfind("model.", 0) == 0) ms[kv.first.substr(6)] = kv.second;
-    else if (kv.first.rfind("optim.", 0) == 0)
-      std::visit([&](const auto& t) { os[kv.first.substr(6)] = t.template to<T>(); }, kv.second);
-  }
-  nn::load_state_dict(model, ms, true);
-  opt.load_state_dict(os);
-  for (const char* k : {"epoch", "batch", "step", "tokens", "loss_sum", "epoch_seconds", "history", "seconds"})
-    check(md.count(k) > 0, "load_training_state", path, ": metadata lacks '", k, "'");
-  pos.epoch = std::stoll(md["epoch"]);
-  pos.batch = std::stoll(md["batch"]);
-  pos.step = std::stoll(md["step"]);
-  pos.tokens = std::stoll(md["tokens"]);
-  pos.loss_sum = std::stod(md["loss_sum"]);
-  pos.epoch_seconds = std::stod(md["epoch_seconds"]);
-  h.seconds = std::stod(md["seconds"]);
-  h.epochs.clear();
-  std::stringstream hs(md["history"]);
-  std::string item;
-  int64_t e = 0;
-  while (std::getline(hs, item, ',')) {
-    EpochLog l;
-    l.epoch = e++;
-    std::sscanf(item.c_str(), "%lf:%lf:%lf:%lf:%lf", &l.loss, &l.dev_accuracy, &l.dev_macro_f1, &l.seconds,
-                &l.tokens_per_second);
-    h.epochs.push_back(l);
-  }
-  return true;
-}
-
-inline uint64_t step_seed(uint64_t seed, int64_t step, uint64_t stream) {
-  uint64_t z = seed * 0xD6E8FEB86659FD93ull + uint64_t(step) * 0x9E3779B97F4A7C15ull + stream;
-  z ^= z >> 32;
-  return z * 0xD6E8FEB86659FD93ull + 1;
-}
-}  // namespace detail
-
-// The generic loop: `step_loss(batch_index_list, step)` returns the loss of one batch (with a
-// graph) and the number of real tokens in it; `on_epoch` evaluates (may be empty).
-template <class T>
-TrainHistory train_loop(nn::Module<T>& model, const std::vector<std::pair<std::string, Tensor<T>>>& named,
-                        int64_t n, const TrainOptions& o,
-                        const std::function<std::pair<Tensor<T>, int64_t>(const std::vector<int64_t>&, int64_t)>& step_loss,
-                        const std::function<void(EpochLog&)>& on_epoch,
-                        const std::vector<int64_t>* lengths = nullptr) {
-  check(n > 0 && o.batch_size > 0 && o.epochs > 0, "train_loop", "need examples, batch size and epochs > 0, got ",
-        n, ", ", o.batch_size, ", ", o.epochs);
-  auto opt = detail::make_adamw<T>(named, o);
-  std::vector<Tensor<T>> params;
-  for (const auto& kv : named) params.push_back(kv.second);
-  const int64_t per_epoch = (n + o.batch_size - 1) / o.batch_size, total = per_epoch * o.epochs;
-  TrainHistory h;
-  detail::TrainPosition pos;
-  if (o.resume && !o.checkpoint.empty() && detail::load_training_state(o.checkpoint, model, *opt, pos, h) && o.verbose)
-    std::printf("%s: resumed from %s at epoch %lld, batch %lld (step %lld)\n", o.label.c_str(), o.checkpoint.c_str(),
-                static_cast<long long>(pos.epoch), static_cast<long long>(pos.batch), static_cast<long long>(pos.step));
-  int64_t step = pos.step;
-  Progress progress(o.label, total, 10.0);
-  auto stopped = [&] { return o.max_steps > 0 && step >= o.max_steps; };
-  for (int64_t e = pos.epoch; e < o.epochs && !stopped(); ++e) {
-    auto t0 = std::chrono::steady_clock::now();
-    const bool resumed = e == pos.epoch;
-    const double prior_seconds = resumed ? pos.epoch_seconds : 0;
-    auto epoch_seconds = [&] {
-      return prior_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    };
-    model.train();
-    double loss_sum = resumed ? pos.loss_sum : 0;
-    int64_t batches = resumed ? pos.batch : 0, tokens = resumed ? pos.tokens : 0;
-    const auto plan = epoch_batches(n, o.batch_size, o.seed, e, o.bucket ? lengths : nullptr);
-    for (size_t bi = size_t(batches); bi < plan.size() && !stopped(); ++bi) {
-      const std::vector<int64_t>& idx = plan[bi];
-      opt->set_lr(o.lr * warmup_linear(step, total, o.warmup_frac));
-      opt->zero_grad();
-      auto [loss, ntok] = step_loss(idx, step);
-      const double lv = double(loss.item());
-      check(std::isfinite(lv), o.label.c_str(), "loss is not finite at step ", step);
-      loss.backward();
-      if (o.clip > 0) optim::clip_grad_norm_(params, o.clip);
-      opt->step();
-      loss_sum += lv;
-      tokens += ntok;
-      ++batches;
-      ++step;
-      if (o.verbose) {
-        char extra[128];
-        std::snprintf(extra, sizeof extra, "epoch %lld loss %.4f  %.0f tok/s", static_cast<long long>(e),
-                      loss_sum / double(batches), double(tokens) / std::max(epoch_seconds(), 1e-9));
-        progress.update(step, extra);
-      }
-      if (!o.checkpoint.empty() && o.checkpoint_every > 0 && step % o.checkpoint_every == 0 &&
-          bi + 1 < plan.size()) {
-        detail::save_training_state(o.checkpoint, model, *opt,
-                                    detail::TrainPosition{e, batches, step, tokens, loss_sum, epoch_seconds()}, h);
-      }
-    }
-    if (batches < int64_t(plan.size())) break;  // max_steps reached inside the epoch
-    EpochLog log;
-    log.epoch = e;
-    log.loss = batches ? loss_sum / double(batches) : 0;
-    log.seconds = epoch_seconds();
-    log.tokens_per_second = double(tokens) / std::max(log.seconds, 1e-9);
-    h.seconds += log.seconds;
-    if (on_epoch) on_epoch(log);
-    h.epochs.push_back(log);
-    if (o.verbose) {
-      std::printf("%s: epoch %lld  loss %.4f", o.label.c_str(), static_cast<long long>(e), log.loss);
-      if (log.dev_accuracy >= 0) std::printf("  dev acc %.2f%%  macro-F1 %.2f%%", 100 * log.dev_accuracy, 100 * log.dev_macro_f1);
-      std::printf("  %.1fs  %.0f tok/s\n", log.seconds, log.tokens_per_second);
-      std::fflush(stdout);
-    }
-    if (!o.checkpoint.empty())
-      detail::save_training_state(o.checkpoint, model, *opt, detail::TrainPosition{e + 1, 0, step, 0, 0.0, 0.0}, h);
-  }
-  h.steps = step;
-  return h;
-}
+// ---- data (data/token_batches.hpp) ---------------------------------------------------------
+using data::epoch_batches;
+using data::epoch_order;
+using data::kClsId;
+using data::kMaskId;
+using data::kNumSpecial;
+using data::kPadId;
+using data::kSepId;
+using data::kUnkId;
+using data::length_order;
+using data::lengths_of;
+using data::mask_tokens;
+using data::MlmBatch;
+using data::pad_batch;
+using data::TokenSet;
 
 // ---- pre-training ---------------------------------------------------------------------------
 template <class T>
@@ -473,8 +181,19 @@ inline Method parse_method(const std::string& s) {
   fail("parse_method", "unknown method '", s, "' (finetune, kd, pkd, tinybert, ckd, ckd_kd)");
 }
 
+// The logit term: Hinton's (1 − α) CE + α T² KL, or the CKD reference's DistillKL (soft-CE at T,
+// no T², no CE: losses::ckd_logit_loss).
+enum class KdForm { hinton, reference };
+inline KdForm parse_kd_form(const std::string& s) {
+  if (s == "hinton") return KdForm::hinton;
+  if (s == "reference") return KdForm::reference;
+  fail("parse_kd_form", "unknown KD form '", s, "' (hinton, reference)");
+}
+
 struct DistillConfig {
   double alpha = 0.5, temperature = 4.0;  // KD: (1 − α) CE + α T² KL
+  KdForm kd_form = KdForm::hinton;        // kd, pkd, tinybert
+  KdForm ckd_kd_form = KdForm::reference; // ckd_kd: the reference's objective
   double pkd_beta = 100.0;                // PKD weight (reference: 10…1000 with MSE-mean)
   double tiny_hidden = 1.0, tiny_attention = 1.0;
   double ckd_lambda = 1.0;                // multiplies ckd_loss
@@ -592,6 +311,80 @@ struct TaskResult {
   double teacher_cache_seconds = 0;
 };
 
+// The training loss of one batch `idx` of `train` for `method`, in the student's current mode
+// (train() with seeded dropout in train_task; eval() in tests). `s_layers`: the student layers
+// aligned with the cache's teacher layers (layer_alignment(...).second; empty when the method uses
+// no hidden states); `project` maps the student width to the teacher's (PKD/TinyBERT).
+// Logit term: CE for finetune/ckd; DistillConfig::ckd_kd_form for ckd_kd; kd_form otherwise.
+template <class T, class Project>
+Tensor<T> distill_loss(nn::Bert<T>& student, const TokenSet& train, const std::vector<int64_t>& idx, Method method,
+                       const DistillConfig& dc, const TeacherCache<T>* cache, const std::vector<int64_t>& s_layers,
+                       const Project& project) {
+  check(!uses_teacher(method) || cache != nullptr, "distill_loss", method_name(method), " needs a teacher cache");
+  const Device device = student.device();
+  Tensor<int64_t> ids = pad_batch(train, idx);
+  const int64_t Tn = ids.size(1);
+  std::vector<int64_t> yl;
+  for (int64_t i : idx) yl.push_back(train.labels[i]);
+  Tensor<int64_t> y = Tensor<int64_t>::from_vector(yl).to(device);
+  Tensor<T> pad_host = nn::Bert<T>::padding_mask(ids), pad = pad_host.to(device);
+  nn::EncoderOptions<T> eo;
+  eo.key_padding_mask = pad;
+  eo.output_hidden_states = uses_hidden(method);
+  eo.output_attentions = method == Method::tinybert;
+  auto out = student.encode(ids, eo);
+  Tensor<T> logits = student.classify(out.last_hidden_state);
+  Tensor<T> loss;
+  if (method == Method::finetune || method == Method::ckd) {
+    loss = cross_entropy(logits, y);
+  } else if ((method == Method::ckd_kd ? dc.ckd_kd_form : dc.kd_form) == KdForm::reference) {
+    loss = losses::ckd_logit_loss(logits, cache->batch_logits(idx).to(device), dc.temperature);
+  } else {
+    loss = losses::kd_with_cross_entropy(logits, cache->batch_logits(idx).to(device), y, dc.alpha, dc.temperature,
+                                         Reduction::batchmean, losses::TemperatureScale::t_squared);
+  }
+  if (uses_hidden(method)) {
+    Tensor<T> valid = sub(Tensor<T>::ones(pad.shape()), pad_host).to(device);  // [B, T], 1 = real
+    std::vector<Tensor<T>> sh;
+    for (int64_t l : s_layers) sh.push_back(out.hidden_states.at(l));
+    Tensor<T> Hs = stack(sh, 1);                          // [B, La, T, ds]
+    Tensor<T> Ht = cache->batch_hidden(train, idx, Tn).to(device);  // [B, La, T, dt]
+    const int64_t La = Hs.size(1);
+    if (method == Method::pkd) {
+      // aligned layers other than the embedding and the last
+      std::vector<Tensor<T>> cs, ct;
+      for (int64_t k = 0; k < La; ++k) {
+        if (s_layers[k] == 0 || k == La - 1) continue;
+        cs.push_back(select(select(Hs, 1, k), 1, 0));  // [B, ds]
+        ct.push_back(select(select(Ht, 1, k), 1, 0));
+      }
+      if (!cs.empty()) loss = add(loss, mul_scalar(losses::pkd_loss(project(stack(cs, 1)), stack(ct, 1)), T(dc.pkd_beta)));
+    } else if (method == Method::tinybert) {
+      loss = add(loss, mul_scalar(losses::hidden_mse_loss(project(Hs), Ht, valid), T(dc.tiny_hidden)));
+      std::vector<Tensor<T>> as;
+      for (int64_t l : s_layers)
+        if (l >= 1) as.push_back(mean(out.attentions.at(l - 1), {1}));  // [B, T, T]
+      if (!as.empty()) {
+        Tensor<T> At = cache->batch_attention(train, idx, Tn).to(device);
+        loss = add(loss, mul_scalar(losses::attention_mse_loss(stack(as, 1), At, valid), T(dc.tiny_attention)));
+      }
+    } else {
+      loss = add(loss, mul_scalar(losses::ckd_loss(Hs, Ht, valid, dc.ckd_weights, losses::WordTriple::window,
+                                                   dc.ckd_window),
+                                  T(dc.ckd_lambda)));
+    }
+  }
+  return loss;
+}
+
+namespace detail {
+inline std::string exact(double v) {  // round-trips through std::stod
+  char b[40];
+  std::snprintf(b, sizeof b, "%.17g", v);
+  return b;
+}
+}  // namespace detail
+
 // Trains `student` (a Bert with num_labels > 0) on a task with one of the methods. `cache` holds
 // the teacher's outputs on `train` (TeacherCache::build with the alignment's teacher layers); it
 // may be null for Method::finetune.
@@ -623,70 +416,53 @@ TrainHistory train_task(nn::Bert<T>& student, const TokenSet& train, const Token
     for (auto& kv : proj->named_parameters()) named.push_back({"proj." + kv.first, kv.second});
   auto project = [&](const Tensor<T>& h) { return proj ? proj->forward(h) : h; };
   const std::vector<int64_t> lengths = lengths_of(train);
+  // Best-dev selection: the best epoch's weights, in memory and (with a checkpoint) on disk.
+  std::map<std::string, Tensor<T>> best;
+  int64_t best_epoch = -1;
+  double best_acc = -1;
+  const std::string best_path = o.checkpoint.empty() ? std::string() : o.checkpoint + ".best.safetensors";
+  if (o.keep_best_dev && !best_path.empty()) {
+    Metadata meta;
+    if (o.resume && std::ifstream(best_path).good()) {
+      load_safetensors(best_path, &meta);
+      best_epoch = std::stoll(meta.at("epoch"));
+      best_acc = std::stod(meta.at("dev_accuracy"));
+    } else {
+      std::remove(best_path.c_str());  // a fresh run: an older file is stale
+    }
+  }
+  const bool from_disk = best_epoch >= 0;
 
-  return train_loop<T>(
+  TrainHistory h = train_loop<T>(
       student, named, train.size(), o,
       [&](const std::vector<int64_t>& idx, int64_t step) {
         student.seed_dropout(detail::step_seed(o.seed, step, 1));
-        Tensor<int64_t> ids = pad_batch(train, idx);
-        const int64_t Tn = ids.size(1);
-        std::vector<int64_t> yl;
         int64_t ntok = 0;
-        for (int64_t i : idx) { yl.push_back(train.labels[i]); ntok += int64_t(train.ids[i].size()); }
-        Tensor<int64_t> y = Tensor<int64_t>::from_vector(yl).to(device);
-        Tensor<T> pad_host = nn::Bert<T>::padding_mask(ids), pad = pad_host.to(device);
-        nn::EncoderOptions<T> eo;
-        eo.key_padding_mask = pad;
-        eo.output_hidden_states = uses_hidden(method);
-        eo.output_attentions = method == Method::tinybert;
-        auto out = student.encode(ids, eo);
-        Tensor<T> logits = student.classify(out.last_hidden_state);
-        Tensor<T> loss;
-        if (method == Method::finetune || method == Method::ckd) {
-          loss = cross_entropy(logits, y);
-        } else {
-          loss = losses::kd_with_cross_entropy(logits, cache->batch_logits(idx).to(device), y, dc.alpha, dc.temperature,
-                                               Reduction::batchmean, losses::TemperatureScale::t_squared);
-        }
-        if (uses_hidden(method)) {
-          Tensor<T> valid = sub(Tensor<T>::ones(pad.shape()), pad_host).to(device);  // [B, T], 1 = real
-          std::vector<Tensor<T>> sh;
-          for (int64_t l : s_layers) sh.push_back(out.hidden_states.at(l));
-          Tensor<T> Hs = stack(sh, 1);                          // [B, La, T, ds]
-          Tensor<T> Ht = cache->batch_hidden(train, idx, Tn).to(device);  // [B, La, T, dt]
-          const int64_t La = Hs.size(1);
-          if (method == Method::pkd) {
-            // aligned layers other than the embedding and the last
-            std::vector<Tensor<T>> cs, ct;
-            for (int64_t k = 0; k < La; ++k) {
-              if (s_layers[k] == 0 || k == La - 1) continue;
-              cs.push_back(select(select(Hs, 1, k), 1, 0));  // [B, ds]
-              ct.push_back(select(select(Ht, 1, k), 1, 0));
-            }
-            if (!cs.empty()) loss = add(loss, mul_scalar(losses::pkd_loss(project(stack(cs, 1)), stack(ct, 1)), T(dc.pkd_beta)));
-          } else if (method == Method::tinybert) {
-            loss = add(loss, mul_scalar(losses::hidden_mse_loss(project(Hs), Ht, valid), T(dc.tiny_hidden)));
-            std::vector<Tensor<T>> as;
-            for (int64_t l : s_layers)
-              if (l >= 1) as.push_back(mean(out.attentions.at(l - 1), {1}));  // [B, T, T]
-            if (!as.empty()) {
-              Tensor<T> At = cache->batch_attention(train, idx, Tn).to(device);
-              loss = add(loss, mul_scalar(losses::attention_mse_loss(stack(as, 1), At, valid), T(dc.tiny_attention)));
-            }
-          } else {
-            loss = add(loss, mul_scalar(losses::ckd_loss(Hs, Ht, valid, dc.ckd_weights, losses::WordTriple::window,
-                                                         dc.ckd_window),
-                                        T(dc.ckd_lambda)));
-          }
-        }
+        for (int64_t i : idx) ntok += int64_t(train.ids[i].size());
+        Tensor<T> loss = distill_loss(student, train, idx, method, dc, cache, s_layers, project);
         return std::make_pair(loss, ntok);
       },
       [&](EpochLog& log) {
         EvalResult r = evaluate(student, dev);
         log.dev_accuracy = r.accuracy;
         log.dev_macro_f1 = r.macro_f1;
+        if (!o.keep_best_dev || !(r.accuracy > best_acc)) return;
+        best_acc = r.accuracy;
+        best_epoch = log.epoch;
+        best.clear();
+        for (auto& kv : student.state_dict()) best.emplace(kv.first, kv.second.clone());
+        if (!best_path.empty())
+          nn::save_checkpoint(best_path, student,
+                              {{"epoch", std::to_string(best_epoch)}, {"dev_accuracy", detail::exact(best_acc)}});
       },
       &lengths);
+  if (o.keep_best_dev && best_epoch >= 0) {
+    if (!best.empty()) student.load_state_dict(best);
+    else if (from_disk) nn::load_checkpoint(best_path, student);
+    h.best_epoch = best_epoch;
+    h.best_dev_accuracy = best_acc;
+  }
+  return h;
 }
 
 }  // namespace distillery::methods

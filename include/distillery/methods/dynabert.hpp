@@ -16,11 +16,12 @@
 //       stage 1 (width):   for every width w: student(w, 1) vs the fine-tuned teacher
 //       stage 2 (w, d):    for every depth d and width w: student(w, d) vs the stage-1 network at
 //                          full size (a frozen copy)
-//       loss per sub-network = soft-CE(student logits, teacher logits) + λ · intermediate, where the
-//       intermediate signal is DynaBERT's MSE of the embeddings and of every kept layer's output
-//       against the teacher layer it replaces (student layer i ↔ teacher layer floor(i / m_d)), or,
-//       with ckd = true, ckd_loss over the same aligned states (relations inside each sub-network:
-//       widths agree, no projection). The sub-network losses are summed before one optimizer step.
+//       loss per sub-network = soft-CE(student logits, teacher logits) + λ_h · MSE + λ_ckd · CKD:
+//       MSE is DynaBERT's MSE of the embeddings and of every kept layer's output against the
+//       teacher layer it replaces (student layer i ↔ teacher layer floor(i / m_d)); with
+//       ckd = true, ckd_loss over the same aligned states (relations inside each sub-network:
+//       widths agree, no projection) is ADDED, or replaces the MSE with ckd_replaces = true.
+//       The sub-network losses are summed before one optimizer step.
 //   export_subnetwork(model, w, d)   a standalone smaller Bert (head_size kept, heads/ffn/layers cut)
 //   subnetwork_parameters(model, w, d)   parameters the sub-network uses
 #pragma once
@@ -136,8 +137,10 @@ void rewire(nn::Bert<T>& model, const Importance& imp) {
 struct DynaOptions {
   std::vector<double> widths{1.0, 0.75, 0.5, 0.25};
   std::vector<double> depths{1.0};  // stage 1: {1}; stage 2: {1, 0.75, 0.5}
-  double hidden_weight = 1.0;       // λ of the intermediate term
-  bool ckd = false;                 // CKD relations instead of DynaBERT's hidden MSE
+  double hidden_weight = 1.0;       // λ_h of DynaBERT's hidden MSE
+  bool ckd = false;                 // add CKD's relations (λ_ckd · ckd_loss) ...
+  bool ckd_replaces = false;        // ... or, with this, use them instead of the hidden MSE
+  double ckd_lambda = 1.0;          // λ_ckd
   losses::CkdWeights ckd_weights{1, 10, 1, 10};
   int64_t ckd_window = 21;
 };
@@ -200,10 +203,12 @@ TrainHistory train_dynabert(nn::Bert<T>& student, nn::Bert<T>& teacher, const To
             Tensor<T> logits = student.classify(out.last_hidden_state);
             Tensor<T> loss = losses::soft_cross_entropy(logits, softmax(tlogits, -1), Reduction::mean);
             Tensor<T> Hs = stack(out.hidden_states, 1);  // [B, L'+1, T, d]
-            Tensor<T> inter = dy.ckd ? losses::ckd_loss(Hs, Ht, valid, dy.ckd_weights, losses::WordTriple::window,
-                                                        dy.ckd_window)
-                                     : losses::hidden_mse_loss(Hs, Ht, valid);
-            loss = add(loss, mul_scalar(inter, T(dy.hidden_weight)));
+            if (!(dy.ckd && dy.ckd_replaces))
+              loss = add(loss, mul_scalar(losses::hidden_mse_loss(Hs, Ht, valid), T(dy.hidden_weight)));
+            if (dy.ckd)
+              loss = add(loss, mul_scalar(losses::ckd_loss(Hs, Ht, valid, dy.ckd_weights, losses::WordTriple::window,
+                                                           dy.ckd_window),
+                                          T(dy.ckd_lambda)));
             total = total.defined() ? add(total, loss) : loss;
           }
         }
