@@ -16,9 +16,12 @@
 
 #if defined(__CUDACC__)
 #define DST_HOST_DEVICE __host__ __device__ __forceinline__
-#define DST_UNROLL _Pragma("unroll")
 #else
 #define DST_HOST_DEVICE inline
+#endif
+#if defined(__CUDA_ARCH__)  // device pass only: the host compiler does not know the pragma
+#define DST_UNROLL _Pragma("unroll")
+#else
 #define DST_UNROLL
 #endif
 
