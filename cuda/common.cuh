@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include <distillery/backend/index_math.hpp>
 #include <distillery/backend/kernel_table.hpp>
 
 namespace distillery::cuda_detail {
@@ -38,60 +39,10 @@ inline unsigned grid_for(int64_t n, int threads = kThreads) {
 }
 
 // ---- strided indexing ------------------------------------------------------------------------
-// K operands over one shape, dims of extent 1 dropped and mergeable dims merged (the same
-// coalescing as backend/cpu/strided.hpp). Passed to kernels by value.
-template <int K>
-struct Strided {
-  int nd = 0;
-  int64_t size[kMaxDims];
-  int64_t stride[K][kMaxDims];
-  int64_t base[K];
-
-  // offset of operand k for flat row-major index i
-  __device__ __forceinline__ void offsets(int64_t i, int64_t* off) const {
-#pragma unroll
-    for (int k = 0; k < K; ++k) off[k] = base[k];
-    for (int d = nd - 1; d >= 0; --d) {
-      int64_t s = size[d];
-      int64_t q = i / s, r = i - q * s;
-#pragma unroll
-      for (int k = 0; k < K; ++k) off[k] += r * stride[k][d];
-      i = q;
-    }
-  }
-  __device__ __forceinline__ void offsets32(uint32_t i, int64_t* off) const {
-#pragma unroll
-    for (int k = 0; k < K; ++k) off[k] = base[k];
-    for (int d = nd - 1; d >= 0; --d) {
-      uint32_t s = static_cast<uint32_t>(size[d]);
-      uint32_t q = i / s, r = i - q * s;
-#pragma unroll
-      for (int k = 0; k < K; ++k) off[k] += int64_t(r) * stride[k][d];
-      i = q;
-    }
-  }
-};
-
-template <int K>
-Strided<K> coalesce(const Shape& shape, const View* const* views) {
-  Strided<K> c;
-  for (int k = 0; k < K; ++k) c.base[k] = views[k]->offset;
-  for (int d = 0; d < shape.size(); ++d) {
-    if (shape[d] == 1) continue;
-    bool merge = c.nd > 0;
-    for (int k = 0; merge && k < K; ++k)
-      merge = c.stride[k][c.nd - 1] == views[k]->strides[d] * shape[d];
-    if (merge) {
-      c.size[c.nd - 1] *= shape[d];
-      for (int k = 0; k < K; ++k) c.stride[k][c.nd - 1] = views[k]->strides[d];
-    } else {
-      c.size[c.nd] = shape[d];
-      for (int k = 0; k < K; ++k) c.stride[k][c.nd] = views[k]->strides[d];
-      ++c.nd;
-    }
-  }
-  return c;
-}
+// Strided<K> and coalesce<K> (passed to kernels by value) are backend/index_math.hpp, shared
+// with the CPU loops (backend/cpu/strided.hpp).
+using distillery::Strided;
+using distillery::coalesce;
 
 // ---- kernel entry points (one .cu file per family; explicit instantiations there) ----------
 using I = int64_t;

@@ -13,7 +13,6 @@
 #pragma once
 #include <algorithm>
 #include <cmath>
-#include <iomanip>
 #include <mutex>
 #include <memory>
 #include <ostream>
@@ -250,7 +249,8 @@ std::ostream& operator<<(std::ostream& os, const Tensor<T>& t) {
   if (t.requires_grad()) os << ", requires_grad";
   os << ", values=[";
   const size_t show = std::min<size_t>(v.size(), 20);
-  for (size_t i = 0; i < show; ++i) os << (i ? ", " : "") << std::setprecision(6) << v[i];
+  if (show) os.precision(6);  // as std::setprecision(6), without <iomanip>
+  for (size_t i = 0; i < show; ++i) os << (i ? ", " : "") << v[i];
   if (v.size() > show) os << ", ... (" << v.size() << " values)";
   return os << "])";
 }

@@ -58,12 +58,13 @@ struct CpuElementwise : KernelTable<T> {
   void cast(const double* s, T* d, int64_t n) override { cast_impl(s, d, n); }
   void cast(const int64_t* s, T* d, int64_t n) override { cast_impl(s, d, n); }
 
-  // Float GELU loops are compiled per ISA (AVX-512, AVX2+FMA, baseline; picked by gemm_isa()
+  // Float GELU and tanh loops are compiled per ISA (AVX-512, AVX2+FMA, baseline; picked by gemm_isa()
   // like losses/vector_exp.hpp): their arithmetic (scalar_math.hpp) is branch- and call-free,
   // so GCC vectorises each clone even in a baseline build.
   template <UnaryOp OP>
   static constexpr bool kWideUnary = std::is_same_v<T, float> &&
-                                     (OP == UnaryOp::gelu_erf || OP == UnaryOp::gelu_erf_grad);
+                                     (OP == UnaryOp::gelu_erf || OP == UnaryOp::gelu_erf_grad ||
+                                      OP == UnaryOp::tanh);
   template <UnaryOp OP>
   static inline __attribute__((always_inline)) void unary_span(const T* __restrict a,
                                                                T* __restrict out, int64_t n,

@@ -7,39 +7,16 @@
 #pragma once
 #include <array>
 
+#include "../index_math.hpp"
 #include "../kernel_table.hpp"
 #include "parallel.hpp"
 
 namespace distillery::cpu {
 
+// Dims coalesced by the shared index arithmetic (backend/index_math.hpp, also used by CUDA).
 template <int K>
-struct Coalesced {
-  int nd = 0;
-  int64_t size[kMaxDims];
-  int64_t stride[K][kMaxDims];
-  int64_t base[K];
-};
-
-template <int K>
-Coalesced<K> coalesce(const Shape& shape, const View* const* views) {
-  Coalesced<K> c;
-  for (int k = 0; k < K; ++k) c.base[k] = views[k]->offset;
-  for (int d = 0; d < shape.size(); ++d) {
-    if (shape[d] == 1) continue;
-    bool merge = c.nd > 0;
-    for (int k = 0; merge && k < K; ++k)
-      merge = c.stride[k][c.nd - 1] == views[k]->strides[d] * shape[d];
-    if (merge) {
-      c.size[c.nd - 1] *= shape[d];
-      for (int k = 0; k < K; ++k) c.stride[k][c.nd - 1] = views[k]->strides[d];
-    } else {
-      c.size[c.nd] = shape[d];
-      for (int k = 0; k < K; ++k) c.stride[k][c.nd] = views[k]->strides[d];
-      ++c.nd;
-    }
-  }
-  return c;
-}
+using Coalesced = Strided<K>;
+using distillery::coalesce;
 
 // Row-level form: f(flat_begin, offsets, n, inner_strides) for each run of n elements along the
 // innermost (coalesced) dim, so kernels can specialise their inner loops on the strides.
