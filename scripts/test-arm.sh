@@ -35,7 +35,7 @@ start=$(date +%s)
 OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} ctest --test-dir "$BUILD_DIR" -R "$regex" --output-on-failure
 echo "test-arm: ran tests in $(( $(date +%s) - start )) s"
 # the static embedded example, float only, no OpenMP (docs/embedded.md)
-aarch64-linux-gnu-g++ -std=c++17 -O2 -static -s -ffunction-sections -fdata-sections \
+aarch64-linux-gnu-g++ -std=c++17 -O2 -DNDEBUG -static -s -ffunction-sections -fdata-sections \
   -Wl,--gc-sections -DDISTILLERY_IMPLEMENTATION -Iinclude -I/usr/include/eigen3 \
   examples/embedded_lenet.cpp -o "$BUILD_DIR/embedded_lenet"
 ls -l "$BUILD_DIR/embedded_lenet"

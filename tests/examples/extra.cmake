@@ -17,3 +17,16 @@ if(DISTILLERY_BUILD_EXAMPLES AND TARGET example_tour)
       ENVIRONMENT "OMP_WAIT_POLICY=passive;OMP_NUM_THREADS=2")
   endforeach()
 endif()
+
+#   examples/embedded_lenet  `lenet_mnist --epochs 1 --limit 1000 --save` into a temporary dir, then
+#                            `embedded_lenet` on that checkpoint: same held-out accuracy (issue 25).
+if(DISTILLERY_BUILD_EXAMPLES AND TARGET example_lenet_mnist AND TARGET example_embedded_lenet)
+  add_test(NAME examples/embedded_lenet
+    COMMAND ${CMAKE_COMMAND} -DLENET=$<TARGET_FILE:example_lenet_mnist>
+            -DEMBEDDED=$<TARGET_FILE:example_embedded_lenet> -DDATA=${PROJECT_SOURCE_DIR}/data
+            -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/examples_embedded_lenet
+            -P ${CMAKE_CURRENT_LIST_DIR}/embedded_check.cmake)
+  set_tests_properties(examples/embedded_lenet PROPERTIES
+    LABELS "examples" TIMEOUT ${DISTILLERY_TEST_TIMEOUT} SKIP_REGULAR_EXPRESSION "SKIP: "
+    ENVIRONMENT "OMP_WAIT_POLICY=passive;OMP_NUM_THREADS=1")
+endif()
