@@ -244,6 +244,10 @@ TEST_CASE("json writer: values, escaping, non-finite numbers, atomic write") {
   JsonReader r(back.data(), back.size(), "r.json", "test");
   r.skip_value();  // what we write is valid JSON
   r.expect_end();
-  CHECK(
-      contains(error_of([&] { write_json(tmp.file("no/such/dir/r.json"), j); }), "cannot create"));
+  // missing folders are created (issue 20); a path through a file is refused with its reason
+  write_json(tmp.file("no/such/dir/r.json"), j);
+  CHECK(read_file_bytes(tmp.file("no/such/dir/r.json"), "test").size() == back.size());
+  const std::string e = error_of([&] { write_json(tmp.file("r.json/x.json"), j); });
+  CHECK(contains(e, "cannot create folder"));
+  CHECK(contains(e, "is not a folder"));
 }
