@@ -8,6 +8,8 @@
 
 #include <doctest/doctest.h>
 
+#include "expect_error.hpp"
+
 #include <cmath>
 #include <functional>
 #include <map>
@@ -22,32 +24,7 @@ using TI = Tensor<int64_t>;
 
 namespace {
 
-struct Row {
-  std::string probe;
-  std::function<void()> run;
-  std::vector<std::string> fragments;  // the op name first ("op: ..."), then other parts
-};
-
-void expect_rows(const std::vector<Row>& rows) {
-  for (const Row& r : rows) {
-    INFO("probe: " << r.probe);
-    std::string msg;
-    bool other = false;
-    try {
-      r.run();
-    } catch (const Error& e) {
-      msg = e.what();
-    } catch (const std::exception& e) {
-      other = true;
-      msg = e.what();
-    }
-    INFO("message: " << msg);
-    CHECK_FALSE(other);
-    REQUIRE_FALSE(msg.empty());
-    CHECK(msg.rfind(r.fragments[0] + ":", 0) == 0);
-    for (const std::string& f : r.fragments) CHECK(msg.find(f) != std::string::npos);
-  }
-}
+using Row = ErrorCase;  // probe, run, fragments (op name first)
 
 TD z(Shape s) { return TD::zeros(s); }
 const TD u;  // undefined
@@ -56,7 +33,7 @@ const TI ui;
 }  // namespace
 
 TEST_CASE("bad inputs: undefined tensors name the op") {
-  expect_rows({
+  expect_errors({
       {"u.shape()", [] { (void)u.shape(); }, {"tensor", "undefined tensor"}},
       {"u.numel()", [] { (void)u.numel(); }, {"tensor", "undefined tensor"}},
       {"u.item()", [] { (void)u.item(); }, {"tensor", "undefined tensor"}},
@@ -111,7 +88,7 @@ TEST_CASE("bad inputs: undefined tensors name the op") {
 }
 
 TEST_CASE("bad inputs: windows larger than the padded input are refused (PyTorch's rule)") {
-  expect_rows({
+  expect_errors({
       {"max_pool2d(ones 4x4, 7) read out of bounds",
        [] { max_pool2d(TD::ones({1, 1, 4, 4}), 7); },
        {"max_pool2d", "Output size is too small", "[1, 1, 4, 4]", "7x7"}},
@@ -186,7 +163,7 @@ TEST_CASE("bad inputs: shape arithmetic is overflow-checked") {
   const int64_t k32 = int64_t(1) << 32, k62 = int64_t(1) << 62;
   const double inf = std::numeric_limits<double>::infinity();
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  expect_rows({
+  expect_errors({
       {"zeros({2^32, 2^32}) had numel 0", [=] { TD::zeros({k32, k32}); },
        {"empty", "size overflow", "[4294967296, 4294967296]"}},
       {"zeros({3, 2^62}) had numel -4.6e18", [=] { TD::zeros({3, k62}); },
@@ -241,14 +218,14 @@ TEST_CASE("bad inputs: a refused strict load_state_dict leaves the model unchang
   for (auto& kv : before) sd[kv.first] = TD::full(kv.second.shape(), 9.0);
   const std::string last = sd.rbegin()->first;
   sd[last] = TD::zeros({7});
-  expect_rows({{"load_state_dict with a wrong shape half-overwrote the model",
+  expect_errors({{"load_state_dict with a wrong shape half-overwrote the model",
                 [&] { model.load_state_dict(sd); },
                 {"load_state_dict", last, "[7]"}}});
   for (auto& kv : model.state_dict()) CHECK(kv.second.to_vector() == saved[kv.first]);
   // an unexpected key: also refused before any copy
   sd[last] = TD::full(before[last].shape(), 9.0);
   sd["extra.weight"] = TD::zeros({1});
-  expect_rows({{"unexpected key", [&] { model.load_state_dict(sd); },
+  expect_errors({{"unexpected key", [&] { model.load_state_dict(sd); },
                 {"load_state_dict", "extra.weight"}}});
   for (auto& kv : model.state_dict()) CHECK(kv.second.to_vector() == saved[kv.first]);
   sd.erase("extra.weight");

@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include "expect_error.hpp"
+
 #include <functional>
 #include <string>
 #include <vector>
@@ -15,34 +17,7 @@ using TI = Tensor<int64_t>;
 
 namespace {
 
-struct Case {
-  std::string what;
-  std::function<void()> run;
-  std::vector<std::string> must_mention;  // the op name first, then the shapes
-};
-
-// Runs every case: it must throw distillery::Error (not another exception type) whose message
-// starts with the op name and contains every expected part.
-void expect_errors(const std::vector<Case>& cases) {
-  for (const Case& c : cases) {
-    INFO(c.what);
-    std::string msg;
-    bool other = false;
-    try {
-      c.run();
-    } catch (const Error& e) {
-      msg = e.what();
-    } catch (const std::exception& e) {
-      other = true;
-      msg = e.what();
-    }
-    INFO("message: " << msg);
-    CHECK_FALSE(other);
-    REQUIRE_FALSE(msg.empty());
-    CHECK(msg.rfind(c.must_mention[0] + ":", 0) == 0);  // "op: ..."
-    for (const std::string& part : c.must_mention) CHECK(msg.find(part) != std::string::npos);
-  }
-}
+using Case = ErrorCase;
 
 TD z(Shape s) { return TD::zeros(s); }
 TI idx(std::vector<int64_t> v, Shape s) { return TI::from_vector(v, s); }
