@@ -66,23 +66,10 @@ inline GemmIsa supported_isa() {
   return isa;
 }
 
-// 64-byte aligned scratch that only grows (one per thread, reused across calls).
-struct Scratch {
-  void* p = nullptr;
-  std::size_t bytes = 0;
-  ~Scratch() { std::free(p); }
-  void* get(std::size_t n) {
-    if (n > bytes) {
-      std::free(p);
-      bytes = ((n + 4095) / 4096) * 4096;
-      p = std::aligned_alloc(64, bytes);
-      if (!p) throw std::bad_alloc();
-    }
-    return p;
-  }
-};
-inline Scratch& scratch_a() { thread_local Scratch s; return s; }
-inline Scratch& scratch_b() { thread_local Scratch s; return s; }
+// Packing buffers: per parallel chunk (per thread outside parallel_for), grown only (parallel.hpp).
+using cpu::Scratch;
+inline Scratch& scratch_a() { return cpu::scratch(ScratchKind::gemm_a); }
+inline Scratch& scratch_b() { return cpu::scratch(ScratchKind::gemm_b); }
 
 #ifdef DST_GEMM_X86
 // ---- micro-kernels: C[MR×NR] (ldc) = alpha · A·B + beta · C  (beta == 0: C not read) --------

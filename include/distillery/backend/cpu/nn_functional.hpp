@@ -163,10 +163,7 @@ struct CpuNnFunctional : CpuIndex<T> {
   // on separate threads (the GEMMs inside are then single-threaded), each thread summing its
   // own weight/bias gradient, reduced in thread order at the end. For one chunk (batch 1) the
   // GEMMs themselves use the threads.
-  static gemm_detail::Scratch& conv_scratch() {
-    thread_local gemm_detail::Scratch s;
-    return s;
-  }
+  static Scratch& conv_scratch() { return cpu::scratch(ScratchKind::conv); }
   // Samples per chunk: about 192 KiB of columns. Depends only on the geometry (not on the
   // thread count), so a forward's saved columns match the backward's chunking.
   static int64_t conv_chunk(int64_t per_sample_elems, int64_t n) {

@@ -20,15 +20,24 @@
 // The thread count is still OpenMP's (OMP_NUM_THREADS, omp_set_num_threads); no OpenMP region
 // is ever entered, so libgomp starts no threads. Without OpenMP everything runs serially.
 // The pool is created on first use and never destroyed (its threads sleep at exit).
+//
+// Scratch (GEMM packing, convolution columns) belongs to a CHUNK, not to a thread: inside
+// parallel_for, chunk c of a job always gets slot c, whichever thread runs it (outside, each
+// thread has its own). Which thread claims a chunk depends on timing; the chunk cut does not.
+// So once a shape has run, running it again never allocates (nn::InferencePlan relies on this:
+// per-thread buffers allocated whenever a worker first claimed a chunk the caller used to run).
 #pragma once
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -48,10 +57,39 @@ inline int max_threads() {
 #endif
 }
 
+// 64-byte aligned scratch that only grows, reused across calls.
+struct Scratch {
+  void* p = nullptr;
+  std::size_t bytes = 0;
+  Scratch() = default;
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  ~Scratch() { std::free(p); }
+  void* get(std::size_t n) {
+    if (n > bytes) {
+      std::free(p);
+      p = nullptr;
+      bytes = 0;
+      const std::size_t want = ((n + 4095) / 4096) * 4096;
+      p = std::aligned_alloc(64, want);
+      if (!p) throw std::bad_alloc();
+      bytes = want;
+    }
+    return p;
+  }
+};
+enum class ScratchKind { gemm_a, gemm_b, conv, count };
+using ScratchSet = std::array<Scratch, static_cast<int>(ScratchKind::count)>;
+
 namespace detail {
 inline bool& in_pool_region() {
   thread_local bool inside = false;
   return inside;
+}
+// The chunk this thread is running (-1 outside a parallel_for) and that chunk's scratch set.
+inline ScratchSet*& chunk_scratch() {
+  thread_local ScratchSet* set = nullptr;
+  return set;
 }
 }  // namespace detail
 
@@ -95,6 +133,8 @@ class Pool {
   void run(int chunks, void (*call)(const void*, int64_t), const void* ctx) {
     std::lock_guard<std::mutex> one_job(job_mutex_);  // concurrent callers take turns
     ensure_workers(chunks - 1);
+    while (static_cast<int>(scratch_.size()) < chunks)
+      scratch_.push_back(std::make_unique<ScratchSet>());
     call_ = call;
     ctx_ = ctx;
     done_.store(0, std::memory_order_relaxed);
@@ -137,12 +177,14 @@ class Pool {
   void run_chunk(int c) {
     bool& inside = in_pool_region();
     inside = true;
+    chunk_scratch() = scratch_[static_cast<size_t>(c)].get();
     try {
       call_(ctx_, c);
     } catch (...) {
       std::lock_guard<std::mutex> lk(mutex_);
       if (!error_) error_ = std::current_exception();
     }
+    chunk_scratch() = nullptr;
     inside = false;
   }
 
@@ -184,6 +226,7 @@ class Pool {
   const void* ctx_ = nullptr;
   std::exception_ptr error_;
   std::vector<std::thread> workers_;
+  std::vector<std::unique_ptr<ScratchSet>> scratch_;  // slot c: chunk c's (grown only in run())
 };
 
 inline Pool& pool() {
@@ -192,6 +235,15 @@ inline Pool& pool() {
 }
 
 }  // namespace detail
+
+// Scratch of kind k for the running chunk (inside parallel_for) or this thread (outside).
+inline Scratch& scratch(ScratchKind k) {
+  if (ScratchSet* set = detail::chunk_scratch()) return (*set)[static_cast<size_t>(k)];
+  // Touched only outside chunks: a thread_local with a destructor registers it (a malloc) on
+  // first use, which a worker must not do in the middle of a planned inference.
+  thread_local ScratchSet own;
+  return own[static_cast<size_t>(k)];
+}
 
 // Calls f(begin, end) on contiguous chunks of [0, n); `cost` is the work per item in elements.
 template <class F>
