@@ -27,7 +27,7 @@
 #include "core/rng.hpp"
 #include "core/storage.hpp"
 #include "core/tensor.hpp"
-#include "backend/cpu/parallel.hpp"  // cpu::max_threads() (OpenMP threads; no kernels)
+#include "backend/cpu/threads.hpp"  // cpu::max_threads() (OpenMP threads; no kernels)
 #include "autograd/grad_mode.hpp"
 #include "autograd/node.hpp"
 #include "autograd/engine.hpp"

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <ostream>  // doctest prints the shared_ptr compared below with operator<<
 #include <string>
 
 #include <distillery/methods/distill_trainer.hpp>

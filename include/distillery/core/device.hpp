@@ -11,14 +11,18 @@
 // <distillery/distillery.hpp> (see docs/build.md). So core/ includes no backend header.
 #pragma once
 #include <cstddef>
-#include <ostream>
+#include <iosfwd>
+#include <string>
 
 namespace distillery {
 
 enum class Device : unsigned char { cpu = 0, cuda = 1 };
 
 inline const char* device_name(Device d) { return d == Device::cpu ? "cpu" : "cuda"; }
-inline std::ostream& operator<<(std::ostream& os, Device d) { return os << device_name(d); }
+inline void format_part(std::string& s, Device d) { s += device_name(d); }
+inline std::ostream& operator<<(std::ostream& os, Device d) {
+  return os << std::string(device_name(d));
+}
 
 // Memory of one device. The CPU one is an aligned malloc with a block cache
 // (backend/cpu/allocator.hpp); CUDA's is a caching allocator (cuda/backend.cu).

@@ -8,7 +8,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <initializer_list>
-#include <ostream>
+#include <iosfwd>
+#include <string>
 #include <vector>
 
 #include "error.hpp"
@@ -81,11 +82,17 @@ class Shape {
     return true;
   }
   friend bool operator!=(const Shape& a, const Shape& b) { return !(a == b); }
-  friend std::ostream& operator<<(std::ostream& os, const Shape& s) {
-    os << '[';
-    for (int i = 0; i < s.n_; ++i) os << (i ? ", " : "") << s.d_[i];
-    return os << ']';
+  // "[2, 3]": in error messages (format_part) and on streams.
+  std::string str() const {
+    std::string s = "[";
+    for (int i = 0; i < n_; ++i) {
+      if (i) s += ", ";
+      s += std::to_string(d_[i]);
+    }
+    return s + "]";
   }
+  friend void format_part(std::string& out, const Shape& s) { out += s.str(); }
+  friend std::ostream& operator<<(std::ostream& os, const Shape& s) { return os << s.str(); }
 
  private:
   template <class It>

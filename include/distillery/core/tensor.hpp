@@ -15,7 +15,8 @@
 #include <cmath>
 #include <mutex>
 #include <memory>
-#include <ostream>
+#include <iosfwd>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -241,18 +242,25 @@ using TensorF = Tensor<float>;
 using TensorD = Tensor<double>;
 using IndexTensor = Tensor<int64_t>;
 
+// "Tensor(shape=[3], device=cpu, values=[0.5, -1, 2])" (at most 20 values, "%g" each).
+template <class T>
+std::string to_string(const Tensor<T>& t) {
+  if (!t.defined()) return "Tensor(undefined)";
+  auto v = t.to_vector();
+  std::string s = "Tensor(shape=" + t.shape().str() + ", device=" + device_name(t.device());
+  if (t.requires_grad()) s += ", requires_grad";
+  s += ", values=[";
+  const size_t show = std::min<size_t>(v.size(), 20);
+  for (size_t i = 0; i < show; ++i) {
+    if (i) s += ", ";
+    format_part(s, v[i]);
+  }
+  if (v.size() > show) s += ", ... (" + std::to_string(v.size()) + " values)";
+  return s + "])";
+}
 template <class T>
 std::ostream& operator<<(std::ostream& os, const Tensor<T>& t) {
-  if (!t.defined()) return os << "Tensor(undefined)";
-  auto v = t.to_vector();
-  os << "Tensor(shape=" << t.shape() << ", device=" << t.device();
-  if (t.requires_grad()) os << ", requires_grad";
-  os << ", values=[";
-  const size_t show = std::min<size_t>(v.size(), 20);
-  if (show) os.precision(6);  // as std::setprecision(6), without <iomanip>
-  for (size_t i = 0; i < show; ++i) os << (i ? ", " : "") << v[i];
-  if (v.size() > show) os << ", ... (" << v.size() << " values)";
-  return os << "])";
+  return os << to_string(t);
 }
 
 }  // namespace distillery

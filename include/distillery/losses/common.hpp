@@ -68,8 +68,8 @@ struct ShapeOf {
   const Tensor<T>& t;
 };
 template <class T>
-std::ostream& operator<<(std::ostream& os, const ShapeOf<T>& s) {
-  return s.t.defined() ? os << s.t.shape() : os << "(undefined)";
+void format_part(std::string& out, const ShapeOf<T>& s) {
+  out += s.t.defined() ? s.t.shape().str() : std::string("(undefined)");
 }
 template <class T>
 ShapeOf<T> shape_of(const Tensor<T>& t) {

@@ -41,21 +41,12 @@
 #include <thread>
 #include <type_traits>
 #include <vector>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+
+#include "threads.hpp"
 
 namespace distillery::cpu {
 
 constexpr int64_t kParallelGrain = 32768;
-
-inline int max_threads() {
-#ifdef _OPENMP
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
 
 // 64-byte aligned scratch that only grows, reused across calls.
 struct Scratch {
@@ -82,26 +73,11 @@ enum class ScratchKind { gemm_a, gemm_b, conv, count };
 using ScratchSet = std::array<Scratch, static_cast<int>(ScratchKind::count)>;
 
 namespace detail {
-inline bool& in_pool_region() {
-  thread_local bool inside = false;
-  return inside;
-}
-// The chunk this thread is running (-1 outside a parallel_for) and that chunk's scratch set.
+// The scratch set of the chunk this thread is running (null outside a parallel_for).
 inline ScratchSet*& chunk_scratch() {
   thread_local ScratchSet* set = nullptr;
   return set;
 }
-}  // namespace detail
-
-// True inside a parallel_for chunk (or a user's OpenMP region): nested loops run serially.
-inline bool in_parallel() {
-#ifdef _OPENMP
-  if (omp_in_parallel()) return true;
-#endif
-  return detail::in_pool_region();
-}
-
-namespace detail {
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
