@@ -26,7 +26,7 @@ __global__ void im2col_kernel(const T* x, Conv2dGeometry g, T* cols, int64_t tot
     int64_t kj = r % g.kw; r /= g.kw;
     int64_t ki = r % g.kh; r /= g.kh;
     int64_t c = r % g.C, n = r / g.C;
-    int64_t h = oh * g.sh - g.ph + ki * g.dh, w = ow * g.sw - g.pw + kj * g.dw;
+    const int64_t h = window_row(g, oh, ki), w = window_col(g, ow, kj);
     T v = T(0);
     if (h >= 0 && h < g.H && w >= 0 && w < g.W) v = x[((n * g.C + c) * g.H + h) * g.W + w];
     cols[t] = v;
@@ -43,15 +43,11 @@ __global__ void col2im_kernel(const T* cols, Conv2dGeometry g, T* x, int64_t tot
     int64_t c = r % g.C, n = r / g.C;
     T acc = T(0);
     for (int64_t ki = 0; ki < g.kh; ++ki) {
-      int64_t hh = h + g.ph - ki * g.dh;  // = oh * sh
-      if (hh < 0 || hh % g.sh != 0) continue;
-      int64_t oh = hh / g.sh;
-      if (oh >= g.Ho) continue;
+      const int64_t oh = window_out_row(g, h, ki);
+      if (oh < 0) continue;
       for (int64_t kj = 0; kj < g.kw; ++kj) {
-        int64_t ww = w + g.pw - kj * g.dw;
-        if (ww < 0 || ww % g.sw != 0) continue;
-        int64_t ow = ww / g.sw;
-        if (ow >= g.Wo) continue;
+        const int64_t ow = window_out_col(g, w, kj);
+        if (ow < 0) continue;
         acc += cols[(n * K + (c * g.kh + ki) * g.kw + kj) * L + oh * g.Wo + ow];
       }
     }
@@ -71,17 +67,8 @@ __global__ void max_pool2d_kernel(const T* x, Conv2dGeometry g, T* out, int64_t*
     int64_t oh = r % g.Ho, nc = r / g.Ho;
     const T* xp = x + nc * g.H * g.W;
     T best = neg_inf<T>();
-    int64_t bi = -1;
-    for (int64_t ki = 0; ki < g.kh; ++ki) {
-      int64_t h = oh * g.sh - g.ph + ki * g.dh;
-      if (h < 0 || h >= g.H) continue;
-      for (int64_t kj = 0; kj < g.kw; ++kj) {
-        int64_t w = ow * g.sw - g.pw + kj * g.dw;
-        if (w < 0 || w >= g.W) continue;
-        T v = xp[h * g.W + w];
-        if (bi < 0 || v > best || v != v) { best = v; bi = h * g.W + w; }
-      }
-    }
+    int64_t bi;
+    max_window(xp, g, oh, ow, best, bi);
     out[o] = best;
     idx[o] = bi < 0 ? 0 : bi;
   }

@@ -78,4 +78,54 @@ Strided<K> coalesce(const Shape& shape, const View* const* views) {
   return c;
 }
 
+// ---- convolution / pooling windows -------------------------------------------------------
+
+struct Conv2dGeometry {  // im2col / col2im / pooling geometry, NCHW
+  int64_t N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo;
+};
+
+// Input row (column) that output row oh (column ow) reads through kernel row ki (column kj);
+// outside [0, H) ([0, W)) it lies in the zero padding.
+DST_HOST_DEVICE int64_t window_row(const Conv2dGeometry& g, int64_t oh, int64_t ki) {
+  return oh * g.sh - g.ph + ki * g.dh;
+}
+DST_HOST_DEVICE int64_t window_col(const Conv2dGeometry& g, int64_t ow, int64_t kj) {
+  return ow * g.sw - g.pw + kj * g.dw;
+}
+
+// The output row (column) whose window reads input row h (column w) through kernel row ki
+// (column kj), or -1 when none does: the inverse of window_row (window_col).
+DST_HOST_DEVICE int64_t window_out_row(const Conv2dGeometry& g, int64_t h, int64_t ki) {
+  const int64_t hh = h + g.ph - ki * g.dh;  // = oh * sh
+  if (hh < 0 || hh % g.sh != 0 || hh / g.sh >= g.Ho) return -1;
+  return hh / g.sh;
+}
+DST_HOST_DEVICE int64_t window_out_col(const Conv2dGeometry& g, int64_t w, int64_t kj) {
+  const int64_t ww = w + g.pw - kj * g.dw;  // = ow * sw
+  if (ww < 0 || ww % g.sw != 0 || ww / g.sw >= g.Wo) return -1;
+  return ww / g.sw;
+}
+
+// Max over the window of output (oh, ow) in one [H, W] plane xp: best and its flat index
+// h·W + w. A NaN wins (and the last NaN is kept), otherwise the first maximum. A window with
+// no tap inside the image leaves best as given (the caller's −inf) and bi = -1.
+template <class T>
+DST_HOST_DEVICE void max_window(const T* xp, const Conv2dGeometry& g, int64_t oh, int64_t ow,
+                                T& best, int64_t& bi) {
+  bi = -1;
+  for (int64_t ki = 0; ki < g.kh; ++ki) {
+    const int64_t h = window_row(g, oh, ki);
+    if (h < 0 || h >= g.H) continue;
+    for (int64_t kj = 0; kj < g.kw; ++kj) {
+      const int64_t w = window_col(g, ow, kj);
+      if (w < 0 || w >= g.W) continue;
+      const T v = xp[h * g.W + w];
+      if (bi < 0 || v > best || v != v) {
+        best = v;
+        bi = h * g.W + w;
+      }
+    }
+  }
+}
+
 }  // namespace distillery

@@ -16,14 +16,13 @@
 #include "../core/error.hpp"
 #include "../core/shape.hpp"
 #include "../core/storage.hpp"
+#include "index_math.hpp"
 #include "loss_math.hpp"
 #include "scalar_math.hpp"
 
 namespace distillery {
 
-struct Conv2dGeometry {  // im2col / col2im / pooling geometry, NCHW
-  int64_t N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo;
-};
+// Conv2dGeometry (convolution / pooling windows) is in index_math.hpp, shared with CUDA.
 
 #define DST_NOT_ON_DEVICE(name) \
   { fail(name, "not implemented on this device"); }

@@ -240,7 +240,7 @@ void im2col_rows(const T* x, const Conv2dGeometry& g, T* cols, int64_t ldk, int6
             continue;
           }
           for (int64_t oh = 0; oh < g.Ho; ++oh) {
-            int64_t h = oh * g.sh - g.ph + ki * g.dh;
+            const int64_t h = window_row(g, oh, ki);
             T* r = row + oh * g.Wo;
             if (h < 0 || h >= g.H) { std::fill(r, r + g.Wo, T(0)); continue; }
             const T* src = xp + h * g.W + off;
@@ -286,7 +286,7 @@ void col2im_rows(const T* cols, const Conv2dGeometry& g, T* x, int64_t ldk, int6
             continue;
           }
           for (int64_t oh = 0; oh < g.Ho; ++oh) {
-            int64_t h = oh * g.sh - g.ph + ki * g.dh;
+            const int64_t h = window_row(g, oh, ki);
             if (h < 0 || h >= g.H) continue;
             T* dst = xp + h * g.W + off;
             const T* r = row + oh * g.Wo;

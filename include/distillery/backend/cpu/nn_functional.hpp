@@ -140,17 +140,8 @@ struct CpuNnFunctional : CpuIndex<T> {
         for (int64_t oh = 0; oh < g.Ho; ++oh)
           for (int64_t ow = 0; ow < g.Wo; ++ow) {
             T best = -std::numeric_limits<T>::infinity();
-            int64_t bi = -1;
-            for (int64_t ki = 0; ki < g.kh; ++ki) {
-              int64_t h = oh * g.sh - g.ph + ki * g.dh;
-              if (h < 0 || h >= g.H) continue;
-              for (int64_t kj = 0; kj < g.kw; ++kj) {
-                int64_t w = ow * g.sw - g.pw + kj * g.dw;
-                if (w < 0 || w >= g.W) continue;
-                T v = xp[h * g.W + w];
-                if (bi < 0 || v > best || v != v) { best = v; bi = h * g.W + w; }
-              }
-            }
+            int64_t bi;
+            max_window(xp, g, oh, ow, best, bi);
             op[oh * g.Wo + ow] = best;
             ip[oh * g.Wo + ow] = bi < 0 ? 0 : bi;
           }
