@@ -30,7 +30,7 @@ struct IsaGuard {  // restores the default path after a test lowers it
 std::vector<GemmIsa> isas() {
   std::vector<GemmIsa> v{GemmIsa::eigen};
   IsaGuard g;
-  for (GemmIsa i : {GemmIsa::avx2, GemmIsa::avx512}) {
+  for (GemmIsa i : {GemmIsa::portable, GemmIsa::avx2, GemmIsa::avx512}) {
     cpu::set_gemm_isa(i);
     if (cpu::gemm_isa() == i) v.push_back(i);  // only what this CPU runs
   }

@@ -7,6 +7,8 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <ostream>  // doctest prints the std::thread::id compared below
+#include <chrono>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -112,3 +114,52 @@ TEST_CASE("parallel_for: many short regions back to back (the training-step patt
     });
   for (double v : x) CHECK(v == 20001.0);
 }
+
+#ifdef _OPENMP
+// Shared cores: when the caller has to wait for a worker far longer than a chunk takes (the
+// worker was descheduled), the next jobs run every chunk on the caller, as one thread would.
+TEST_CASE("parallel_for: a late worker sends the next jobs to the caller alone") {
+  Threads t(2);
+  const std::thread::id caller = std::this_thread::get_id();
+  std::atomic<bool> one_started{false};
+  std::atomic<int> one_on_worker{0};
+  auto late_job = [&] {
+    one_started = false;
+    parallel_for(2, 1 << 20, [&](int64_t b, int64_t) {
+      if (b == 0) {  // the caller's chunk: let a worker claim chunk 1 first (1 s at most)
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+        while (!one_started.load() && std::chrono::steady_clock::now() < until)
+          std::this_thread::yield();
+        return;
+      }
+      one_started = true;
+      if (std::this_thread::get_id() != caller) {
+        one_on_worker = 1;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));  // as if descheduled
+      }
+    });
+  };
+  // Earlier tests may have sent jobs to the caller alone (for at most 320 ms): wait that out.
+  for (int attempt = 0; attempt < 3 && !one_on_worker.load(); ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    late_job();
+  }
+  if (!one_on_worker.load()) {
+    MESSAGE("no worker claimed chunk 1 in 3 tries; nothing to check");
+    return;
+  }
+  // The next job: its chunk 0 again gives a worker time (50 ms) to claim chunk 1, which a
+  // worker would do unless the pool now keeps the job on the caller.
+  std::vector<std::thread::id> ran(2);
+  std::atomic<bool> started{false};
+  parallel_for(2, 1 << 20, [&](int64_t b, int64_t) {
+    ran[static_cast<size_t>(b)] = std::this_thread::get_id();
+    if (b == 1) started = true;
+    if (b != 0) return;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+    while (!started.load() && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+  });
+  CHECK(ran[0] == caller);
+  CHECK(ran[1] == caller);
+}
+#endif

@@ -12,9 +12,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <string>
 
 #include <doctest/doctest.h>
 
+#include "distillery/backend/cpu/gemm.hpp"  // set_gemm_isa: the portable path
 #include "distillery/nn/inference.hpp"
 
 namespace {
@@ -143,7 +145,9 @@ TEST_CASE("the allocation counters see allocations (the test can fail)") {
   CHECK(t.news > 0);
 }
 
-TEST_CASE("LeNet5 plan: bit-identical to forward at batch 1 and 8, zero allocations per call") {
+// Builds a LeNet5 plan on the current GEMM path, checks its bits against forward at batch 1, 8
+// and 3, and counts the allocations of 100 inferences at batch 1 and 8.
+static Counts lenet_plan_checks() {
   Generator gen(7);
   nn::LeNet5<float> net(10, gen);
   auto plan = nn::InferencePlan<float>::lenet5(net, 8);
@@ -165,6 +169,24 @@ TEST_CASE("LeNet5 plan: bit-identical to forward at batch 1 and 8, zero allocati
   });
   MESSAGE("LeNet5 plan, 100 inferences (batch 1 and 8): operator new ", c.news, ", malloc ",
           c.mallocs, "; arena ", plan.arena_bytes(), " bytes");
+  return c;
+}
+
+TEST_CASE("LeNet5 plan: bit-identical to forward at batch 1 and 8, zero allocations per call") {
+  Counts c = lenet_plan_checks();
+  CHECK(c.news == 0);
+  CHECK(c.mallocs == 0);
+}
+
+// The path that aarch64 and x86 without AVX2 run: packed GEMM with the portable micro-kernel,
+// whose packing buffers are chunk scratch like the SIMD paths' (Eigen's GEMM, the "eigen" path,
+// mallocs its blocking buffers on every call).
+TEST_CASE("LeNet5 plan on the portable GEMM path: bit-identical, zero allocations per call") {
+  const cpu::GemmIsa prev = cpu::gemm_isa();
+  cpu::set_gemm_isa(cpu::GemmIsa::portable);
+  REQUIRE(std::string(cpu::gemm_kernel_name()) == "portable");
+  Counts c = lenet_plan_checks();
+  cpu::set_gemm_isa(prev);
   CHECK(c.news == 0);
   CHECK(c.mallocs == 0);
 }

@@ -102,7 +102,8 @@ TEST_CASE("dropout masks: drop rate p, kept values 1/(1-p), fresh mask per call,
     // every SIMD path draws the same bits
     const auto isa = cpu::gemm_isa();
     std::vector<std::vector<float>> per_isa;
-    for (auto want : {cpu::GemmIsa::eigen, cpu::GemmIsa::avx2, cpu::GemmIsa::avx512}) {
+    for (auto want : {cpu::GemmIsa::eigen, cpu::GemmIsa::portable, cpu::GemmIsa::avx2,
+                      cpu::GemmIsa::avx512}) {
       cpu::set_gemm_isa(want);
       Generator h(12);
       per_isa.push_back(dropout(Tensor<float>::ones({n}), p, true, h).to_vector());
@@ -110,5 +111,6 @@ TEST_CASE("dropout masks: drop rate p, kept values 1/(1-p), fresh mask per call,
     cpu::set_gemm_isa(isa);
     CHECK(per_isa[0] == per_isa[1]);
     CHECK(per_isa[0] == per_isa[2]);
+    CHECK(per_isa[0] == per_isa[3]);
   }
 }

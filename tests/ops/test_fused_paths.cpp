@@ -159,7 +159,8 @@ TEST_CASE("unfold / fold: every row path equals the index loops, bit for bit") {
   cases.push_back({2, 1, 9, 12, 3, 2, dil});
   cases.push_back({1, 3, 6, 11, 3, 3, str});
   const auto prev = cpu::gemm_isa();
-  for (auto isa : {cpu::GemmIsa::avx512, cpu::GemmIsa::avx2, cpu::GemmIsa::eigen}) {
+  for (auto isa : {cpu::GemmIsa::avx512, cpu::GemmIsa::avx2, cpu::GemmIsa::portable,
+                   cpu::GemmIsa::eigen}) {
     cpu::set_gemm_isa(isa);
     INFO("path ", cpu::gemm_kernel_name());
     Generator gen(3);
@@ -195,7 +196,8 @@ TEST_CASE("unfold / fold: every row path equals the index loops, bit for bit") {
 // (a NaN wins; the last one seen).
 TEST_CASE("max_pool2d 2x2: every row path equals the window loop, ties and NaNs included") {
   const auto prev = cpu::gemm_isa();
-  for (auto isa : {cpu::GemmIsa::avx512, cpu::GemmIsa::avx2, cpu::GemmIsa::eigen}) {
+  for (auto isa : {cpu::GemmIsa::avx512, cpu::GemmIsa::avx2, cpu::GemmIsa::portable,
+                   cpu::GemmIsa::eigen}) {
     cpu::set_gemm_isa(isa);
     INFO("path ", cpu::gemm_kernel_name());
     Generator gen(4);

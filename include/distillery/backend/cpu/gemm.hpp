@@ -4,8 +4,11 @@
 // scheme: B is packed in KC × NR strips, A in MR × KC strips, and an MR × NR register-blocked
 // micro-kernel runs over them. The micro-kernels are compiled for AVX2+FMA and AVX-512F with
 // function-level target attributes and chosen once by CPUID, so a baseline build (no -march)
-// still runs wide vectors on the machines that have them; other CPUs (and other compilers) fall
-// back to Eigen's GEMM (kernels.hpp). Work is split statically over OpenMP threads by output
+// still runs wide vectors on the machines that have them. Other CPUs (aarch64, x86 without
+// AVX2) run the same packed scheme with a portable C++ micro-kernel that the compiler vectorises
+// (NEON on aarch64): like the SIMD paths it allocates nothing per call (its packing buffers are
+// the chunk scratch of parallel.hpp), which Eigen's GEMM (kept as the reference path, "eigen")
+// does not. Work is split statically over OpenMP threads by output
 // tiles (each thread packs its own operands, no barriers); every C element accumulates over k in
 // the same order whatever the split, so results depend only on the inputs and the ISA.
 //
@@ -34,29 +37,28 @@ namespace distillery::cpu {
 // Products with fewer multiply-adds than this run on one thread.
 constexpr int64_t kGemmThreadMin = int64_t(1) << 19;
 
-enum class GemmIsa : int { eigen = 0, avx2 = 1, avx512 = 2 };
+enum class GemmIsa : int { eigen = 0, portable = 1, avx2 = 2, avx512 = 3 };
 
 namespace gemm_detail {
 
 inline GemmIsa detect_isa() {
+  GemmIsa best = GemmIsa::portable;
 #ifdef DST_GEMM_X86
   __builtin_cpu_init();
-  GemmIsa best = GemmIsa::eigen;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) best = GemmIsa::avx2;
   if (best == GemmIsa::avx2 && __builtin_cpu_supports("avx512f")) best = GemmIsa::avx512;
-  // DISTILLERY_GEMM=eigen|avx2|avx512 lowers the choice (for comparisons; never raises it).
+#endif
+  // DISTILLERY_GEMM=eigen|portable|avx2|avx512 lowers the choice (for comparisons; never raises
+  // it).
   if (const char* env = std::getenv("DISTILLERY_GEMM")) {
     GemmIsa want = best;
     if (!std::strcmp(env, "eigen")) want = GemmIsa::eigen;
+    else if (!std::strcmp(env, "portable")) want = GemmIsa::portable;
     else if (!std::strcmp(env, "avx2")) want = GemmIsa::avx2;
     if (static_cast<int>(want) < static_cast<int>(best)) best = want;
   }
   return best;
-#else
-  return GemmIsa::eigen;
-#endif
 }
-
 inline GemmIsa& isa_slot() {
   static GemmIsa isa = detect_isa();
   return isa;
@@ -431,6 +433,27 @@ DST_TARGET_AVX2 inline void dot_block_avx2_f64(int64_t k, const double* const* a
 template <class T>
 using MicroKernel = void (*)(int64_t, const T*, int64_t, const T*, int64_t, T*, int64_t, T, T);
 
+// The portable micro-kernel: C[MR×NR] = alpha · A·B + beta · C in plain C++ (beta == 0: C not
+// read). A packed (A[p·MR + i]) or, with DA, rows in place (A[i·lda + p]); B rows at stride
+// ldb. The NR-wide inner loop over a local accumulator block is what the compiler vectorises.
+template <class T, int MR, int NR, bool DA>
+void uk_portable(int64_t kc, const T* A, int64_t lda, const T* B, int64_t ldb, T* C,
+                 int64_t ldc, T alpha, T beta) {
+  T acc[MR][NR] = {};
+  for (int64_t p = 0; p < kc; ++p) {
+    const T* b = B + p * ldb;
+    for (int i = 0; i < MR; ++i) {
+      const T a = DA ? A[i * lda + p] : A[p * MR + i];
+      for (int j = 0; j < NR; ++j) acc[i][j] += a * b[j];
+    }
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j) {
+      T& c = C[i * ldc + j];
+      c = beta == T(0) ? alpha * acc[i][j] : alpha * acc[i][j] + beta * c;
+    }
+}
+
 // 4 × 4 transposes for float packing: dst[q·ld + r] = src[r·rs + q] for r < 4, q < 4, over
 // `groups` groups of 4 rows (dst advancing 4, src 4·rs per group). Packing only moves values.
 #if defined(DST_GEMM_X86) && defined(__SSE__)
@@ -626,7 +649,7 @@ bool kernel_spec(GemmIsa isa, int64_t m, int64_t n, KernelSpec<T>& ks) {
       ks = make_spec<float, 12, 32, uk_avx512_f32_pa, uk_avx512_f32_da>();
       return true;
     }
-    if (isa != GemmIsa::eigen) {
+    if (isa == GemmIsa::avx2 || isa == GemmIsa::avx512) {
       ks = make_spec<float, 6, 16, uk_avx2_f32_pa, uk_avx2_f32_da>();
       return true;
     }
@@ -635,14 +658,16 @@ bool kernel_spec(GemmIsa isa, int64_t m, int64_t n, KernelSpec<T>& ks) {
       ks = make_spec<double, 12, 16, uk_avx512_f64_pa, uk_avx512_f64_da>();
       return true;
     }
-    if (isa != GemmIsa::eigen) {
+    if (isa == GemmIsa::avx2 || isa == GemmIsa::avx512) {
       ks = make_spec<double, 6, 8, uk_avx2_f64_pa, uk_avx2_f64_da>();
       return true;
     }
   }
 #endif
-  (void)isa; (void)m; (void)n; (void)ks;
-  return false;
+  (void)m; (void)n;
+  if (isa == GemmIsa::eigen) return false;
+  ks = make_spec<T, 4, 8, uk_portable<T, 4, 8, false>, uk_portable<T, 4, 8, true>>();
+  return true;
 }
 
 // C = alpha · A·Bᵀ + beta · C by dot-product blocks (A [m, k] and B [n, k] row-major, rows
@@ -684,12 +709,13 @@ bool dot_gemm(int64_t m, int64_t n, int64_t k, T alpha, const T* A, int64_t lda,
 
 }  // namespace gemm_detail
 
-// The GEMM path in use ("avx512", "avx2" or "eigen"); set_gemm_isa lowers it (tests compare
+// The GEMM path in use ("avx512", "avx2", "portable" or "eigen"); set_gemm_isa lowers it (tests compare
 // the paths; asking for more than the CPU has is ignored).
 inline const char* gemm_kernel_name() {
   switch (gemm_detail::isa_slot()) {
     case GemmIsa::avx512: return "avx512";
     case GemmIsa::avx2: return "avx2";
+    case GemmIsa::portable: return "portable";
     default: return "eigen";
   }
 }
@@ -709,7 +735,8 @@ bool packed_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, con
   gemm_detail::KernelSpec<T> ks;
   if (!gemm_detail::kernel_spec<T>(gemm_detail::isa_slot(), m, n, ks)) return false;
   // A·Bᵀ with both operands' rows contiguous, few outputs and a long k: dot products, unpacked
-  if (!ta && tb && m * n <= 1024 && std::min(m, n) <= 16 && k >= 1024) {
+  if (gemm_detail::isa_slot() >= GemmIsa::avx2 && !ta && tb && m * n <= 1024 &&
+      std::min(m, n) <= 16 && k >= 1024) {
     for (int64_t bi = 0; bi < batch; ++bi)
       gemm_detail::dot_gemm(m, n, k, alpha, A + bi * sA, lda, B + bi * sB, ldb, beta,
                             C + bi * sC, ldc);

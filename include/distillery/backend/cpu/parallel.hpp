@@ -14,9 +14,12 @@
 //     with one compare-and-swap on a word holding the job's generation and next chunk), so a
 //     descheduled worker never delays a region it has not started: the caller just runs it as
 //     one thread would;
-//   * spins for at most 200 µs (workers) or 50 µs (caller) before sleeping on a condition variable (workers between
-//     jobs; the caller waiting for a chunk a worker has started), so a busy core costs a wake-up,
-//     not a time slice.
+//   * spins for at most 200 µs (workers) or 1 ms (caller) before sleeping on a condition
+//     variable (workers between jobs; the caller waiting for a chunk a worker has started), so a
+//     busy core costs a wake-up, not a time slice;
+//   * when the caller still waited far longer than a chunk takes (a worker that claimed a chunk
+//     was descheduled), runs the next jobs on the caller alone for 20–320 ms (note_wait), so a
+//     2-thread run on shared cores goes at about the 1-thread speed instead of below it.
 // The thread count is still OpenMP's (OMP_NUM_THREADS, omp_set_num_threads); no OpenMP region
 // is ever entered, so libgomp starts no threads. Without OpenMP everything runs serially.
 // The pool is created on first use and never destroyed (its threads sleep at exit).
@@ -90,7 +93,7 @@ inline void cpu_relax() {
 // Spins while pred() is false, for at most `micros`; returns pred(). Workers spin between jobs
 // for kWorkerSpinMicros (back-to-back regions of a training step find them awake); the caller
 // waits kCallerSpinMicros for a chunk a worker has started before it sleeps.
-constexpr int kWorkerSpinMicros = 200, kCallerSpinMicros = 50;
+constexpr int kWorkerSpinMicros = 200, kCallerSpinMicros = 1000;
 template <class P>
 bool spin_until(int micros, P&& pred) {
   auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(micros);
@@ -107,14 +110,21 @@ class Pool {
  public:
   // Runs call(ctx, c) for c in [0, chunks), chunk 0 (and any unclaimed chunk) on this thread.
   void run(int chunks, void (*call)(const void*, int64_t), const void* ctx) {
+    using Clock = std::chrono::steady_clock;
     std::lock_guard<std::mutex> one_job(job_mutex_);  // concurrent callers take turns
-    ensure_workers(chunks - 1);
     while (static_cast<int>(scratch_.size()) < chunks)
       scratch_.push_back(std::make_unique<ScratchSet>());
     call_ = call;
     ctx_ = ctx;
-    done_.store(0, std::memory_order_relaxed);
     error_ = nullptr;
+    const auto t0 = Clock::now();
+    if (t0 < solo_until_) {  // the cores are shared: run every chunk here, as one thread would
+      for (int c = 0; c < chunks; ++c) run_chunk(c);
+      if (error_) std::rethrow_exception(error_);
+      return;
+    }
+    ensure_workers(chunks - 1);
+    done_.store(0, std::memory_order_relaxed);
     const uint64_t gen = (state_.load(std::memory_order_relaxed) >> 32) + 1;
     state_.store((gen << 32) | (uint64_t(chunks) << 16) | 1u);  // chunk 0 is ours
     if (sleepers_.load() > 0) {
@@ -129,12 +139,14 @@ class Pool {
     }
     const int target = chunks - mine;  // chunks that workers run
     auto finished = [&] { return done_.load(std::memory_order_acquire) == target; };
+    const auto t1 = Clock::now();
     if (!spin_until(kCallerSpinMicros, finished)) {
       std::unique_lock<std::mutex> lk(mutex_);
       caller_waiting_.store(true);
       done_cv_.wait(lk, finished);
       caller_waiting_.store(false);
     }
+    if (target > 0) note_wait(t0, t1, Clock::now(), mine);
     if (error_) std::rethrow_exception(error_);
   }
 
@@ -147,6 +159,22 @@ class Pool {
       const uint64_t next = s & 0xffff, total = (s >> 16) & 0xffff;
       if (next >= total) return -1;
       if (state_.compare_exchange_weak(s, s + 1)) return static_cast<int>(next);
+    }
+  }
+
+  // Shared cores: the caller finished its chunks at t1 and then waited for a worker until t2
+  // (a chunk takes about (t1 - t0) / mine). A wait much longer than a chunk means a worker was
+  // descheduled (another program holds its core), so the next jobs run on the caller alone for
+  // a while (20 ms, doubling up to 320 ms while it lasts); then one job tries the workers again.
+  // Which thread runs a chunk never changes the bits, so this only changes the speed.
+  template <class TP>
+  void note_wait(TP t0, TP t1, TP t2, int mine) {
+    const auto chunk = (t1 - t0) / mine;
+    if (t2 - t1 > std::chrono::microseconds(kLateMicros) && t2 - t1 > 2 * chunk) {
+      solo_until_ = t2 + solo_period_;
+      solo_period_ = std::min(solo_period_ * 2, kSoloMax);
+    } else {
+      solo_period_ = kSoloMin;
     }
   }
 
@@ -193,6 +221,10 @@ class Pool {
     }
   }
 
+  static constexpr int kLateMicros = 200;
+  static constexpr std::chrono::milliseconds kSoloMin{20}, kSoloMax{320};
+  std::chrono::steady_clock::time_point solo_until_{};  // guarded by job_mutex_
+  std::chrono::milliseconds solo_period_ = kSoloMin;
   std::mutex job_mutex_, mutex_;
   std::condition_variable work_cv_, done_cv_;
   std::atomic<uint64_t> state_{0};  // generation << 32 | chunks << 16 | next chunk
