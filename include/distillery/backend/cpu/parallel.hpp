@@ -17,9 +17,10 @@
 //   * spins for at most 200 µs (workers) or 1 ms (caller) before sleeping on a condition
 //     variable (workers between jobs; the caller waiting for a chunk a worker has started), so a
 //     busy core costs a wake-up, not a time slice;
-//   * when the caller still waited far longer than a chunk takes (a worker that claimed a chunk
-//     was descheduled), runs the next jobs on the caller alone for 20–320 ms (note_wait), so a
-//     2-thread run on shared cores goes at about the 1-thread speed instead of below it.
+//   * measures, per job, whether the workers saved the caller time: decayed sums over recent
+//     jobs of (wall time of the job − the caller's CPU time for its chunks scaled to all of
+//     them). When they cost more than they saved (a worker or the caller keeps losing its core
+//     to another program), the next jobs run on the caller alone for 20–320 ms (note_wait).
 // The thread count is still OpenMP's (OMP_NUM_THREADS, omp_set_num_threads); no OpenMP region
 // is ever entered, so libgomp starts no threads. Without OpenMP everything runs serially.
 // The pool is created on first use and never destroyed (its threads sleep at exit).
@@ -37,6 +38,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
+#include <ctime>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -106,6 +108,16 @@ bool spin_until(int micros, P&& pred) {
   }
 }
 
+// CPU seconds this thread has run (wall time where the platform has no per-thread clock).
+inline double thread_cpu_seconds() {
+#ifdef CLOCK_THREAD_CPUTIME_ID
+  timespec ts;
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+    return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+#endif
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 class Pool {
  public:
   // Runs call(ctx, c) for c in [0, chunks), chunk 0 (and any unclaimed chunk) on this thread.
@@ -118,6 +130,7 @@ class Pool {
     ctx_ = ctx;
     error_ = nullptr;
     const auto t0 = Clock::now();
+    const double c0 = thread_cpu_seconds();
     if (t0 < solo_until_) {  // the cores are shared: run every chunk here, as one thread would
       for (int c = 0; c < chunks; ++c) run_chunk(c);
       if (error_) std::rethrow_exception(error_);
@@ -140,13 +153,14 @@ class Pool {
     const int target = chunks - mine;  // chunks that workers run
     auto finished = [&] { return done_.load(std::memory_order_acquire) == target; };
     const auto t1 = Clock::now();
+    const double own = thread_cpu_seconds() - c0;
     if (!spin_until(kCallerSpinMicros, finished)) {
       std::unique_lock<std::mutex> lk(mutex_);
       caller_waiting_.store(true);
       done_cv_.wait(lk, finished);
       caller_waiting_.store(false);
     }
-    if (target > 0) note_wait(t0, t1, Clock::now(), mine);
+    if (target > 0) note_wait(t0, own, Clock::now(), mine, chunks);
     if (error_) std::rethrow_exception(error_);
   }
 
@@ -162,17 +176,25 @@ class Pool {
     }
   }
 
-  // Shared cores: the caller finished its chunks at t1 and then waited for a worker until t2
-  // (a chunk takes about (t1 - t0) / mine). A wait much longer than a chunk means a worker was
-  // descheduled (another program holds its core), so the next jobs run on the caller alone for
-  // a while (20 ms, doubling up to 320 ms while it lasts); then one job tries the workers again.
-  // Which thread runs a chunk never changes the bits, so this only changes the speed.
+  // Shared cores. The job started at t0 and ended at t2; the caller ran `mine` of its chunks in
+  // `own` seconds of CPU, so alone it would have taken about own · chunks / mine (CPU time, not
+  // wall time: a caller preempted by a spinning worker or another program is a loss too).
+  // Decayed sums over recent jobs of the time lost (t2 − t0 minus that estimate; negative when
+  // the workers saved time) and of the estimates tell whether a second thread pays. When the
+  // loss passes 5% (judged over at least 16 jobs), the next jobs run on the caller alone for a
+  // while (20 ms, doubling up to 320 ms while it lasts), then 16 jobs try the workers again.
+  // Which thread runs a chunk never changes the bits, only the speed.
   template <class TP>
-  void note_wait(TP t0, TP t1, TP t2, int mine) {
-    const auto chunk = (t1 - t0) / mine;
-    if (t2 - t1 > std::chrono::microseconds(kLateMicros) && t2 - t1 > 2 * chunk) {
+  void note_wait(TP t0, double own, TP t2, int mine, int chunks) {
+    const double alone = own * chunks / mine, took = std::chrono::duration<double>(t2 - t0).count();
+    lost_ = 0.95 * lost_ + (took - alone);
+    work_ = 0.95 * work_ + alone;
+    if (++jobs_ < kJudgeAfter) return;  // after a solo period: judge 16 jobs, not the first
+    if (lost_ > 0.05 * work_) {
       solo_until_ = t2 + solo_period_;
       solo_period_ = std::min(solo_period_ * 2, kSoloMax);
+      lost_ = work_ = 0;
+      jobs_ = 0;
     } else {
       solo_period_ = kSoloMin;
     }
@@ -221,7 +243,9 @@ class Pool {
     }
   }
 
-  static constexpr int kLateMicros = 200;
+  static constexpr int kJudgeAfter = 16;
+  double lost_ = 0, work_ = 0;  // seconds, decayed per job (note_wait)
+  int jobs_ = 0;                // jobs since the last solo period
   static constexpr std::chrono::milliseconds kSoloMin{20}, kSoloMax{320};
   std::chrono::steady_clock::time_point solo_until_{};  // guarded by job_mutex_
   std::chrono::milliseconds solo_period_ = kSoloMin;
