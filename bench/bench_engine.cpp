@@ -278,38 +278,6 @@ void BM_busy(benchmark::State& st) {
   st.counters["threads"] = threads;
 }
 
-void BM_ds_lenet_step(benchmark::State& st) {
-  bench::DsLeNet m;
-  bench::LeNetData d(64);
-  ds::optim::SGDOptions so;
-  so.lr = 0.01;
-  so.momentum = 0.9;
-  ds::optim::SGD<float> opt(m.p, so);
-  for (auto _ : st) {
-    opt.zero_grad();
-    auto l = ds::cross_entropy(m.forward(d.x), d.y);
-    l.backward();
-    opt.step();
-    benchmark::DoNotOptimize(l.data_ptr());
-  }
-}
-
-void BM_torch_lenet_step(benchmark::State& st) {
-  bench::DsLeNet dm;
-  bench::TorchLeNet m(dm);
-  bench::LeNetData d(64);
-  auto x = bench::to_torch(d.x, false);
-  auto y = bench::to_torch_index(d.y);
-  torch::optim::SGD opt(m.p, torch::optim::SGDOptions(0.01).momentum(0.9));
-  for (auto _ : st) {
-    opt.zero_grad();
-    auto l = torch::nn::functional::cross_entropy(m.forward(x), y);
-    l.backward();
-    opt.step();
-    benchmark::DoNotOptimize(l.data_ptr());
-  }
-}
-
 }  // namespace
 
 BENCHMARK(BM_ds_gemm<512>)->Name("distillery/gemm_512")->Unit(benchmark::kMillisecond);
@@ -335,9 +303,9 @@ BENCHMARK(BM_busy<BM_ds_mlp_step>)->Name("distillery/busy/mlp_step")->Arg(1)->Ar
     ->ArgName("threads")->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_busy<BM_torch_mlp_step>)->Name("libtorch/busy/mlp_step")->Arg(1)->Arg(2)
     ->ArgName("threads")->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_busy<BM_ds_lenet_step>)->Name("distillery/busy/lenet_step")->Arg(1)->Arg(2)
+BENCHMARK(BM_busy<bench::ds_lenet_step>)->Name("distillery/busy/lenet_step")->Arg(1)->Arg(2)
     ->ArgName("threads")->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_busy<BM_torch_lenet_step>)->Name("libtorch/busy/lenet_step")->Arg(1)->Arg(2)
+BENCHMARK(BM_busy<bench::torch_lenet_step>)->Name("libtorch/busy/lenet_step")->Arg(1)->Arg(2)
     ->ArgName("threads")->Unit(benchmark::kMillisecond);
 
 DISTILLERY_BENCH_MAIN()

@@ -21,38 +21,6 @@ using bench::LeNetData;
 using bench::TorchLeNet;
 namespace ds = distillery;
 
-void BM_ds_lenet_step(benchmark::State& st) {
-  DsLeNet m;
-  LeNetData d(64);
-  ds::optim::SGDOptions so;
-  so.lr = 0.01;
-  so.momentum = 0.9;
-  ds::optim::SGD<float> opt(m.p, so);
-  for (auto _ : st) {
-    opt.zero_grad();
-    auto l = ds::cross_entropy(m.forward(d.x), d.y);
-    l.backward();
-    opt.step();
-    benchmark::DoNotOptimize(l.data_ptr());
-  }
-}
-
-void BM_torch_lenet_step(benchmark::State& st) {
-  DsLeNet dm;
-  TorchLeNet m(dm);
-  LeNetData d(64);
-  auto x = bench::to_torch(d.x, false);
-  auto y = bench::to_torch_index(d.y);
-  torch::optim::SGD opt(m.p, torch::optim::SGDOptions(0.01).momentum(0.9));
-  for (auto _ : st) {
-    opt.zero_grad();
-    auto l = torch::nn::functional::cross_entropy(m.forward(x), y);
-    l.backward();
-    opt.step();
-    benchmark::DoNotOptimize(l.data_ptr());
-  }
-}
-
 template <int N>
 void BM_ds_lenet_infer(benchmark::State& st) {
   DsLeNet m;
@@ -159,8 +127,8 @@ void BM_torch_encoder(benchmark::State& st) {
 
 }  // namespace
 
-BENCHMARK(BM_ds_lenet_step)->Name("distillery/lenet_step_b64")->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_torch_lenet_step)->Name("libtorch/lenet_step_b64")->Unit(benchmark::kMillisecond);
+BENCHMARK(bench::ds_lenet_step)->Name("distillery/lenet_step_b64")->Unit(benchmark::kMillisecond);
+BENCHMARK(bench::torch_lenet_step)->Name("libtorch/lenet_step_b64")->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ds_lenet_infer<1>)->Name("distillery/lenet_infer_b1")->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_torch_lenet_infer<1>)->Name("libtorch/lenet_infer_b1")->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ds_lenet_infer<256>)->Name("distillery/lenet_infer_b256")->Unit(benchmark::kMillisecond);

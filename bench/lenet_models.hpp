@@ -1,5 +1,5 @@
 // bench/lenet_models.hpp — LeNet-5 on both sides (Distillery and LibTorch, the same initial
-// values) and its synthetic MNIST-sized batch; used by bench_models.cpp (lenet_*) and
+// values) its synthetic MNIST-sized batch and the training-step benchmark pair; used by bench_models.cpp (lenet_*) and
 // bench_engine.cpp (busy/lenet_step).
 #pragma once
 #include "bench_common.hpp"
@@ -60,5 +60,38 @@ struct LeNetData {
     y = ds::Tensor<int64_t>::from_vector(labels, ds::Shape{n});
   }
 };
+
+// One SGD-momentum training step of LeNet-5 at batch 64 (lenet_step_b64, busy/lenet_step).
+inline void ds_lenet_step(benchmark::State& st) {
+  DsLeNet m;
+  LeNetData d(64);
+  distillery::optim::SGDOptions so;
+  so.lr = 0.01;
+  so.momentum = 0.9;
+  distillery::optim::SGD<float> opt(m.p, so);
+  for (auto _ : st) {
+    opt.zero_grad();
+    auto l = distillery::cross_entropy(m.forward(d.x), d.y);
+    l.backward();
+    opt.step();
+    benchmark::DoNotOptimize(l.data_ptr());
+  }
+}
+
+inline void torch_lenet_step(benchmark::State& st) {
+  DsLeNet dm;
+  TorchLeNet m(dm);
+  LeNetData d(64);
+  auto x = to_torch(d.x, false);
+  auto y = to_torch_index(d.y);
+  torch::optim::SGD opt(m.p, torch::optim::SGDOptions(0.01).momentum(0.9));
+  for (auto _ : st) {
+    opt.zero_grad();
+    auto l = torch::nn::functional::cross_entropy(m.forward(x), y);
+    l.backward();
+    opt.step();
+    benchmark::DoNotOptimize(l.data_ptr());
+  }
+}
 
 }  // namespace bench

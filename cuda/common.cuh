@@ -37,6 +37,11 @@ inline unsigned grid_for(int64_t n, int threads = kThreads) {
   if (b > cap) b = cap;
   return static_cast<unsigned>(b < 1 ? 1 : b);
 }
+// for (i = this thread's first index; i < n; i += all threads of the grid): a launch of
+// grid_for(n) blocks covers any n.
+#define DST_GRID_STRIDE(i, n)                                                         \
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n);          \
+       i += int64_t(gridDim.x) * blockDim.x)
 
 // ---- strided indexing ------------------------------------------------------------------------
 // Strided<K> and coalesce<K> (passed to kernels by value) are backend/index_math.hpp, shared

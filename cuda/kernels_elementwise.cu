@@ -12,10 +12,6 @@ namespace distillery::cuda_detail {
 
 namespace {
 
-#define DST_GRID_STRIDE(i, n)                                                         \
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n);          \
-       i += int64_t(gridDim.x) * blockDim.x)
-
 template <class T>
 __global__ void fill_kernel(T* out, int64_t n, T v) {
   DST_GRID_STRIDE(i, n) out[i] = v;

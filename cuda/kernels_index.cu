@@ -12,10 +12,6 @@ namespace distillery::cuda_detail {
 
 namespace {
 
-#define DST_GRID_STRIDE(i, n)                                                         \
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n);          \
-       i += int64_t(gridDim.x) * blockDim.x)
-
 __device__ __forceinline__ void flag_error(int* flag, int code) { atomicCAS(flag, 0, code); }
 
 template <class T>

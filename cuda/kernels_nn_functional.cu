@@ -13,10 +13,6 @@ namespace distillery::cuda_detail {
 
 namespace {
 
-#define DST_GRID_STRIDE(i, n)                                                         \
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n);          \
-       i += int64_t(gridDim.x) * blockDim.x)
-
 // cols [N, C*kh*kw, Ho*Wo]; thread per column entry
 template <class T>
 __global__ void im2col_kernel(const T* x, Conv2dGeometry g, T* cols, int64_t total) {
