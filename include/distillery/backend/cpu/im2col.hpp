@@ -56,8 +56,8 @@ inline V opaque(V v) {
 // d[0, n) = s[0, n)
 template <class T>
 inline void copy_row(const T* __restrict s, T* __restrict d, int64_t n) {
-  constexpr int V = kLanes<T>;
 #if defined(__SSE2__)
+  constexpr int V = kLanes<T>;
   if constexpr (V > 0) {
     if (n >= V) {
       for (int64_t i = 0; i + V <= n; i += V) vstore(d + i, opaque(vload(s + i)));
@@ -73,8 +73,8 @@ inline void copy_row(const T* __restrict s, T* __restrict d, int64_t n) {
 // and stored after it, so every element gets exactly one addition.
 template <class T>
 inline void add_row(const T* __restrict s, T* __restrict d, int64_t n) {
-  constexpr int V = kLanes<T>;
 #if defined(__SSE2__)
+  constexpr int V = kLanes<T>;
   if constexpr (V > 0) {
     if (n >= V) {
       const auto tail = vadd(vload(d + n - V), vload(s + n - V));
@@ -94,8 +94,8 @@ inline void add_row(const T* __restrict s, T* __restrict d, int64_t n) {
 template <class T>
 void gather_block(const T* src, int64_t W, int64_t lo, int64_t hi, int64_t Wo, int64_t rows,
                   T* r) {
-  constexpr int V = kLanes<T>;
 #if defined(__SSE2__)
+  constexpr int V = kLanes<T>;
   if constexpr (V > 0) {  // short margins: one zero vector each, stored before the copy
     if (Wo >= V && lo <= V && Wo - hi <= V) {
       const auto z = vzero(r);

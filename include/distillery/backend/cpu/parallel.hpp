@@ -152,7 +152,6 @@ class Pool {
     }
     const int target = chunks - mine;  // chunks that workers run
     auto finished = [&] { return done_.load(std::memory_order_acquire) == target; };
-    const auto t1 = Clock::now();
     const double own = thread_cpu_seconds() - c0;
     if (!spin_until(kCallerSpinMicros, finished)) {
       std::unique_lock<std::mutex> lk(mutex_);
