@@ -130,12 +130,12 @@ class Pool {
     ctx_ = ctx;
     error_ = nullptr;
     const auto t0 = Clock::now();
-    const double c0 = thread_cpu_seconds();
     if (t0 < solo_until_) {  // the cores are shared: run every chunk here, as one thread would
       for (int c = 0; c < chunks; ++c) run_chunk(c);
       if (error_) std::rethrow_exception(error_);
       return;
     }
+    const double c0 = thread_cpu_seconds();
     ensure_workers(chunks - 1);
     done_.store(0, std::memory_order_relaxed);
     const uint64_t gen = (state_.load(std::memory_order_relaxed) >> 32) + 1;
