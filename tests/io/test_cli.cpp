@@ -6,6 +6,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdint>
+#include <fstream>
+#include <iterator>
+
 #include <distillery/io/cli.hpp>
 
 #include "../fixtures/test_support.hpp"
@@ -71,4 +75,35 @@ TEST_CASE("run_main: bad flags are one line and exit status 1, good ones pass th
   auto [rc4, err4] = with_stderr([] { return run_with({"prog", "--epochs=4"}, flags_body); });
   CHECK(rc4 == 7);
   CHECK(err4.empty());
+}
+
+namespace {
+template <class V>
+V parse_one(const std::string& value) {
+  std::vector<std::string> argv_s{"prog", "--v", value};
+  std::vector<char*> argv;
+  for (auto& s : argv_s) argv.push_back(s.data());
+  Args args(int(argv.size()), argv.data(), "prog");
+  V v = args.get<V>("v", V{}, "");
+  args.finish();
+  return v;
+}
+}  // namespace
+
+TEST_CASE("Args: numbers parse as istream >> v with an eof check did, without iostreams") {
+  CHECK(parse_one<int>("42") == 42);
+  CHECK(parse_one<int>("-7") == -7);
+  CHECK(parse_one<int64_t>("8589934592") == 8589934592LL);
+  CHECK(parse_one<double>("1e-3") == 1e-3);
+  CHECK(parse_one<double>("-.5") == -0.5);
+  CHECK(parse_one<float>("0.25") == 0.25f);
+  CHECK(parse_one<unsigned>("3") == 3u);
+  CHECK(parse_one<bool>("on"));
+  CHECK(parse_one<std::string>("a b") == "a b");
+  // whole string, decimal, in range, finite
+  for (const char* bad : {"", "5x", "1e3", "0x10", "3 ", "99999999999", "1.5"})
+    CHECK_THROWS_WITH_AS(parse_one<int>(bad), doctest::Contains("--v expects a number"), Error);
+  for (const char* bad : {"inf", "nan", "1e999", "0x1p3", "1..2", "e"})
+    CHECK_THROWS_WITH_AS(parse_one<double>(bad), doctest::Contains("--v expects a number"), Error);
+  CHECK_THROWS_WITH_AS(parse_one<unsigned>("-3"), doctest::Contains("--v expects a number"), Error);
 }
