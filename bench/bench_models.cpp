@@ -5,6 +5,9 @@
 //                        SGD step (lr 0.01, momentum 0.9)                             ≤ 0.7× LibTorch
 //   lenet_infer_b1       LeNet-5 forward, no grad, batch 1                            ≤ 0.7× LibTorch
 //   lenet_infer_b256     LeNet-5 forward, no grad, batch 256                          ≤ 0.7× LibTorch
+//   lenet_plan_b1        LeNet-5 batch 1 through nn::InferencePlan (no autograd, no
+//                        allocation) vs LibTorch's forward under c10::InferenceMode    ≤ 0.3× LibTorch
+//                        (issue 25's embedded goal)
 //   encoder_fwd_bwd      one post-LN transformer encoder layer, d 256, 4 heads, FFN 1024,
 //                        ReLU, no dropout; input [8, 128, 256]; forward + backward of
 //                        sum(out · probe)                                             ≤ 0.8× LibTorch
@@ -14,6 +17,8 @@
 // Run through scripts/bench.sh (OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1).
 #include "bench_common.hpp"
 #include "lenet_models.hpp"
+
+#include <distillery/nn/inference.hpp>
 
 namespace {
 using bench::DsLeNet;
@@ -39,6 +44,38 @@ void BM_torch_lenet_infer(benchmark::State& st) {
   LeNetData d(N);
   auto x = bench::to_torch(d.x, false);
   torch::NoGradGuard ng;
+  for (auto _ : st) {
+    auto out = m.forward(x);
+    benchmark::DoNotOptimize(out.data_ptr());
+  }
+}
+
+// The planned inference path (nn/inference.hpp) on the same weights and image.
+void BM_ds_lenet_plan_b1(benchmark::State& st) {
+  DsLeNet m;
+  LeNetData d(1);
+  ds::Conv2dOptions pad2;
+  pad2.padding = {2, 2};
+  ds::nn::InferencePlan<float> plan(ds::Shape{1, 28, 28}, 1);
+  plan.conv2d(m.p[0], m.p[1], pad2).unary(ds::UnaryOp::relu).max_pool2d(2);
+  plan.conv2d(m.p[2], m.p[3]).unary(ds::UnaryOp::relu).max_pool2d(2);
+  plan.linear(m.p[4], m.p[5]).unary(ds::UnaryOp::relu);
+  plan.linear(m.p[6], m.p[7]).unary(ds::UnaryOp::relu);
+  plan.linear(m.p[8], m.p[9]).finish();
+  std::vector<float> y(10);
+  const float* x = d.x.data_ptr();
+  for (auto _ : st) {
+    plan.run(x, 1, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+}
+
+void BM_torch_lenet_infer_mode_b1(benchmark::State& st) {
+  DsLeNet dm;
+  TorchLeNet m(dm);
+  LeNetData d(1);
+  auto x = bench::to_torch(d.x, false);
+  c10::InferenceMode guard;
   for (auto _ : st) {
     auto out = m.forward(x);
     benchmark::DoNotOptimize(out.data_ptr());
@@ -131,6 +168,8 @@ BENCHMARK(bench::ds_lenet_step)->Name("distillery/lenet_step_b64")->Unit(benchma
 BENCHMARK(bench::torch_lenet_step)->Name("libtorch/lenet_step_b64")->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ds_lenet_infer<1>)->Name("distillery/lenet_infer_b1")->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_torch_lenet_infer<1>)->Name("libtorch/lenet_infer_b1")->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ds_lenet_plan_b1)->Name("distillery/lenet_plan_b1")->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_torch_lenet_infer_mode_b1)->Name("libtorch/lenet_plan_b1")->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ds_lenet_infer<256>)->Name("distillery/lenet_infer_b256")->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_torch_lenet_infer<256>)->Name("libtorch/lenet_infer_b256")->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ds_encoder)->Name("distillery/encoder_fwd_bwd")->Unit(benchmark::kMillisecond);

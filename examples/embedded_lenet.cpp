@@ -9,6 +9,7 @@
 // Static, stripped build (x86-64 or aarch64, float only, no OpenMP): docs/embedded.md.
 // Prints accuracy, the mean / median batch-1 latency per image and the plan's arena size.
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -18,7 +19,7 @@
 #include <distillery/data/idx.hpp>
 #include <distillery/data/mnist_json.hpp>
 #include <distillery/io/cli.hpp>
-#include <distillery/nn/checkpoint.hpp>
+#include <distillery/io/safetensors.hpp>
 #include <distillery/nn/inference.hpp>
 
 #ifdef DISTILLERY_IMPLEMENTATION  // the static single-unit build (docs/embedded.md)
@@ -28,9 +29,16 @@
 using namespace distillery;
 
 namespace {
+// std::from_chars rather than strtod: the JSON reader links it already (docs/embedded.md).
 double metadata_number(const Metadata& md, const char* key, double fallback) {
   auto it = md.find(key);
-  return it == md.end() ? fallback : std::strtod(it->second.c_str(), nullptr);
+  if (it == md.end()) return fallback;
+  double v = 0;
+  const std::string& s = it->second;
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  check(r.ec == std::errc() && r.ptr == s.data() + s.size(), "embedded_lenet", "metadata ", key,
+        " is not a number: '", s, "'");
+  return v;
 }
 }  // namespace
 
@@ -49,10 +57,9 @@ int program(int argc, char** argv) {
   StateDict sd = load_safetensors(ckpt, &md);
   const double mean = metadata_number(md, "input_mean", 0.0);
   const double stdev = metadata_number(md, "input_std", 1.0);
-  Generator gen(0);
-  nn::LeNet5<float> net(10, gen);
-  nn::load_state_dict(net, sd);
-  auto plan = nn::InferencePlan<float>::lenet5(net, 1);
+  // Planned from the state dict itself: no nn::LeNet5, so none of the training path (ops,
+  // autograd, the module classes) is compiled into a static build of this program.
+  auto plan = nn::InferencePlan<float>::lenet5(sd, 1);
 
   LabelledImages data;
   std::string source;

@@ -17,6 +17,7 @@
 #include <doctest/doctest.h>
 
 #include "distillery/backend/cpu/gemm.hpp"  // set_gemm_isa: the portable path
+#include "distillery/nn/checkpoint.hpp"
 #include "distillery/nn/inference.hpp"
 
 namespace {
@@ -197,6 +198,42 @@ TEST_CASE("LeNet5 plan for 32x32 images with 3 channels") {
   auto plan = nn::InferencePlan<float>::lenet5(net, 4);
   Tensor<float> x = Tensor<float>::randn({4, 3, 32, 32}, gen);
   require_bit_identical(eval_forward(net, x), run_plan(plan, x));
+}
+
+TEST_CASE("LeNet5 plan from a state dict (no Module): bit-identical to the model's forward") {
+  Generator gen(21);
+  for (int64_t size : {28, 32}) {
+    nn::LeNet5<float> net(10, gen, size == 28 ? 1 : 3, size);
+    StateDict sd = nn::state_dict_any(net);
+    auto plan = nn::InferencePlan<float>::lenet5(sd, 4, size);
+    Tensor<float> x = Tensor<float>::randn({4, size == 28 ? 1 : 3, size, size}, gen);
+    require_bit_identical(eval_forward(net, x), run_plan(plan, x));
+    // through a safetensors round trip, as embedded_lenet loads it
+    const Bytes bytes = serialize_safetensors(sd);
+    StateDict back = parse_safetensors(bytes.data(), bytes.size(), "mem");
+    auto plan2 = nn::InferencePlan<float>::lenet5(back, 4, size);
+    require_bit_identical(eval_forward(net, x), run_plan(plan2, x));
+  }
+  nn::LeNet5<float> net(10, gen);
+  StateDict sd = nn::state_dict_any(net);
+  StateDict missing = sd;
+  missing.erase("fc2.bias");
+  CHECK_THROWS_WITH_AS(nn::InferencePlan<float>::lenet5(missing, 1),
+                       doctest::Contains("InferencePlan::lenet5: the state dict has no 'fc2.bias'"), Error);
+  StateDict extra = sd;
+  extra.emplace("fc4.weight", Tensor<float>::zeros({2, 2}));
+  CHECK_THROWS_WITH_AS(nn::InferencePlan<float>::lenet5(extra, 1),
+                       doctest::Contains("unexpected key 'fc4.weight'"), Error);
+  StateDict f64 = sd;
+  f64["fc1.bias"] = std::get<Tensor<float>>(sd.at("fc1.bias")).to<double>();
+  CHECK_THROWS_WITH_AS(nn::InferencePlan<float>::lenet5(f64, 1),
+                       doctest::Contains("'fc1.bias' is F64, the plan's type is F32"), Error);
+  StateDict narrow = sd;
+  narrow["fc1.weight"] = Tensor<float>::zeros({120, 300});
+  CHECK_THROWS_WITH_AS(nn::InferencePlan<float>::lenet5(narrow, 1),
+                       doctest::Contains("does not match weight [120, 300]"), Error);
+  CHECK_THROWS_WITH_AS(nn::InferencePlan<float>::lenet5(sd, 1, 30),
+                       doctest::Contains("image size must be 28 or 32, got 30"), Error);
 }
 
 TEST_CASE("MLP and policy plans: bit-identical, zero allocations per call") {

@@ -19,15 +19,20 @@
 //
 //   auto plan = nn::InferencePlan<float>::lenet5(model, /*max_batch=*/8);
 //   plan.run(images /*[n, 1, 28, 28]*/, n, logits /*[n, 10]*/);
+//   auto plan2 = nn::InferencePlan<float>::lenet5(load_safetensors(path), 8);  // no Module at all
 //
 // Models: LeNet5 (nn/models.hpp), MLP, GaussianPolicy (mean), DeterministicActor, QNetwork
 // (pre-concatenated input), ValueNetwork (nn/policies.hpp). Dropout layers act as in eval mode.
 // Layers are recognised by type_name(), so the plan needs no RTTI (works with -fno-rtti).
 #pragma once
+#include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <memory>
+#include <variant>
 #include <vector>
 
+#include "../io/safetensors.hpp"
 #include "models.hpp"
 #include "policies.hpp"
 
@@ -211,6 +216,42 @@ class InferencePlan {
     p.linear(m.fc1.weight, m.fc1.bias).unary(UnaryOp::relu);
     p.linear(m.fc2.weight, m.fc2.bias).unary(UnaryOp::relu);
     p.linear(m.fc3.weight, m.fc3.bias);
+    p.finish();
+    return p;
+  }
+  // LeNet5 straight from its parameters by name, e.g. a checkpoint's state dict
+  // (load_safetensors of what nn::save_checkpoint wrote): conv1.weight ... fc3.bias, of type T,
+  // and nothing else. image_size 28 (conv1 padding 2) or 32 (no padding), as LeNet5's
+  // constructor. Builds no Module, so a program that only plans never instantiates the training
+  // path (ops, autograd): the static embedded example is ~175 KB smaller (docs/embedded.md).
+  static InferencePlan lenet5(const StateDict& sd, int64_t max_batch, int64_t image_size = 28) {
+    const char* op = "InferencePlan::lenet5";
+    check(image_size == 28 || image_size == 32, op, "image size must be 28 or 32, got ", image_size);
+    static const char* const keys[] = {"conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias",
+                                       "fc1.weight",   "fc1.bias",   "fc2.weight",   "fc2.bias",
+                                       "fc3.weight",   "fc3.bias"};
+    for (const auto& kv : sd)
+      check(std::find_if(std::begin(keys), std::end(keys),
+                         [&](const char* k) { return kv.first == k; }) != std::end(keys),
+            op, "unexpected key '", kv.first, "' in a LeNet5 state dict");
+    auto get = [&](const char* k) -> const Tensor<T>& {
+      auto it = sd.find(k);
+      check(it != sd.end(), op, "the state dict has no '", k, "'");
+      const Tensor<T>* t = std::get_if<Tensor<T>>(&it->second);
+      check(t != nullptr, op, "'", k, "' is ", dtype_name(it->second), ", the plan's type is ",
+            distillery::detail::safetensors_dtype<T>());
+      return *t;
+    };
+    check(get("conv1.weight").dim() == 4, op, "conv1.weight must be [6, C, 5, 5], got ",
+          get("conv1.weight").shape());
+    Conv2dOptions first;
+    if (image_size == 28) first.padding = {2, 2};
+    InferencePlan p(Shape{get("conv1.weight").shape()[1], image_size, image_size}, max_batch);
+    p.conv2d(get("conv1.weight"), get("conv1.bias"), first).unary(UnaryOp::relu).max_pool2d(2);
+    p.conv2d(get("conv2.weight"), get("conv2.bias")).unary(UnaryOp::relu).max_pool2d(2);
+    p.linear(get("fc1.weight"), get("fc1.bias")).unary(UnaryOp::relu);
+    p.linear(get("fc2.weight"), get("fc2.bias")).unary(UnaryOp::relu);
+    p.linear(get("fc3.weight"), get("fc3.bias"));
     p.finish();
     return p;
   }

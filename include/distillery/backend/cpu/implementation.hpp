@@ -29,6 +29,20 @@ KernelTable<float>& cpu_kernel_table<float>() {
   static cpu::CpuKernels<float> k;
   return k;
 }
+#ifdef DISTILLERY_FLOAT_ONLY
+// Embedded builds (docs/embedded.md): only the float kernels are compiled. A double or int64
+// tensor op then fails with this message instead of pulling ~500 KB of kernels into the binary
+// (a virtual table keeps every kernel it names alive, whatever --gc-sections does). Tensors of
+// those types can still be created, filled and read element by element; no kernel runs on them.
+template <>
+KernelTable<double>& cpu_kernel_table<double>() {
+  fail("cpu kernels", "no kernels for double: this program was built with DISTILLERY_FLOAT_ONLY");
+}
+template <>
+KernelTable<int64_t>& cpu_kernel_table<int64_t>() {
+  fail("cpu kernels", "no kernels for int64: this program was built with DISTILLERY_FLOAT_ONLY");
+}
+#else
 template <>
 KernelTable<double>& cpu_kernel_table<double>() {
   static cpu::CpuKernels<double> k;
@@ -39,5 +53,6 @@ KernelTable<int64_t>& cpu_kernel_table<int64_t>() {
   static cpu::CpuKernels<int64_t> k;
   return k;
 }
+#endif
 
 }  // namespace distillery

@@ -23,7 +23,11 @@
 
 #include "../kernel_table.hpp"
 #include "allocator.hpp"
+#ifdef DISTILLERY_NO_FUSED_LOSSES
+#include "nn_functional.hpp"
+#else
 #include "loss.hpp"
+#endif
 
 namespace distillery::cpu {
 
@@ -45,7 +49,15 @@ struct CpuRuntime final : DeviceRuntime {
 
 // The whole CPU table: every family stacked (loss.hpp derives from nn_functional.hpp, and so on
 // down to elementwise.hpp, which derives from KernelTable<T>).
+// DISTILLERY_NO_FUSED_LOSSES (embedded builds, docs/embedded.md) leaves the loss family out:
+// the table's fused slots then answer "not fused", and every loss takes its composed path, as
+// on a device without fused kernels (same values up to rounding; tests/losses check both).
+#ifdef DISTILLERY_NO_FUSED_LOSSES
+template <class T>
+struct CpuKernels final : CpuNnFunctional<T> {};
+#else
 template <class T>
 struct CpuKernels final : CpuLoss<T> {};
+#endif
 
 }  // namespace distillery::cpu
