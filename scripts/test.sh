@@ -9,8 +9,11 @@
 #      in step 2; LeakSanitizer would also see Open MPI's own allocations)
 #
 #   4. the libFuzzer targets of the parsers, briefly (scripts/fuzz.sh; FUZZ_SECONDS, default 10)
+#   5. aarch64: cross-compiled tests under qemu-user and the static embedded example
+#      (scripts/test-arm.sh: its CI set; `scripts/test-arm.sh full` runs core, ops, losses, nn)
 #
-# Options:  --no-sanitize   skip step 3     --no-fuzz  skip step 4     --bench   also build bench/
+# Options:  --no-sanitize   skip step 3     --no-fuzz  skip step 4     --no-arm  skip step 5
+#           --bench   also build bench/
 # Env:      JOBS (default 2) parallel build/test jobs; CTEST_ARGS extra ctest arguments,
 #           e.g. CTEST_ARGS="-LE slow" for the quick loop.
 # Exits non-zero on the first failure; prints the time each phase took.
@@ -20,14 +23,16 @@ cd "$(dirname "$0")/.."
 jobs=${JOBS:-2}
 sanitize=1
 fuzz=1
+arm=1
 bench=OFF
 deps_args=()
 for arg in "$@"; do
   case "$arg" in
     --no-sanitize) sanitize=0 ;;
     --no-fuzz) fuzz=0 ;;
+    --no-arm) arm=0 ;;
     --bench) bench=ON; deps_args+=(--bench) ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "test.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -51,6 +56,7 @@ summary() {
 trap summary EXIT
 
 begin "install-deps"
+if [ $arm -eq 1 ]; then deps_args+=(--arm); fi
 bash scripts/install-deps.sh --data --rl "${deps_args[@]+"${deps_args[@]}"}"
 end
 
@@ -92,5 +98,11 @@ fi
 if [ $fuzz -eq 1 ]; then
   begin "fuzz the parsers (libFuzzer, ${FUZZ_SECONDS:-10} s per target)"
   bash scripts/fuzz.sh "${FUZZ_SECONDS:-10}"
+  end
+fi
+
+if [ $arm -eq 1 ]; then
+  begin "aarch64: cross build + qemu tests, static embedded example (scripts/test-arm.sh)"
+  NO_INSTALL=1 JOBS=$jobs bash scripts/test-arm.sh
   end
 fi
