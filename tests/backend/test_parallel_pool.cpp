@@ -104,16 +104,6 @@ TEST_CASE("parallel_for: concurrent callers from several threads") {
   CHECK(total.load() == int64_t(3) * 200 * (int64_t(1) << 16));
 }
 
-TEST_CASE("cores_shared: false with one thread, and on an idle pool") {
-  {
-    Threads t(1);
-    CHECK_FALSE(cores_shared());
-  }
-  Threads t(2);
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // earlier tests' solo periods
-  CHECK_FALSE(cores_shared());
-}
-
 TEST_CASE("parallel_for: many short regions back to back (the training-step pattern)") {
   Threads t(2);
   const int64_t n = 2 * kParallelGrain;
@@ -161,9 +151,6 @@ TEST_CASE("parallel_for: late workers send the next jobs to the caller alone") {
     MESSAGE("workers claimed only ", late, " of the late chunks; nothing to check");
     return;
   }
-  // The kernels see it too: the GEMM then runs as one piece (its 1-thread path, which
-  // tests/backend/test_gemm.cpp checks gives the 2-thread bits).
-  CHECK(cores_shared());
   // The next job: its chunk 0 again gives a worker time (50 ms) to claim chunk 1, which a
   // worker would do unless the pool now keeps the job on the caller.
   std::vector<std::thread::id> ran(2);

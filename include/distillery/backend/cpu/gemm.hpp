@@ -384,7 +384,6 @@ bool packed_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, con
   int nt = in_parallel() ? 1 : max_threads();
   // Below ~0.5 M multiply-adds (a few µs of work) a fork/join costs more than it saves.
   if (flops * double(batch) < double(kGemmThreadMin)) nt = 1;
-  if (nt > 1 && cores_shared()) nt = 1;  // same bits (split by output tiles), no repacking
   auto whole = [&](int64_t b0, int64_t b1) {
     for (int64_t bi = b0; bi < b1; ++bi)
       ks.tile(0, m, 0, n, k, alpha, A + bi * sA, ars, acs, B + bi * sB, brs, bcs, beta,

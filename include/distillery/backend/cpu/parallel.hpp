@@ -130,8 +130,7 @@ class Pool {
     ctx_ = ctx;
     error_ = nullptr;
     const auto t0 = Clock::now();
-    if (t0.time_since_epoch().count() < solo_until_.load(std::memory_order_relaxed)) {
-      // the cores are shared: run every chunk here, as one thread would
+    if (t0 < solo_until_) {  // the cores are shared: run every chunk here, as one thread would
       for (int c = 0; c < chunks; ++c) run_chunk(c);
       if (error_) std::rethrow_exception(error_);
       return;
@@ -164,12 +163,6 @@ class Pool {
     if (error_) std::rethrow_exception(error_);
   }
 
-  // True during a solo period (note_wait): jobs run on the caller alone.
-  bool solo() const {
-    return std::chrono::steady_clock::now().time_since_epoch().count() <
-           solo_until_.load(std::memory_order_relaxed);
-  }
-
  private:
   // Claims the next chunk of job `gen`; -1 when there is none (or the job is over).
   int claim(uint64_t gen) {
@@ -197,7 +190,7 @@ class Pool {
     work_ = 0.95 * work_ + alone;
     if (++jobs_ < kJudgeAfter) return;  // after a solo period: judge 16 jobs, not the first
     if (lost_ > 0.05 * work_) {
-      solo_until_.store((t2 + solo_period_).time_since_epoch().count(), std::memory_order_relaxed);
+      solo_until_ = t2 + solo_period_;
       solo_period_ = std::min(solo_period_ * 2, kSoloMax);
       lost_ = work_ = 0;
       jobs_ = 0;
@@ -253,8 +246,7 @@ class Pool {
   double lost_ = 0, work_ = 0;  // seconds, decayed per job (note_wait)
   int jobs_ = 0;                // jobs since the last solo period
   static constexpr std::chrono::milliseconds kSoloMin{20}, kSoloMax{320};
-  // End of the solo period, steady_clock ticks; written under job_mutex_, read by solo() too.
-  std::atomic<std::chrono::steady_clock::rep> solo_until_{0};
+  std::chrono::steady_clock::time_point solo_until_{};  // guarded by job_mutex_
   std::chrono::milliseconds solo_period_ = kSoloMin;
   std::mutex job_mutex_, mutex_;
   std::condition_variable work_cv_, done_cv_;
@@ -274,13 +266,6 @@ inline Pool& pool() {
 }
 
 }  // namespace detail
-
-// True while the pool finds the cores shared (a second thread lately cost more than it saved)
-// and runs jobs on the caller alone. A kernel whose result does not depend on the cut (the GEMM,
-// split by output tiles: tests/backend/test_gemm.cpp checks 1 vs 2 threads bit for bit) then
-// runs as one piece instead of max_threads() chunks one after another, which would redo its
-// per-chunk work (packing the shared operand) for nothing.
-inline bool cores_shared() { return max_threads() > 1 && detail::pool().solo(); }
 
 // Scratch of kind k for the running chunk (inside parallel_for) or this thread (outside).
 inline Scratch& scratch(ScratchKind k) {
