@@ -370,9 +370,11 @@ bool packed_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, con
                  int64_t ldc, int64_t sC, int64_t batch) {
   gemm_detail::KernelSpec<T> ks;
   if (!gemm_detail::kernel_spec<T>(gemm_detail::isa_slot(), m, n, ks)) return false;
-  // A·Bᵀ with both operands' rows contiguous, few outputs and a long k: dot products, unpacked
+  // A·Bᵀ with both operands' rows contiguous and few outputs, with a long k or one or two rows
+  // of A (a linear layer at batch 1-2: packing its weight would cost more than the products,
+  // and a 6- or 12-row micro-tile would compute mostly padding): dot products, unpacked
   if (gemm_detail::isa_slot() >= GemmIsa::avx2 && !ta && tb && m * n <= 1024 &&
-      std::min(m, n) <= 16 && k >= 1024) {
+      std::min(m, n) <= 16 && (k >= 1024 || m <= 2)) {
     for (int64_t bi = 0; bi < batch; ++bi)
       gemm_detail::dot_gemm(m, n, k, alpha, A + bi * sA, lda, B + bi * sB, ldb, beta,
                             C + bi * sC, ldc);
