@@ -93,6 +93,7 @@ V parse_one(const std::string& value) {
 TEST_CASE("Args: numbers parse as istream >> v with an eof check did, without iostreams") {
   CHECK(parse_one<int>("42") == 42);
   CHECK(parse_one<int>("-7") == -7);
+  CHECK(parse_one<int>("+5") == 5);
   CHECK(parse_one<int64_t>("8589934592") == 8589934592LL);
   CHECK(parse_one<double>("1e-3") == 1e-3);
   CHECK(parse_one<double>("-.5") == -0.5);
@@ -101,7 +102,7 @@ TEST_CASE("Args: numbers parse as istream >> v with an eof check did, without io
   CHECK(parse_one<bool>("on"));
   CHECK(parse_one<std::string>("a b") == "a b");
   // whole string, decimal, in range, finite
-  for (const char* bad : {"", "5x", "1e3", "0x10", "3 ", "99999999999", "1.5"})
+  for (const char* bad : {"", "+", "+-3", "5x", "1e3", "0x10", "3 ", "99999999999", "1.5"})
     CHECK_THROWS_WITH_AS(parse_one<int>(bad), doctest::Contains("--v expects a number"), Error);
   for (const char* bad : {"inf", "nan", "1e999", "0x1p3", "1..2", "e"})
     CHECK_THROWS_WITH_AS(parse_one<double>(bad), doctest::Contains("--v expects a number"), Error);

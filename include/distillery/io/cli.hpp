@@ -93,11 +93,10 @@ class Args {
       // strtod: the JSON reader links it anyway, and strtod would add ~50 KB to a static binary.
       const char* b = s.c_str();
       const char* e = b + s.size();
-      if (b != e && *b == '+' && (e - b == 1 || b[1] != '-')) ++b;
+      if (e - b > 1 && *b == '+' && b[1] != '-') ++b;  // from_chars takes no leading '+'
       V v{};
-      const auto r = std::from_chars(b, e, v);
-      const bool ok = b != e && r.ec == std::errc() && r.ptr == e &&
-                      s.find_first_of("xXnN") == std::string::npos;
+      const auto r = std::from_chars(b, e, v);  // an empty string is invalid_argument
+      const bool ok = r.ec == std::errc() && r.ptr == e && s.find_first_of("xXnN") == std::string::npos;
       check(ok, "Args", "--", name, " expects a number, got '", s, "'");
       return v;
     }

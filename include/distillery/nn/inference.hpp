@@ -207,17 +207,12 @@ class InferencePlan {
   }
 
   // ---- factories ----------------------------------------------------------------------------
-  // LeNet5: x [n, C, 28, 28] (or 32×32) -> logits [n, classes]
+  // LeNet5: x [n, C, 28, 28] (or 32×32) -> logits [n, classes]; its parameters by name, as the
+  // state-dict factory below takes them (one layer sequence for both).
   static InferencePlan lenet5(const LeNet5<T>& m, int64_t max_batch) {
-    const int64_t size = m.conv1.options().padding[0] == 2 ? 28 : 32;
-    InferencePlan p(Shape{m.conv1.weight.shape()[1], size, size}, max_batch);
-    p.conv2d(m.conv1.weight, m.conv1.bias, m.conv1.options()).unary(UnaryOp::relu).max_pool2d(2);
-    p.conv2d(m.conv2.weight, m.conv2.bias, m.conv2.options()).unary(UnaryOp::relu).max_pool2d(2);
-    p.linear(m.fc1.weight, m.fc1.bias).unary(UnaryOp::relu);
-    p.linear(m.fc2.weight, m.fc2.bias).unary(UnaryOp::relu);
-    p.linear(m.fc3.weight, m.fc3.bias);
-    p.finish();
-    return p;
+    StateDict sd;
+    for (auto& [k, v] : m.named_parameters()) sd.emplace(k, v);
+    return lenet5(sd, max_batch, m.conv1.options().padding[0] == 2 ? 28 : 32);
   }
   // LeNet5 straight from its parameters by name, e.g. a checkpoint's state dict
   // (load_safetensors of what nn::save_checkpoint wrote): conv1.weight ... fc3.bias, of type T,
