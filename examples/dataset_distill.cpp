@@ -9,8 +9,13 @@
 // Each outer iteration draws a real batch, unrolls steps × epochs differentiable SGD steps of
 // LeNet-5 from w₀ on the distilled data and takes an Adam step on (x̃, ỹ, η). Every
 // --eval-every iterations the fixed-init network trained on the distilled data is evaluated on
-// the held-out digits. Writes: JSON results, a CSV + PNG learning curve, and a PNG of the
-// distilled images with their label distributions as bars underneath.
+// the held-out digits, and the inner training's stability is measured: η_t·λ_t per inner step
+// (λ_t = top Hessian eigenvalue of the inner loss, DatasetDistiller::inner_sharpness; GD is
+// unstable along it above 2). At the end the final data's sensitivity: the accuracy after
+// training on x̃ + σ·N(0, 1), σ = 1e-4, 1e-3, 1e-2, 5 draws each. Writes: JSON results, CSV + PNG
+// learning and sharpness curves, and a PNG of the distilled images with their label
+// distributions as bars underneath. Diagnostics draw from their own generator, so they leave
+// the run itself unchanged.
 #include <cmath>
 #include <cstdio>
 #include <distillery/data/mnist_json.hpp>
@@ -42,7 +47,6 @@ FunctionalModel<T> lenet_model(int64_t classes) {
   };
   return m;
 }
-
 
 // Picture: each distilled image (de-normalised, ×3) above a bar strip of its label distribution.
 void write_distilled_png(const std::string& path, const Tensor<T>& images,
@@ -109,7 +113,8 @@ int program(int argc, char** argv) {
   const int64_t decay_flag = args.get<int64_t>(
       "decay-every", -1, "outer iterations between lr halvings (overrides --lr-halvings; 0 never)");
   const int64_t eval_every = args.get<int64_t>("eval-every", 200, "evaluate every N iterations");
-  const int64_t eval_nets = args.get<int64_t>("eval-nets", 0, "random inits to evaluate at the end");
+  const int64_t eval_nets =
+      args.get<int64_t>("eval-nets", 0, "random inits to evaluate at the end");
   const bool recompute = args.get<bool>("recompute", false, "checkpointed reverse pass");
   const bool label_softmax = args.get<bool>("label-softmax", false, "softmax the learned labels");
   const uint64_t seed = args.get<uint64_t>("seed", 1, "random seed");
@@ -124,13 +129,17 @@ int program(int argc, char** argv) {
   const int64_t decay = decay_flag >= 0 ? decay_flag : dd_decay_every(iters, halvings);
 
   MnistSplit split = load_mnist_json_split(data);
-  auto norm = [](const Tensor<float>& x) { return mul_scalar(add_scalar(x, float(-kMean)), float(1 / kStd)); };
+  auto norm = [](const Tensor<float>& x) {
+    return mul_scalar(add_scalar(x, float(-kMean)), float(1 / kStd));
+  };
   Tensor<T> xtr = norm(split.train.images), xte = norm(split.heldout.images);
   Tensor<int64_t> ytr = split.train.labels, yte = split.heldout.labels;
-  std::printf("dataset_distill: mode=%s images=%lld init=%s iterations=%lld steps=%lld epochs=%lld "
-              "batch=%lld train=%lld heldout=%lld decay_every=%lld\n", mode.c_str(), (long long)images,
-              init.c_str(), (long long)iters, (long long)steps, (long long)epochs,
-              (long long)batch, (long long)ytr.numel(), (long long)yte.numel(), (long long)decay);
+  std::printf(
+      "dataset_distill: mode=%s images=%lld init=%s iterations=%lld steps=%lld epochs=%lld "
+      "batch=%lld train=%lld heldout=%lld decay_every=%lld\n",
+      mode.c_str(), (long long)images, init.c_str(), (long long)iters, (long long)steps,
+      (long long)epochs, (long long)batch, (long long)ytr.numel(), (long long)yte.numel(),
+      (long long)decay);
 
   DDConfig cfg;
   cfg.images = images;
@@ -153,6 +162,13 @@ int program(int argc, char** argv) {
   curve.xlabel = "outer iteration";
   curve.ylabel = "held-out accuracy";
   curve.series.push_back({"fixed init", {}, {}});
+  LinePlot sharp;  // η_t·λ_t per inner step t at each evaluation
+  sharp.title = "inner-step stability: learned lr x top Hessian eigenvalue (GD unstable above 2)";
+  sharp.xlabel = "outer iteration";
+  sharp.ylabel = "eta_t * lambda_max(t)";
+  for (int64_t t = 0; t < steps * epochs; ++t)
+    sharp.series.push_back({"step " + std::to_string(t + 1), {}, {}});
+  Generator diag_gen(seed ^ 0xD1A6ull);  // diagnostics only: the run's own stream is untouched
   std::vector<double> losses;
   Progress prog("outer", iters, 5.0);
   const int64_t n = ytr.numel();
@@ -176,8 +192,20 @@ int program(int argc, char** argv) {
       double acc = accuracy(model, dd.train(dd.fixed_init()), xte, yte);
       curve.x.push_back(double(it));
       curve.series[0].y.push_back(acc);
-      std::printf("  iteration %lld: outer loss %.4f, held-out accuracy (fixed init) %.2f%%\n",
-                  (long long)it, loss, 100 * acc);
+      const auto sh = dd.inner_sharpness(dd.fixed_init(), diag_gen, 20);
+      std::string per_step;
+      sharp.x.push_back(double(it));
+      for (size_t t = 0; t < sh.size(); ++t) {
+        sharp.series[t].y.push_back(sh[t].product);
+        char b[64];
+        std::snprintf(b, sizeof b, "%s%.3g*%.3g=%.2f", t ? ", " : "", sh[t].lr, sh[t].lambda_max,
+                      sh[t].product);
+        per_step += b;
+      }
+      std::printf(
+          "  iteration %lld: outer loss %.4f, held-out accuracy (fixed init) %.2f%%; "
+          "eta*lambda per inner step: %s\n",
+          (long long)it, loss, 100 * acc, per_step.c_str());
     }
     prog.update(it, "loss " + std::to_string(loss));
     seconds = prog.elapsed();
@@ -237,7 +265,10 @@ int program(int argc, char** argv) {
       double best_lr = 0.01, best_train = -1;
       for (double blr : {0.003, 0.01, 0.03, 0.1, 0.3}) {
         double a = accuracy(model, sgd_baseline(model, w0, x, y, K, blr), xp, yp);
-        if (a > best_train) { best_train = a; best_lr = blr; }
+        if (a > best_train) {
+          best_train = a;
+          best_lr = blr;
+        }
       }
       return accuracy(model, sgd_baseline(model, w0, x, y, K, best_lr), xte, yte);
     };
@@ -246,7 +277,10 @@ int program(int argc, char** argv) {
     for (int64_t i = 0; i < images; ++i) {
       int64_t c = i % 10;
       for (int64_t j : perm)
-        if (yv[j] == c && std::find(pick.begin(), pick.end(), j) == pick.end()) { pick.push_back(j); break; }
+        if (yv[j] == c && std::find(pick.begin(), pick.end(), j) == pick.end()) {
+          pick.push_back(j);
+          break;
+        }
       classes.push_back(c);
     }
     Tensor<int64_t> yc = Tensor<int64_t>::from_vector(classes, Shape{images});
@@ -263,20 +297,60 @@ int program(int argc, char** argv) {
     b["random_real_images"] = random_real;
     b["class_mean_images"] = class_means;
     r["baselines"] = b;
-    std::printf("baselines (same %lld steps, lr tuned on training digits): random real %.2f%%, "
-                "class means %.2f%%\n", (long long)K, 100 * random_real, 100 * class_means);
+    std::printf(
+        "baselines (same %lld steps, lr tuned on training digits): random real %.2f%%, "
+        "class means %.2f%%\n",
+        (long long)K, 100 * random_real, 100 * class_means);
+  }
+  {  // sensitivity of the final distilled data: train on x̃ + σ·noise
+    Json sens = Json::array();
+    for (double sigma : {1e-4, 1e-3, 1e-2}) {
+      std::vector<double> accs;
+      for (int d = 0; d < 5; ++d) {
+        Tensor<T> noisy =
+            add(dd.images(), mul_scalar(Tensor<T>::randn(dd.images().shape(), diag_gen), T(sigma)));
+        accs.push_back(accuracy(model, dd.train(dd.fixed_init(), noisy), xte, yte));
+      }
+      const double m = std::accumulate(accs.begin(), accs.end(), 0.0) / double(accs.size());
+      double v = 0;
+      for (double a : accs) v += (a - m) * (a - m);
+      const double sd = std::sqrt(v / double(accs.size() - 1));
+      const auto [lo, hi] = std::minmax_element(accs.begin(), accs.end());
+      Json j = Json::object();
+      j["sigma"] = sigma;
+      j["mean"] = m;
+      j["std"] = sd;
+      j["min"] = *lo;
+      j["max"] = *hi;
+      Json all = Json::array();
+      for (double a : accs) all.push_back(a);
+      j["accuracies"] = all;
+      sens.push_back(j);
+      std::printf(
+          "sensitivity: images + %g·N(0,1), 5 draws: %.2f%% ± %.2f%% (%.2f..%.2f; "
+          "unperturbed %.2f%%)\n",
+          sigma, 100 * m, 100 * sd, 100 * *lo, 100 * *hi, 100 * final_acc);
+    }
+    r["sensitivity"] = sens;
+    Json last = Json::array();  // η_t·λ_t at the last evaluation
+    for (size_t t = 0; t < sharp.series.size(); ++t) last.push_back(sharp.series[t].y.back());
+    r["final_eta_lambda"] = last;
   }
   const std::string base = stem(json);
   write_csv(base + "_curve.csv", curve);
+  write_csv(base + "_sharpness.csv", sharp);
+  if (plot_lines(base + "_sharpness.png", sharp)) r["sharpness_png"] = base + "_sharpness.png";
+  r["sharpness_csv"] = base + "_sharpness.csv";
   bool png = plot_lines(base + "_curve.png", curve);
   write_distilled_png(base + "_images.png", dd.images(), dd.effective_labels());
   r["curve_csv"] = base + "_curve.csv";
   r["images_png"] = base + "_images.png";
   if (png) r["curve_png"] = base + "_curve.png";
   if (!json.empty()) write_json(json, r);
-  std::printf("held-out accuracy: final %.2f%%, mean of last %zu evaluations %.2f%%; %.1f s "
-              "(%.3f s per outer step), peak %.1f MB\n", 100 * final_acc, k, 100 * last5, seconds,
-              seconds / double(iters), peak_mb);
+  std::printf(
+      "held-out accuracy: final %.2f%%, mean of last %zu evaluations %.2f%%; %.1f s "
+      "(%.3f s per outer step), peak %.1f MB\n",
+      100 * final_acc, k, 100 * last5, seconds, seconds / double(iters), peak_mb);
   return 0;
 }
 

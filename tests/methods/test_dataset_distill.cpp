@@ -2,6 +2,7 @@
 // the checkpointed reverse pass against the full unroll, and memory that does not grow.
 #include <doctest/doctest.h>
 
+#include <Eigen/Eigenvalues>
 #include <distillery/methods/dataset_distill.hpp>
 
 using namespace distillery;
@@ -51,8 +52,8 @@ Real real_batch(Generator& g) {
 
 // Central difference of L with respect to element i of the tensor `which` returns (by reference).
 template <class Get>
-double fd(DatasetDistiller<double>& dd, const Tensor<double>& w0, const Real& r, Get get,
-          int64_t i, double eps = 1e-6) {
+double fd(DatasetDistiller<double>& dd, const Tensor<double>& w0, const Real& r, Get get, int64_t i,
+          double eps = 1e-6) {
   Tensor<double> t = get(dd);
   double* p = t.data_ptr() + i;
   const double old = *p;
@@ -74,18 +75,21 @@ TEST_CASE("dataset distillation: hyper-gradients match central finite difference
     HyperGradients<double> h = dd.hypergradients(w0, r.x, r.y);
     auto gx = h.images.to_vector();
     for (int64_t i : {0, 5, 13, 23}) {
-      double num = fd(dd, w0, r, [](auto& d) { return d.images(); }, i);
+      double num = fd(
+          dd, w0, r, [](auto& d) { return d.images(); }, i);
       CHECK(gx[i] == doctest::Approx(num).epsilon(1e-5));
     }
     auto gr = h.raw_lrs.to_vector();
     for (int64_t i = 0; i < dd.inner_steps(); ++i) {
-      double num = fd(dd, w0, r, [](auto& d) { return d.raw_lrs(); }, i);
+      double num = fd(
+          dd, w0, r, [](auto& d) { return d.raw_lrs(); }, i);
       CHECK(gr[i] == doctest::Approx(num).epsilon(1e-5));
     }
     if (soft) {
       auto gy = h.labels.to_vector();
       for (int64_t i : {0, 4, 8, 17}) {
-        double num = fd(dd, w0, r, [](auto& d) { return d.raw_labels(); }, i);
+        double num = fd(
+            dd, w0, r, [](auto& d) { return d.raw_labels(); }, i);
         CHECK(gy[i] == doctest::Approx(num).epsilon(1e-5));
       }
     }
@@ -196,4 +200,46 @@ TEST_CASE("dataset distillation: the outer-lr schedule (reference: ten halvings 
     CHECK(dd.outer_lr() == dd_outer_lr(t, it));
   }
   CHECK(dd.outer_lr() == 0.02 / 16);
+}
+
+TEST_CASE("dataset distillation: inner_sharpness is eta_t times the top Hessian eigenvalue") {
+  Generator gen(17);
+  DatasetDistiller<double> dd(tiny_mlp(), Shape{1, D}, tiny_config(false, false), gen);
+  auto sharp = dd.inner_sharpness(dd.fixed_init(), gen, 300);
+  REQUIRE(sharp.size() == size_t(dd.inner_steps()));
+  // oracle: the full Hessian of the inner loss at each w_t (one HVP per unit vector), its
+  // eigenvalue of largest magnitude (power iteration's limit)
+  const std::vector<double> eta = dd.learning_rates().to_vector();
+  Tensor<double> w = dd.fixed_init();
+  const int64_t P = w.numel();
+  for (int64_t t = 0; t < dd.inner_steps(); ++t) {
+    Tensor<double> wl = w.detach().requires_grad_();
+    Tensor<double> g =
+        grad({dd.inner_loss(wl, dd.images(), dd.raw_labels(), t % 2)}, {wl}, {}, true)[0];
+    Eigen::MatrixXd Hm(P, P);
+    for (int64_t j = 0; j < P; ++j) {
+      Tensor<double> e = Tensor<double>::zeros(Shape{P});
+      e.data_ptr()[j] = 1;
+      auto col = grad({g}, {wl}, {e}, false, false, 1)[0].to_vector();
+      for (int64_t i = 0; i < P; ++i) Hm(i, j) = col[i];
+    }
+    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es(0.5 * (Hm + Hm.transpose()));
+    const auto& ev = es.eigenvalues();
+    const double top = std::fabs(ev(0)) > std::fabs(ev(P - 1)) ? ev(0) : ev(P - 1);
+    CHECK(sharp[t].lr == doctest::Approx(eta[t]));
+    CHECK(sharp[t].lambda_max == doctest::Approx(top).epsilon(1e-6));
+    CHECK(sharp[t].product == doctest::Approx(eta[t] * top).epsilon(1e-6));
+    w = w - g.detach() * eta[t];
+  }
+  CHECK_THROWS(dd.inner_sharpness(dd.fixed_init(), gen, 0));
+}
+
+TEST_CASE("dataset distillation: train() with replacement images") {
+  Generator gen(19);
+  DatasetDistiller<double> dd(tiny_mlp(), Shape{1, D}, tiny_config(true, false), gen);
+  const auto base = dd.train(dd.fixed_init()).to_vector();
+  CHECK(dd.train(dd.fixed_init(), dd.images().clone()).to_vector() == base);
+  Tensor<double> moved = dd.images() + 1e-3;
+  CHECK(dd.train(dd.fixed_init(), moved).to_vector() != base);
+  CHECK_THROWS(dd.train(dd.fixed_init(), Tensor<double>::zeros(Shape{1, 2, 3})));
 }

@@ -48,14 +48,14 @@ struct DDConfig {
   bool soft_labels = false;            // learn ỹ (soft-label DD)
   bool label_softmax = false;          // use softmax(ỹ) as targets instead of raw ỹ
   LabelInit label_init = LabelInit::one_hot;
-  double label_smoothing = 0.1;        // for LabelInit::smoothed
-  double image_init_std = 1.0;         // x̃ ~ N(0, std²) in normalised input space
-  bool random_init = false;            // fresh w₀ each outer iteration
-  int64_t n_nets = 1;                  // w₀ draws per outer iteration (random init)
+  double label_smoothing = 0.1;  // for LabelInit::smoothed
+  double image_init_std = 1.0;   // x̃ ~ N(0, std²) in normalised input space
+  bool random_init = false;      // fresh w₀ each outer iteration
+  int64_t n_nets = 1;            // w₀ draws per outer iteration (random init)
   double lr = 0.01, beta1 = 0.5, beta2 = 0.999, adam_eps = 1e-8;
-  int64_t decay_every = 0;             // outer iterations between lr decays (0 = never); the
-  double decay_gamma = 0.5;            //   reference's: dd_decay_every(iterations, 10)
-  bool recompute = false;              // checkpointed reverse pass
+  int64_t decay_every = 0;   // outer iterations between lr decays (0 = never); the
+  double decay_gamma = 0.5;  //   reference's: dd_decay_every(iterations, 10)
+  bool recompute = false;    // checkpointed reverse pass
 };
 
 // Outer-lr schedule (step decay): update t = 1, 2, ... uses lr · γ^⌊t / decay_every⌋ (the decay
@@ -83,8 +83,7 @@ struct HyperGradients {
 template <class T>
 class DatasetDistiller {
  public:
-  DatasetDistiller(FunctionalModel<T> model, const Shape& image_shape, DDConfig cfg,
-                   Generator& gen)
+  DatasetDistiller(FunctionalModel<T> model, const Shape& image_shape, DDConfig cfg, Generator& gen)
       : model_(std::move(model)), cfg_(std::move(cfg)) {
     const char* op = "DatasetDistiller";
     check(cfg_.images > 0 && cfg_.steps > 0 && cfg_.epochs > 0 && cfg_.num_classes > 1, op,
@@ -108,12 +107,18 @@ class DatasetDistiller {
         const double K = double(cfg_.num_classes);
         for (int64_t k = 0; k < cfg_.num_classes; ++k) {
           switch (cfg_.label_init) {
-            case LabelInit::one_hot: row[k] = T(k == c); break;
+            case LabelInit::one_hot:
+              row[k] = T(k == c);
+              break;
             case LabelInit::smoothed:
               row[k] = T(k == c ? 1 - cfg_.label_smoothing : cfg_.label_smoothing / (K - 1));
               break;
-            case LabelInit::uniform: row[k] = T(gen.uniform()); break;
-            case LabelInit::stdnormal: row[k] = T(gen.normal()); break;
+            case LabelInit::uniform:
+              row[k] = T(gen.uniform());
+              break;
+            case LabelInit::stdnormal:
+              row[k] = T(gen.normal());
+              break;
           }
         }
       }
@@ -127,9 +132,9 @@ class DatasetDistiller {
   const DDConfig& config() const { return cfg_; }
   double outer_lr() const { return lr_; }  // the lr of the last outer update (cfg.lr before any)
   int64_t outer_steps() const { return t_; }
-  const Tensor<T>& images() const { return images_; }           // [S, M, ...]
-  const Tensor<T>& raw_labels() const { return labels_; }       // [S, M, C]
-  const Tensor<T>& raw_lrs() const { return raw_lrs_; }         // [K]
+  const Tensor<T>& images() const { return images_; }      // [S, M, ...]
+  const Tensor<T>& raw_labels() const { return labels_; }  // [S, M, C]
+  const Tensor<T>& raw_lrs() const { return raw_lrs_; }    // [K]
   const Tensor<T>& fixed_init() const { return fixed_init_; }
   // Replaces the known init w₀ (e.g. to share one w₀ with a reference run); requires the shape
   // of model.init()'s output.
@@ -153,7 +158,8 @@ class DatasetDistiller {
   int64_t peak_bytes() const { return peak_bytes_; }  // extra bytes at the peak of the last step()
 
   // Inner loss of step s at weights w (graph kept for differentiation).
-  Tensor<T> inner_loss(const Tensor<T>& w, const Tensor<T>& x, const Tensor<T>& y, int64_t s) const {
+  Tensor<T> inner_loss(const Tensor<T>& w, const Tensor<T>& x, const Tensor<T>& y,
+                       int64_t s) const {
     Tensor<T> logits = model_.forward(w, select(x, 0, s), true);
     if (!cfg_.soft_labels) return cross_entropy(logits, select(hard_, 0, s));
     return cross_entropy(logits, targets(y, s));
@@ -196,14 +202,17 @@ class DatasetDistiller {
   // w₀ draws per outer iteration (n_nets with random init, else 1),
   int64_t nets_per_step() const { return cfg_.random_init ? cfg_.n_nets : 1; }
   // the next w₀ (a fresh draw from gen with random init, else the fixed init),
-  Tensor<T> draw_init(Generator& gen) const { return cfg_.random_init ? model_.init(gen) : fixed_init_; }
+  Tensor<T> draw_init(Generator& gen) const {
+    return cfg_.random_init ? model_.init(gen) : fixed_init_;
+  }
   // and the outer Adam step (with lr decay) on hypergradients already averaged over the inits.
   void apply_hypergradients(const HyperGradients<T>& mean) {
     check(mean.images.defined() && mean.raw_lrs.defined() &&
-          (!cfg_.soft_labels || mean.labels.defined()), "DatasetDistiller::apply_hypergradients",
+              (!cfg_.soft_labels || mean.labels.defined()),
+          "DatasetDistiller::apply_hypergradients",
           "missing gradients (images, raw_lrs and, for soft labels, labels are needed)");
     check(mean.images.shape() == images_.shape() && mean.raw_lrs.shape() == raw_lrs_.shape() &&
-          (!cfg_.soft_labels || mean.labels.shape() == labels_.shape()),
+              (!cfg_.soft_labels || mean.labels.shape() == labels_.shape()),
           "DatasetDistiller::apply_hypergradients", "gradient shapes ", mean.images.shape(), ", ",
           mean.raw_lrs.shape(), " do not match images ", images_.shape(), ", raw_lrs ",
           raw_lrs_.shape());
@@ -214,18 +223,57 @@ class DatasetDistiller {
     if (cfg_.soft_labels) adam(labels_, m_y_, v_y_, mean.labels);
   }
 
-  // Trains w₀ with the distilled data (K plain SGD steps with the learned rates).
-  Tensor<T> train(const Tensor<T>& w0) const {
-    Tensor<T> eta = learning_rates();
+  // Trains w₀ with the distilled data (K plain SGD steps with the learned rates); `images`
+  // [S, M, ...] replaces the distilled images when given (e.g. a perturbed copy).
+  Tensor<T> train(const Tensor<T>& w0, const Tensor<T>& images = {}) const {
+    const Tensor<T> x = images.defined() ? images.detach() : images_.detach();
+    check(x.shape() == images_.shape(), "DatasetDistiller::train", "images must have shape ",
+          images_.shape(), ", got ", x.shape());
+    const std::vector<T> eta = learning_rates().to_vector();
     Tensor<T> w = w0.detach();
     for (int64_t e = 0; e < cfg_.epochs; ++e)
       for (int64_t s = 0; s < cfg_.steps; ++s) {
         Tensor<T> wl = w.detach().requires_grad_();
-        Tensor<T> g = grad({inner_loss(wl, images_.detach(), labels_.detach(), s)}, {wl})[0];
+        Tensor<T> g = grad({inner_loss(wl, x, labels_.detach(), s)}, {wl})[0];
         NoGradGuard ng;
-        w = sub(w, mul_scalar(g, eta.to_vector()[e * cfg_.steps + s]));
+        w = sub(w, mul_scalar(g, eta[e * cfg_.steps + s]));
       }
     return w;
+  }
+
+  // Stability of the inner training from w₀, step by step: λ_t = the largest Hessian eigenvalue
+  // of the inner loss at w_t (power iteration on Hessian-vector products, `iters` of them, from a
+  // random start; the Rayleigh quotient of the last iterate) and η_t·λ_t. Gradient descent on a
+  // quadratic with curvature λ diverges along that direction when η·λ > 2, so values near or above
+  // 2 mean the K steps sit at the edge of stability, where tiny changes of x̃ move w_K a lot.
+  struct StepSharpness {
+    double lr = 0, lambda_max = 0, product = 0;
+  };
+  std::vector<StepSharpness> inner_sharpness(const Tensor<T>& w0, Generator& gen,
+                                             int iters = 20) const {
+    check(iters >= 1, "DatasetDistiller::inner_sharpness", "iters must be >= 1, got ", iters);
+    const std::vector<T> eta = learning_rates().to_vector();
+    std::vector<StepSharpness> out;
+    Tensor<T> w = w0.detach();
+    for (int64_t t = 0; t < inner_steps(); ++t) {
+      const int64_t s = t % cfg_.steps;
+      Tensor<T> wl = w.detach().requires_grad_();
+      Tensor<T> g = grad({inner_loss(wl, images_.detach(), labels_.detach(), s)}, {wl}, {},
+                         /*create_graph=*/true)[0];
+      Tensor<T> v = Tensor<T>::randn(w.shape(), gen);
+      double lambda = 0;
+      for (int i = 0; i < iters; ++i) {  // v, hv carry no graph (detached)
+        const double norm = std::sqrt(double(sum(square(v)).item()));
+        v = mul_scalar(v, T(1 / std::max(1e-30, norm)));
+        Tensor<T> hv = grad({g}, {wl}, {v}, /*create_graph=*/false, false, /*retain_graph=*/1)[0];
+        lambda = double(sum(mul(v, hv)).item());  // Rayleigh quotient, |v| = 1
+        v = hv.detach();
+      }
+      out.push_back({double(eta[t]), lambda, double(eta[t]) * lambda});
+      NoGradGuard ng;
+      w = sub(w, mul_scalar(g.detach(), eta[t]));
+    }
+    return out;
   }
 
  private:
@@ -263,8 +311,8 @@ class DatasetDistiller {
     std::vector<Tensor<T>> ws{w0.detach()};
     for (int64_t t = 0; t < K; ++t) {
       Tensor<T> wl = ws.back().detach().requires_grad_();
-      Tensor<T> g = grad({inner_loss(wl, images_.detach(), labels_.detach(), t % cfg_.steps)},
-                         {wl})[0];
+      Tensor<T> g =
+          grad({inner_loss(wl, images_.detach(), labels_.detach(), t % cfg_.steps)}, {wl})[0];
       NoGradGuard ng;
       ws.push_back(sub(ws.back(), mul_scalar(g, eta[t])));
     }
@@ -298,7 +346,8 @@ class DatasetDistiller {
     }
     if (!h.images.defined()) h.images = Tensor<T>::zeros(images_.shape(), images_.device());
     if (!h.raw_lrs.defined()) h.raw_lrs = Tensor<T>::zeros(raw_lrs_.shape(), raw_lrs_.device());
-    if (cfg_.soft_labels && !h.labels.defined()) h.labels = Tensor<T>::zeros(labels_.shape(), labels_.device());
+    if (cfg_.soft_labels && !h.labels.defined())
+      h.labels = Tensor<T>::zeros(labels_.shape(), labels_.device());
     return h;
   }
 
