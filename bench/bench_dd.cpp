@@ -14,8 +14,17 @@
 // and real batch (random pixels and labels: the cost does not depend on the values). Both
 // report the outer losses of their first two steps (counters loss_step1, loss_step2, computed
 // before timing), which must agree: the second one depends on the first step's hyper-gradients.
+// Counter peak_mb (only with DISTILLERY_BENCH_PEAK_MEMORY=1, one side per process, e.g.
+// --benchmark_filter=libtorch/dd_outer_step): the resident memory the steps added at their peak,
+// measured the same way on both sides (RssPeak: the kernel's high-water mark after the loop
+// minus the resident size before it, the mark reset first), so it includes each side's
+// allocator caching. In that mode the loss counters are skipped (their steps would warm the
+// heap) and the largest value over Google Benchmark's calls is reported (the first, fresh one).
 // Run through scripts/bench.sh (OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1).
 #include "bench_common.hpp"
+
+#include <fstream>
+#include <string>
 #include "torch_flat_lenet.hpp"
 
 #include <distillery/methods/dataset_distill.hpp>
@@ -23,6 +32,30 @@
 
 namespace {
 namespace ds = distillery;
+
+// Peak resident memory added since construction, in MB, from /proc/self/status (Linux): VmHWM
+// (the high-water mark, reset at construction through /proc/self/clear_refs) minus the VmRSS at
+// construction. −1 where /proc is not available.
+class RssPeak {
+ public:
+  RssPeak() {
+    std::ofstream("/proc/self/clear_refs") << "5";  // reset VmHWM to the current RSS
+    base_kb_ = read_kb("VmRSS:");
+  }
+  double extra_mb() const {
+    const double hwm = read_kb("VmHWM:");
+    return hwm < 0 || base_kb_ < 0 ? -1.0 : (hwm - base_kb_) / 1024.0;
+  }
+
+ private:
+  static double read_kb(const std::string& key) {
+    std::ifstream f("/proc/self/status");
+    for (std::string line; std::getline(f, line);)
+      if (line.compare(0, key.size(), key) == 0) return std::stod(line.substr(key.size()));
+    return -1;
+  }
+  double base_kb_ = -1;
+};
 constexpr int64_t kImages = 10, kInner = 10, kBatch = 256, kClasses = 10;
 
 // The shared setup: model, distiller (its x̃, ỹ, r, w₀ seed both sides) and the real batch.
@@ -69,16 +102,25 @@ void loss_counters(benchmark::State& st, Step&& step) {
   st.counters["loss_step2"] = step();
 }
 
+bool peak_memory_mode() {
+  const char* e = std::getenv("DISTILLERY_BENCH_PEAK_MEMORY");
+  return e && std::string(e) == "1";
+}
+
 void BM_ds_dd_outer_step(benchmark::State& st) {
-  {
+  static double peak = 0;
+  if (!peak_memory_mode()) {
     DdSetup c;
     loss_counters(st, [&] { return double(c.dd->step(c.x_real, c.y_real, c.gen)); });
   }
   DdSetup s;
+  RssPeak rss;
   for (auto _ : st) {
     float loss = s.dd->step(s.x_real, s.y_real, s.gen);
     benchmark::DoNotOptimize(loss);
   }
+  if (peak_memory_mode()) st.counters["peak_mb"] = peak = std::max(peak, rss.extra_mb());
+  st.counters["tensor_peak_mb"] = double(s.dd->peak_bytes()) / (1024.0 * 1024.0);  // live tensors
 }
 
 // The LibTorch twin's state: leaves x̃, ỹ, r, their Adam, fixed w₀ and the real batch.
@@ -93,8 +135,8 @@ struct TorchDd {
     r = bench::to_torch(s.dd->raw_lrs());     // [10]
     xr = bench::to_torch(s.x_real, false);
     yr = bench::to_torch_index(s.y_real);
-    opt = std::make_unique<torch::optim::Adam>(
-        std::vector<torch::Tensor>{x, y, r}, torch::optim::AdamOptions(0.01).betas({0.5, 0.999}));
+    opt = std::make_unique<torch::optim::Adam>(std::vector<torch::Tensor>{x, y, r},
+                                               torch::optim::AdamOptions(0.01).betas({0.5, 0.999}));
   }
   double step() {
     torch::Tensor eta = torch::softplus(r);
@@ -117,17 +159,20 @@ struct TorchDd {
 };
 
 void BM_torch_dd_outer_step(benchmark::State& st) {
-  {
+  static double peak = 0;
+  if (!peak_memory_mode()) {
     DdSetup s;
     TorchDd c(s);
     loss_counters(st, [&] { return c.step(); });
   }
   DdSetup s;
   TorchDd t(s);
+  RssPeak rss;
   for (auto _ : st) {
     double loss = t.step();
     benchmark::DoNotOptimize(loss);
   }
+  if (peak_memory_mode()) st.counters["peak_mb"] = peak = std::max(peak, rss.extra_mb());
 }
 
 }  // namespace

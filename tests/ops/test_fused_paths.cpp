@@ -73,8 +73,8 @@ void conv_first_order(double tol) {
     CHECK(std::string(yf.grad_fn_name()) == "conv2d");
     check_close(vals(yf), vals(yc), tol, "value");
 
-    std::vector<Tensor<T>> in = cc.bias ? std::vector<Tensor<T>>{x, w, b}
-                                        : std::vector<Tensor<T>>{x, w};
+    std::vector<Tensor<T>> in =
+        cc.bias ? std::vector<Tensor<T>>{x, w, b} : std::vector<Tensor<T>>{x, w};
     auto gf = grad({sum(mul(yf, probe))}, in);
     auto gc = grad({sum(mul(yc, probe))}, in);
     for (size_t i = 0; i < in.size(); ++i) check_close(vals(gf[i]), vals(gc[i]), tol, "grad");
@@ -108,12 +108,12 @@ TEST_CASE("conv2d fused: non-contiguous inputs, input-only and weight-only gradi
   auto g = detail::conv_geometry(x.shape(), 3, 3, o, "test");
   auto probe = TensorD::randn({3, 4, g.Ho, g.Wo}, gen);
   auto gx_f = grad({sum(mul(conv2d(x, w.detach(), TensorD(), o), probe))}, {x})[0];
-  auto gx_c = grad({sum(mul(detail::conv2d_composed(x, w.detach(), TensorD(), o, g), probe))},
-                   {x})[0];
+  auto gx_c =
+      grad({sum(mul(detail::conv2d_composed(x, w.detach(), TensorD(), o, g), probe))}, {x})[0];
   check_close(vals(gx_f), vals(gx_c), 1e-12, "grad x only");
   auto gw_f = grad({sum(mul(conv2d(x.detach(), w, TensorD(), o), probe))}, {w})[0];
-  auto gw_c = grad({sum(mul(detail::conv2d_composed(x.detach(), w, TensorD(), o, g), probe))},
-                   {w})[0];
+  auto gw_c =
+      grad({sum(mul(detail::conv2d_composed(x.detach(), w, TensorD(), o, g), probe))}, {w})[0];
   check_close(vals(gw_f), vals(gw_c), 1e-12, "grad w only");
 }
 
@@ -140,12 +140,60 @@ TEST_CASE("conv2d fused: second order through create_graph equals the composed o
   for (size_t i = 0; i < 3; ++i) check_close(vals(hf[i]), vals(hc[i]), 1e-10, "hvp");
 }
 
+TEST_CASE("conv2d gradient ops: adjoint identities, composed values, third order") {
+  // detail::conv2d_input_grad / conv2d_weight_grad (the rule of conv2d under create_graph) are
+  // the adjoints of conv2d: <conv2d(x, w), gy> = <x, input_grad(gy, w)> = <w, weight_grad(x, gy)>
+  Generator gen(9);
+  for (int c = 0; c < 2; ++c) {
+    Conv2dOptions o;
+    if (c) o.stride = {2, 1}, o.padding = {1, 2}, o.dilation = {1, 2};
+    auto x = TensorD::randn({3, 2, 7, 6}, gen), w = TensorD::randn({4, 2, 3, 2}, gen);
+    auto g = detail::conv_geometry(x.shape(), 3, 2, o, "test");
+    auto gy = TensorD::randn({3, 4, g.Ho, g.Wo}, gen);
+    const double lhs = sum(mul(conv2d(x, w, TensorD(), o), gy)).item();
+    auto gx = detail::conv2d_input_grad(gy, w, g);
+    auto gw = detail::conv2d_weight_grad(x, gy, g, w.shape());
+    CHECK(sum(mul(x, gx)).item() == doctest::Approx(lhs).epsilon(1e-12));
+    CHECK(sum(mul(w, gw)).item() == doctest::Approx(lhs).epsilon(1e-12));
+    // and they equal the unfold/matmul/fold composition they replace
+    const int64_t L = g.Ho * g.Wo, K = 2 * 3 * 2;
+    auto gy3 = reshape(gy, Shape{3, 4, L});
+    check_close(vals(gx), vals(fold(matmul(transpose(reshape(w, Shape{4, K}), 0, 1), gy3), g)),
+                1e-12, "input grad");
+    check_close(vals(gw),
+                vals(reshape(sum(matmul(gy3, transpose(unfold(x, g), 1, 2)), {0}), w.shape())),
+                1e-12, "weight grad");
+  }
+  // third order: d/dx of the HVP's x-part, through the gradient ops' own rules, equals the
+  // fully composed conv2d's
+  Conv2dOptions o;
+  o.stride = {2, 1};
+  o.padding = {1, 1};
+  auto x = TensorD::randn({2, 2, 5, 5}, gen).requires_grad_();
+  auto w = TensorD::randn({3, 2, 3, 2}, gen).requires_grad_();
+  auto g = detail::conv_geometry(x.shape(), 3, 2, o, "test");
+  auto v = TensorD::randn(x.shape(), gen), u = TensorD::randn(w.shape(), gen);
+  auto third = [&](bool fused) {
+    auto y = fused ? conv2d(x, w, TensorD(), o) : detail::conv2d_composed(x, w, TensorD(), o, g);
+    auto l = sum(mul(tanh(y), y));
+    auto gs = grad({l}, {x, w}, {}, true);
+    auto h = grad({add(sum(mul(gs[0], v)), sum(mul(gs[1], u)))}, {x, w}, {}, true);
+    auto t = add(sum(mul(h[0], h[0])), sum(mul(h[1], u)));
+    return grad({t}, {x, w});
+  };
+  auto tf = third(true), tc = third(false);
+  for (size_t i = 0; i < 2; ++i) check_close(vals(tf[i]), vals(tc[i]), 1e-10, "third order");
+}
+
 // unfold/fold (im2col/col2im) against index-by-index loops, on every im2col path the CPU has
 // (AVX-512 masked rows, SSE2 rows with overlapping tails, scalar strided rows): widths below,
 // at and above a vector, zero margins wider than a vector, dilation. Values move or add once:
 // results are exact.
 TEST_CASE("unfold / fold: every row path equals the index loops, bit for bit") {
-  struct Case { int64_t n, c, h, w, kh, kw; Conv2dOptions o; };
+  struct Case {
+    int64_t n, c, h, w, kh, kw;
+    Conv2dOptions o;
+  };
   std::vector<Case> cases;
   Conv2dOptions pad2, wide, dil, str;
   pad2.padding = {2, 2};
@@ -159,8 +207,8 @@ TEST_CASE("unfold / fold: every row path equals the index loops, bit for bit") {
   cases.push_back({2, 1, 9, 12, 3, 2, dil});
   cases.push_back({1, 3, 6, 11, 3, 3, str});
   const auto prev = cpu::gemm_isa();
-  for (auto isa : {cpu::GemmIsa::avx512, cpu::GemmIsa::avx2, cpu::GemmIsa::portable,
-                   cpu::GemmIsa::eigen}) {
+  for (auto isa :
+       {cpu::GemmIsa::avx512, cpu::GemmIsa::avx2, cpu::GemmIsa::portable, cpu::GemmIsa::eigen}) {
     cpu::set_gemm_isa(isa);
     INFO("path ", cpu::gemm_kernel_name());
     Generator gen(3);
@@ -196,8 +244,8 @@ TEST_CASE("unfold / fold: every row path equals the index loops, bit for bit") {
 // (a NaN wins; the last one seen).
 TEST_CASE("max_pool2d 2x2: every row path equals the window loop, ties and NaNs included") {
   const auto prev = cpu::gemm_isa();
-  for (auto isa : {cpu::GemmIsa::avx512, cpu::GemmIsa::avx2, cpu::GemmIsa::portable,
-                   cpu::GemmIsa::eigen}) {
+  for (auto isa :
+       {cpu::GemmIsa::avx512, cpu::GemmIsa::avx2, cpu::GemmIsa::portable, cpu::GemmIsa::eigen}) {
     cpu::set_gemm_isa(isa);
     INFO("path ", cpu::gemm_kernel_name());
     Generator gen(4);

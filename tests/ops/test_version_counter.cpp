@@ -117,3 +117,25 @@ TEST_CASE("version counter: the ordinary training loop is unaffected") {
   l.backward();
   CHECK(W.grad().defined());
 }
+
+TEST_CASE("version counter: relu reads only its output (as PyTorch's threshold_backward)") {
+  // writing relu's input in place after the forward is fine (its rule does not read it) ...
+  TD x = TD::from_vector({-1.0, 2.0, 3.0}).requires_grad_();
+  TD h = mul_scalar(x, 2.0);
+  TD y = relu(h);
+  {
+    NoGradGuard ng;
+    assign_(h, TD::from_vector({5.0, 5.0, 5.0}));
+  }
+  CHECK(backward_error(sum(y)) == "");
+  CHECK(x.grad().to_vector() == std::vector<double>{0, 2, 2});
+  // ... writing its output is refused
+  TD x2 = TD::from_vector({-1.0, 2.0}).requires_grad_();
+  TD y2 = relu(mul_scalar(x2, 1.0));
+  TD l2 = sum(mul(y2, y2));  // mul saves y2 too; relu's own record names relu when mul's passes
+  {
+    NoGradGuard ng;
+    assign_(y2, TD::from_vector({1.0, 1.0}));
+  }
+  CHECK(backward_error(l2).find("modified by an inplace operation") != std::string::npos);
+}

@@ -55,12 +55,15 @@ struct NodeGraveyard {
 // nothing but the incoming gradient (linear ops: add, views, sum, gather ...). Nodes that read
 // values record the storage versions of their inputs and output when they are created; the
 // engine refuses to run the rule if one of them was written in place since (ops/inplace.hpp),
-// as PyTorch's "modified by an inplace operation".
-enum class Saves { values, nothing };
+// as PyTorch's "modified by an inplace operation". Saves::output: the rule reads only the output
+// (relu), so only the output's version is recorded.
+enum class Saves { values, output, nothing };
 
 template <class T>
 struct SavedVersion {
-  std::shared_ptr<Storage> storage;  // null: slot unused
+  // Weak: a version record never keeps memory alive (the rule keeps what it reads; a storage
+  // that died cannot have been written since). Null: slot unused.
+  std::weak_ptr<Storage> storage;
   uint64_t version = 0;
 };
 constexpr int kMaxSavedVersions = 5;  // up to 4 inputs and the output
@@ -68,10 +71,10 @@ constexpr int kMaxSavedVersions = 5;  // up to 4 inputs and the output
 template <class T>
 struct Node : std::enable_shared_from_this<Node<T>> {
   const char* name = "";
-  std::vector<std::shared_ptr<Node<T>>> next;  // input nodes; nullptr where no grad flows
-  BackwardFn<T> backward;                      // empty for leaves and released nodes
-  std::weak_ptr<TensorImpl<T>> leaf;           // the tensor a leaf accumulator fills
-  Shape shape;                                 // shape of the tensor this node produced
+  std::vector<std::shared_ptr<Node<T>>> next;            // input nodes; nullptr where no grad flows
+  BackwardFn<T> backward;                                // empty for leaves and released nodes
+  std::weak_ptr<TensorImpl<T>> leaf;                     // the tensor a leaf accumulator fills
+  Shape shape;                                           // shape of the tensor this node produced
   std::array<SavedVersion<T>, kMaxSavedVersions> saved;  // inputs 0..3, then the output
   bool is_leaf = false;
   bool released = false;
@@ -162,13 +165,16 @@ Tensor<T> saved_input(const Tensor<T>& t) {
 template <class T>
 void check_saved_versions(const Node<T>& n) {
   for (int k = 0; k < kMaxSavedVersions; ++k) {
-    const SavedVersion<T>& s = n.saved[k];
-    if (!s.storage || s.storage->version() == s.version) continue;
+    const SavedVersion<T>& rec = n.saved[k];
+    const std::shared_ptr<Storage> st = rec.storage.lock();
+    if (!st || st->version() == rec.version) continue;
     const bool out = k == kMaxSavedVersions - 1;
-    fail(n.name, "one of the tensors needed for gradient computation (", out ? "the output" :
-         "input ", out ? "" : std::to_string(k).c_str(), ") has been modified by an inplace "
-         "operation: it is at version ", s.storage->version(), "; expected version ", s.version,
-         " (recorded when ", n.name, " saved it). Recompute the forward pass after the "
+    fail(n.name, "one of the tensors needed for gradient computation (",
+         out ? "the output" : "input ", out ? "" : std::to_string(k).c_str(),
+         ") has been modified by an inplace "
+         "operation: it is at version ",
+         st->version(), "; expected version ", rec.version, " (recorded when ", n.name,
+         " saved it). Recompute the forward pass after the "
          "in-place write (e.g. an optimizer step), or write into a copy");
   }
 }
@@ -189,8 +195,9 @@ void attach(Tensor<T>& out, const char* name, std::initializer_list<const Tensor
       if (t && t->defined()) n->saved[k] = {t->impl()->storage, t->version()};
       ++k;
     }
-    n->saved[kMaxSavedVersions - 1] = {out.impl()->storage, out.version()};
   }
+  if (saves != Saves::nothing)
+    n->saved[kMaxSavedVersions - 1] = {out.impl()->storage, out.version()};
   n->backward = std::move(fn);
   n->shape = out.shape();
   out.impl()->requires_grad = true;

@@ -91,11 +91,12 @@ struct KernelTable {
   // Optional fused dense convolution (groups = 1), all buffers contiguous NCHW:
   //   y [N, cout, Ho, Wo] = conv(x [N, C, H, W], w [cout, C, kh, kw]) (+ b [cout] unless null).
   // The backward writes (overwrites) whichever of gx [N, C, H, W], gw [cout, C, kh, kw],
-  // gb [cout] is non-null, from gy [N, cout, Ho, Wo]. `cols`, when non-null, is a buffer of
-  // N·C·kh·kw·Ho·Wo elements the forward fills with the unfolded input (layout private to the
-  // device) so the backward can read it instead of unfolding again. Returning false means "no
-  // fused path on this device": ops/ then composes unfold + GEMM (which is also what runs under
-  // create_graph).
+  // gb [cout] is non-null, from gy [N, cout, Ho, Wo]; x may be null when gw is, and w when gx is
+  // (ops/ asks for one gradient alone in conv2d_input_grad and conv2d_weight_grad, the rule of
+  // conv2d under create_graph). `cols`, when non-null, is a buffer of N·C·kh·kw·Ho·Wo elements
+  // the forward fills with the unfolded input (layout private to the device) so the backward can
+  // read it instead of unfolding again. Returning false means "no fused path on this device":
+  // ops/ then composes unfold + GEMM (+ fold).
   virtual bool conv2d_fused(const T* x, const T* w, const T* b, const Conv2dGeometry& g,
                             int64_t cout, T* y, T* cols) { return false; }
   virtual bool conv2d_fused_backward(const T* x, const T* w, const T* gy,

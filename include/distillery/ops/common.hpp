@@ -9,8 +9,8 @@
 //   exp' = g * exp(x) stay differentiable (second order) through the saved output.
 #pragma once
 #include "../autograd/engine.hpp"
-#include "../backend/kernel_table.hpp"
 #include "../autograd/node.hpp"
+#include "../backend/kernel_table.hpp"
 
 namespace distillery {
 
@@ -54,7 +54,9 @@ void check_defined(const Tensor<T>& a, const char* op) {
 // tensors; optional inputs such as a bias are not passed): "op: undefined tensor" instead of a
 // null access further down.
 template <class T>
-void check_input(const char* op, const Tensor<T>& t) { check_defined(t, op); }
+void check_input(const char* op, const Tensor<T>& t) {
+  check_defined(t, op);
+}
 template <class T>
 void check_input(const char* op, const std::vector<Tensor<T>>& ts) {
   for (const auto& t : ts) check_defined(t, op);
@@ -66,7 +68,8 @@ void check_inputs(const char* op, const Ts&... ts) {
 
 template <class T>
 struct SavedOutput {
-  Tensor<T> data;  // detached alias of the op's output
+  Tensor<T> data;  // detached alias of the op's output (undefined: nothing saved)
+  SavedOutput() = default;
   explicit SavedOutput(const Tensor<T>& out) : data(out.detach()) {}
   Tensor<T> get() const {
     Node<T>* n = detail::current_node_slot<T>();

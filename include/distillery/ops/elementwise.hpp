@@ -33,16 +33,21 @@ Tensor<T> binary_raw(BinaryOp op, const Tensor<T>& a, const Tensor<T>& b, const 
   check_same_device(a, b, name);
   Shape s = broadcast_shapes(a.shape(), b.shape(), name);
   Tensor<T> out = Tensor<T>::empty(s, a.device());
-  kernels<T>(a.device()).binary(op, a.base_ptr(), broadcast_view(a, s, name), b.base_ptr(),
-                                broadcast_view(b, s, name), out.data_ptr(), s);
+  kernels<T>(a.device())
+      .binary(op, a.base_ptr(), broadcast_view(a, s, name), b.base_ptr(),
+              broadcast_view(b, s, name), out.data_ptr(), s);
   return out;
 }
 
-// Rules that read only the incoming gradient (no saved values; see autograd/node.hpp Saves).
-inline Saves elementwise_saves(const char* name) {
-  for (const char* linear : {"add", "sub", "neg", "add_scalar", "mul_scalar", "rsub_scalar"})
-    if (std::strcmp(name, linear) == 0) return Saves::nothing;
-  return Saves::values;
+// What a rule reads, read off its signature: a value the rule takes as `auto&` it never uses
+// (by convention those parameters are unnamed), so the rule is invocable with `NotRead` there.
+// An op keeps only the values its rule reads and records the versions of exactly those
+// (Saves::values: inputs and output; Saves::output; Saves::nothing), so a graph never holds
+// memory its rules do not need: under create_graph an add that kept its summands kept every
+// gradient it accumulated (issue 24), and mul kept its output.
+struct NotRead {};
+inline Saves saves_for(bool reads_inputs, bool reads_output) {
+  return reads_inputs ? Saves::values : reads_output ? Saves::output : Saves::nothing;
 }
 
 // Unary op with rule(g, x, saved_y) -> dL/dx.
@@ -52,20 +57,27 @@ Tensor<T> unary_op(UnaryOp op, const Tensor<T>& a, const char* name, Rule rule, 
   check_defined(a, name);
   Tensor<T> out = unary_raw(op, a, p1, p2);
   if (needs_grad({&a})) {
-    SavedOutput<T> y(out);
-    attach<T>(out, name, {&a}, [a = saved_input(a), y, rule](const Tensor<T>& g) {
-      return std::vector<Tensor<T>>{rule(g, a, y)};
-    }, elementwise_saves(name));
+    using G = const Tensor<T>&;
+    constexpr bool reads_x = !std::is_invocable_v<Rule&, G, const NotRead&, const SavedOutput<T>&>;
+    constexpr bool reads_y = !std::is_invocable_v<Rule&, G, G, const NotRead&>;
+    SavedOutput<T> y;
+    if (reads_y) y = SavedOutput<T>(out);
+    attach<T>(
+        out, name, {&a},
+        [a = reads_x ? saved_input(a) : Tensor<T>(), y, rule](G g) {
+          return std::vector<Tensor<T>>{rule(g, a, y)};
+        },
+        saves_for(reads_x, reads_y));
   }
   return out;
 }
 
 // ---- masks (no gradient) -------------------------------------------------------------------
-#define DST_MASK_SCALAR(fn, code)                                      \
-  template <class T>                                                   \
-  Tensor<T> fn(const Tensor<T>& a, T s) {                              \
-    check_inputs(#fn, a);                                              \
-    return unary_raw(UnaryOp::code, a, s);                             \
+#define DST_MASK_SCALAR(fn, code)          \
+  template <class T>                       \
+  Tensor<T> fn(const Tensor<T>& a, T s) {  \
+    check_inputs(#fn, a);                  \
+    return unary_raw(UnaryOp::code, a, s); \
   }
 DST_MASK_SCALAR(gt_scalar, gt_scalar)
 DST_MASK_SCALAR(ge_scalar, ge_scalar)
@@ -75,10 +87,10 @@ DST_MASK_SCALAR(eq_scalar, eq_scalar)
 DST_MASK_SCALAR(ne_scalar, ne_scalar)
 #undef DST_MASK_SCALAR
 
-#define DST_MASK_BINARY(fn)                                            \
-  template <class T>                                                   \
-  Tensor<T> fn(const Tensor<T>& a, const Tensor<T>& b) {               \
-    return binary_raw(BinaryOp::fn, a, b, #fn);                        \
+#define DST_MASK_BINARY(fn)                              \
+  template <class T>                                     \
+  Tensor<T> fn(const Tensor<T>& a, const Tensor<T>& b) { \
+    return binary_raw(BinaryOp::fn, a, b, #fn);          \
   }
 DST_MASK_BINARY(gt)
 DST_MASK_BINARY(ge)
@@ -100,24 +112,37 @@ Tensor<T> step(const Tensor<T>& a) {  // x > 0
 }
 
 // ---- binary arithmetic ---------------------------------------------------------------------
-template <class T> Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b);
-template <class T> Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b);
-template <class T> Tensor<T> neg(const Tensor<T>& a);
-template <class T> Tensor<T> mul_scalar(const Tensor<T>& a, T s);
+template <class T>
+Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b);
+template <class T>
+Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b);
+template <class T>
+Tensor<T> neg(const Tensor<T>& a);
+template <class T>
+Tensor<T> mul_scalar(const Tensor<T>& a, T s);
 
 template <class T, class Rule>
 Tensor<T> binary_op(BinaryOp op, const Tensor<T>& a, const Tensor<T>& b, const char* name,
                     Rule rule) {
   Tensor<T> out = binary_raw(op, a, b, name);
   if (needs_grad({&a, &b})) {
-    SavedOutput<T> y(out);
+    using G = const Tensor<T>&;
+    using Y = const SavedOutput<T>&;
+    constexpr bool reads_a = !std::is_invocable_v<Rule&, G, const NotRead&, G, Y, bool, bool>;
+    constexpr bool reads_b = !std::is_invocable_v<Rule&, G, G, const NotRead&, Y, bool, bool>;
+    constexpr bool reads_y = !std::is_invocable_v<Rule&, G, G, G, const NotRead&, bool, bool>;
+    SavedOutput<T> y;
+    if (reads_y) y = SavedOutput<T>(out);
     bool na = a.requires_grad(), nb = b.requires_grad();
-    attach<T>(out, name, {&a, &b},
-              [a = saved_input(a), b = saved_input(b), y, na, nb, rule](const Tensor<T>& g) {
-      auto [ga, gb] = rule(g, a, b, y, na, nb);
-      return std::vector<Tensor<T>>{ga.defined() ? sum_to(ga, a.shape()) : ga,
-                                    gb.defined() ? sum_to(gb, b.shape()) : gb};
-    }, elementwise_saves(name));
+    attach<T>(
+        out, name, {&a, &b},
+        [a = reads_a ? saved_input(a) : Tensor<T>(), b = reads_b ? saved_input(b) : Tensor<T>(),
+         as = a.shape(), bs = b.shape(), y, na, nb, rule](G g) {
+          auto [ga, gb] = rule(g, a, b, y, na, nb);
+          return std::vector<Tensor<T>>{ga.defined() ? sum_to(ga, as) : ga,
+                                        gb.defined() ? sum_to(gb, bs) : gb};
+        },
+        saves_for(reads_a || reads_b, reads_y));
   }
   return out;
 }
@@ -140,27 +165,29 @@ Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <class T>
 Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
-  return binary_op(BinaryOp::mul, a, b, "mul",
-                   [](const Tensor<T>& g, const Tensor<T>& x, const Tensor<T>& z, auto&,
-                      bool na, bool nb) {
-                     return std::pair<Tensor<T>, Tensor<T>>{na ? mul(g, z) : Tensor<T>(),
-                                                            nb ? mul(g, x) : Tensor<T>()};
-                   });
+  return binary_op(
+      BinaryOp::mul, a, b, "mul",
+      [](const Tensor<T>& g, const Tensor<T>& x, const Tensor<T>& z, auto&, bool na, bool nb) {
+        return std::pair<Tensor<T>, Tensor<T>>{na ? mul(g, z) : Tensor<T>(),
+                                               nb ? mul(g, x) : Tensor<T>()};
+      });
 }
 
 template <class T>
 Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
-  return binary_op(BinaryOp::div, a, b, "div",
-                   [](const Tensor<T>& g, const Tensor<T>&, const Tensor<T>& z,
-                      const SavedOutput<T>& y, bool na, bool nb) {
-                     Tensor<T> gz = na || nb ? div(g, z) : Tensor<T>();
-                     return std::pair<Tensor<T>, Tensor<T>>{
-                         na ? gz : Tensor<T>(), nb ? neg(mul(gz, y.get())) : Tensor<T>()};
-                   });
+  return binary_op(
+      BinaryOp::div, a, b, "div",
+      [](const Tensor<T>& g, auto&, const Tensor<T>& z, const SavedOutput<T>& y, bool na, bool nb) {
+        Tensor<T> gz = na || nb ? div(g, z) : Tensor<T>();
+        return std::pair<Tensor<T>, Tensor<T>>{na ? gz : Tensor<T>(),
+                                               nb ? neg(mul(gz, y.get())) : Tensor<T>()};
+      });
 }
 
-template <class T> Tensor<T> log(const Tensor<T>& a);
-template <class T> Tensor<T> pow_scalar(const Tensor<T>& a, T p);
+template <class T>
+Tensor<T> log(const Tensor<T>& a);
+template <class T>
+Tensor<T> pow_scalar(const Tensor<T>& a, T p);
 
 // a^b elementwise (a > 0 where b's gradient is needed).
 template <class T>
@@ -177,26 +204,26 @@ Tensor<T> pow(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <class T>
 Tensor<T> maximum(const Tensor<T>& a, const Tensor<T>& b) {
-  return binary_op(BinaryOp::maximum, a, b, "maximum",
-                   [](const Tensor<T>& g, const Tensor<T>& x, const Tensor<T>& z, auto&,
-                      bool na, bool nb) {
-                     Tensor<T> m = ge(x.detach(), z.detach());
-                     return std::pair<Tensor<T>, Tensor<T>>{
-                         na ? mul(g, m) : Tensor<T>(),
-                         nb ? mul(g, unary_raw(UnaryOp::rsub_scalar, m, T(1))) : Tensor<T>()};
-                   });
+  return binary_op(
+      BinaryOp::maximum, a, b, "maximum",
+      [](const Tensor<T>& g, const Tensor<T>& x, const Tensor<T>& z, auto&, bool na, bool nb) {
+        Tensor<T> m = ge(x.detach(), z.detach());
+        return std::pair<Tensor<T>, Tensor<T>>{
+            na ? mul(g, m) : Tensor<T>(),
+            nb ? mul(g, unary_raw(UnaryOp::rsub_scalar, m, T(1))) : Tensor<T>()};
+      });
 }
 
 template <class T>
 Tensor<T> minimum(const Tensor<T>& a, const Tensor<T>& b) {
-  return binary_op(BinaryOp::minimum, a, b, "minimum",
-                   [](const Tensor<T>& g, const Tensor<T>& x, const Tensor<T>& z, auto&,
-                      bool na, bool nb) {
-                     Tensor<T> m = le(x.detach(), z.detach());
-                     return std::pair<Tensor<T>, Tensor<T>>{
-                         na ? mul(g, m) : Tensor<T>(),
-                         nb ? mul(g, unary_raw(UnaryOp::rsub_scalar, m, T(1))) : Tensor<T>()};
-                   });
+  return binary_op(
+      BinaryOp::minimum, a, b, "minimum",
+      [](const Tensor<T>& g, const Tensor<T>& x, const Tensor<T>& z, auto&, bool na, bool nb) {
+        Tensor<T> m = le(x.detach(), z.detach());
+        return std::pair<Tensor<T>, Tensor<T>>{
+            na ? mul(g, m) : Tensor<T>(),
+            nb ? mul(g, unary_raw(UnaryOp::rsub_scalar, m, T(1))) : Tensor<T>()};
+      });
 }
 
 // where(cond, a, b): a where cond != 0, else b (cond is a 0/1 mask of the same dtype).
@@ -205,12 +232,13 @@ Tensor<T> where(const Tensor<T>& cond, const Tensor<T>& a, const Tensor<T>& b) {
   check_inputs("where", cond, a, b);
   check_same_device(cond, a, "where");
   check_same_device(a, b, "where");
-  Shape s = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(),
-                             "where");
+  Shape s =
+      broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
   Tensor<T> out = Tensor<T>::empty(s, a.device());
-  kernels<T>(a.device()).where(cond.base_ptr(), broadcast_view(cond, s, "where"), a.base_ptr(),
-                               broadcast_view(a, s, "where"), b.base_ptr(),
-                               broadcast_view(b, s, "where"), out.data_ptr(), s);
+  kernels<T>(a.device())
+      .where(cond.base_ptr(), broadcast_view(cond, s, "where"), a.base_ptr(),
+             broadcast_view(a, s, "where"), b.base_ptr(), broadcast_view(b, s, "where"),
+             out.data_ptr(), s);
   if (needs_grad({&a, &b})) {
     Tensor<T> c = cond.detach();
     Shape sa = a.shape(), sb = b.shape();
@@ -239,35 +267,38 @@ Tensor<T> neg(const Tensor<T>& a) {
 }
 template <class T>
 Tensor<T> add_scalar(const Tensor<T>& a, T s) {
-  return unary_op(UnaryOp::add_scalar, a, "add_scalar",
-                  [](const Tensor<T>& g, auto&, auto&) { return g; }, s);
+  return unary_op(
+      UnaryOp::add_scalar, a, "add_scalar", [](const Tensor<T>& g, auto&, auto&) { return g; }, s);
 }
 template <class T>
 Tensor<T> mul_scalar(const Tensor<T>& a, T s) {
-  return unary_op(UnaryOp::mul_scalar, a, "mul_scalar",
-                  [s](const Tensor<T>& g, auto&, auto&) { return mul_scalar(g, s); }, s);
+  return unary_op(
+      UnaryOp::mul_scalar, a, "mul_scalar",
+      [s](const Tensor<T>& g, auto&, auto&) { return mul_scalar(g, s); }, s);
 }
 template <class T>
 Tensor<T> rsub_scalar(const Tensor<T>& a, T s) {  // s - a
-  return unary_op(UnaryOp::rsub_scalar, a, "rsub_scalar",
-                  [](const Tensor<T>& g, auto&, auto&) { return neg(g); }, s);
+  return unary_op(
+      UnaryOp::rsub_scalar, a, "rsub_scalar",
+      [](const Tensor<T>& g, auto&, auto&) { return neg(g); }, s);
 }
 template <class T>
 Tensor<T> pow_scalar(const Tensor<T>& a, T p) {
-  return unary_op(UnaryOp::pow_scalar, a, "pow_scalar",
-                  [p](const Tensor<T>& g, const Tensor<T>& x, auto&) {
-                    if (p == T(0)) return mul_scalar(g, T(0));
-                    if (p == T(1)) return g;
-                    if (p == T(2)) return mul(g, mul_scalar(x, T(2)));
-                    return mul(g, mul_scalar(pow_scalar(x, p - T(1)), p));
-                  }, p);
+  return unary_op(
+      UnaryOp::pow_scalar, a, "pow_scalar",
+      [p](const Tensor<T>& g, const Tensor<T>& x, auto&) {
+        if (p == T(0)) return mul_scalar(g, T(0));
+        if (p == T(1)) return g;
+        if (p == T(2)) return mul(g, mul_scalar(x, T(2)));
+        return mul(g, mul_scalar(pow_scalar(x, p - T(1)), p));
+      },
+      p);
 }
 template <class T>
 Tensor<T> square(const Tensor<T>& a) {
-  return unary_op(UnaryOp::square, a, "square",
-                  [](const Tensor<T>& g, const Tensor<T>& x, auto&) {
-                    return mul(g, mul_scalar(x, T(2)));
-                  });
+  return unary_op(UnaryOp::square, a, "square", [](const Tensor<T>& g, const Tensor<T>& x, auto&) {
+    return mul(g, mul_scalar(x, T(2)));
+  });
 }
 template <class T>
 Tensor<T> reciprocal(const Tensor<T>& a) {
@@ -279,8 +310,9 @@ Tensor<T> reciprocal(const Tensor<T>& a) {
 }
 template <class T>
 Tensor<T> exp(const Tensor<T>& a) {
-  return unary_op(UnaryOp::exp, a, "exp",
-                  [](const Tensor<T>& g, auto&, const SavedOutput<T>& y) { return mul(g, y.get()); });
+  return unary_op(UnaryOp::exp, a, "exp", [](const Tensor<T>& g, auto&, const SavedOutput<T>& y) {
+    return mul(g, y.get());
+  });
 }
 template <class T>
 Tensor<T> log(const Tensor<T>& a) {
@@ -289,10 +321,9 @@ Tensor<T> log(const Tensor<T>& a) {
 }
 template <class T>
 Tensor<T> sqrt(const Tensor<T>& a) {
-  return unary_op(UnaryOp::sqrt, a, "sqrt",
-                  [](const Tensor<T>& g, auto&, const SavedOutput<T>& y) {
-                    return div(mul_scalar(g, T(0.5)), y.get());
-                  });
+  return unary_op(UnaryOp::sqrt, a, "sqrt", [](const Tensor<T>& g, auto&, const SavedOutput<T>& y) {
+    return div(mul_scalar(g, T(0.5)), y.get());
+  });
 }
 template <class T>
 Tensor<T> rsqrt(const Tensor<T>& a) {
@@ -304,32 +335,65 @@ Tensor<T> rsqrt(const Tensor<T>& a) {
 }
 template <class T>
 Tensor<T> abs(const Tensor<T>& a) {
-  return unary_op(UnaryOp::abs, a, "abs",
-                  [](const Tensor<T>& g, const Tensor<T>& x, auto&) { return mul(g, sign(x.detach())); });
+  return unary_op(UnaryOp::abs, a, "abs", [](const Tensor<T>& g, const Tensor<T>& x, auto&) {
+    return mul(g, sign(x.detach()));
+  });
 }
 template <class T>
 Tensor<T> sin(const Tensor<T>& a);
 template <class T>
 Tensor<T> cos(const Tensor<T>& a) {
-  return unary_op(UnaryOp::cos, a, "cos",
-                  [](const Tensor<T>& g, const Tensor<T>& x, auto&) { return neg(mul(g, sin(x))); });
+  return unary_op(UnaryOp::cos, a, "cos", [](const Tensor<T>& g, const Tensor<T>& x, auto&) {
+    return neg(mul(g, sin(x)));
+  });
 }
 template <class T>
 Tensor<T> sin(const Tensor<T>& a) {
   return unary_op(UnaryOp::sin, a, "sin",
                   [](const Tensor<T>& g, const Tensor<T>& x, auto&) { return mul(g, cos(x)); });
 }
+namespace detail {
+// relu's gradient g·[y > 0] (y = relu(x)) as an op that keeps only y: no mask tensor and no
+// pre-activation stay alive with a gradient graph (create_graph), as PyTorch's threshold_backward.
+// Its own gradient: d/dg = relu_grad(G, y); y is treated as a constant (zero a.e.).
+template <class T>
+Tensor<T> relu_grad(const Tensor<T>& g, const Tensor<T>& y) {
+  check_inputs("relu_grad", g, y);
+  check(g.shape() == y.shape(), "relu_grad", "gradient ", g.shape(), " and output ", y.shape(),
+        " differ");
+  Tensor<T> out = binary_raw(BinaryOp::mul, g, unary_raw(UnaryOp::step, y.detach()), "relu_grad");
+  if (needs_grad({&g}))
+    attach<T>(
+        out, "relu_backward", {&g},
+        [yd = y.detach()](const Tensor<T>& G) {
+          return std::vector<Tensor<T>>{detail::relu_grad(G, yd)};
+        },
+        Saves::nothing);  // reads y, relu's output (relu's node checks its version)
+  return out;
+}
+}  // namespace detail
+
 template <class T>
 Tensor<T> relu(const Tensor<T>& a) {
-  return unary_op(UnaryOp::relu, a, "relu",
-                  [](const Tensor<T>& g, const Tensor<T>& x, auto&) { return mul(g, step(x.detach())); });
+  check_defined(a, "relu");
+  Tensor<T> out = unary_raw(UnaryOp::relu, a);
+  if (needs_grad({&a}))  // keeps the output only (y > 0 exactly where x > 0)
+    attach<T>(
+        out, "relu", {&a},
+        [y = SavedOutput<T>(out)](const Tensor<T>& g) {
+          return std::vector<Tensor<T>>{detail::relu_grad(g, y.data)};
+        },
+        Saves::output);
+  return out;
 }
 template <class T>
 Tensor<T> leaky_relu(const Tensor<T>& a, T slope = T(0.01)) {
-  return unary_op(UnaryOp::leaky_relu, a, "leaky_relu",
-                  [slope](const Tensor<T>& g, const Tensor<T>& x, auto&) {
-                    return mul(g, unary_raw(UnaryOp::leaky_relu_slope, x.detach(), slope));
-                  }, slope);
+  return unary_op(
+      UnaryOp::leaky_relu, a, "leaky_relu",
+      [slope](const Tensor<T>& g, const Tensor<T>& x, auto&) {
+        return mul(g, unary_raw(UnaryOp::leaky_relu_slope, x.detach(), slope));
+      },
+      slope);
 }
 template <class T>
 Tensor<T> sigmoid(const Tensor<T>& a) {
@@ -341,11 +405,10 @@ Tensor<T> sigmoid(const Tensor<T>& a) {
 }
 template <class T>
 Tensor<T> tanh(const Tensor<T>& a) {
-  return unary_op(UnaryOp::tanh, a, "tanh",
-                  [](const Tensor<T>& g, auto&, const SavedOutput<T>& y) {
-                    Tensor<T> t = y.get();
-                    return mul(g, rsub_scalar(square(t), T(1)));
-                  });
+  return unary_op(UnaryOp::tanh, a, "tanh", [](const Tensor<T>& g, auto&, const SavedOutput<T>& y) {
+    Tensor<T> t = y.get();
+    return mul(g, rsub_scalar(square(t), T(1)));
+  });
 }
 template <class T>
 Tensor<T> erf(const Tensor<T>& a) {
@@ -357,40 +420,43 @@ namespace detail {
 // gelu_erf'(x) = Φ(x) + x φ(x) in one kernel; its own derivative φ(x) (2 − x²) is composed.
 template <class T>
 Tensor<T> gelu_erf_grad(const Tensor<T>& a) {
-  return unary_op(UnaryOp::gelu_erf_grad, a, "gelu_grad",
-                  [](const Tensor<T>& g, const Tensor<T>& x, auto&) {
-                    Tensor<T> x2 = square(x);
-                    Tensor<T> pdf = mul_scalar(exp(mul_scalar(x2, T(-0.5))), T(0.39894228040143267794));
-                    return mul(g, mul(pdf, rsub_scalar(x2, T(2))));
-                  });
+  return unary_op(
+      UnaryOp::gelu_erf_grad, a, "gelu_grad", [](const Tensor<T>& g, const Tensor<T>& x, auto&) {
+        Tensor<T> x2 = square(x);
+        Tensor<T> pdf = mul_scalar(exp(mul_scalar(x2, T(-0.5))), T(0.39894228040143267794));
+        return mul(g, mul(pdf, rsub_scalar(x2, T(2))));
+      });
 }
 }  // namespace detail
 // GELU, exact (erf) form by default; approximate = true gives the tanh form.
 template <class T>
 Tensor<T> gelu(const Tensor<T>& a, bool approximate = false) {
   if (!approximate)
-    return unary_op(UnaryOp::gelu_erf, a, "gelu", [](const Tensor<T>& g, const Tensor<T>& x, auto&) {
-      return mul(g, detail::gelu_erf_grad(x));  // Φ(x) + x φ(x)
-    });
-  return unary_op(UnaryOp::gelu_tanh, a, "gelu_tanh", [](const Tensor<T>& g, const Tensor<T>& x, auto&) {
-    const T k = T(0.79788456080286535588), c = T(0.044715);
-    Tensor<T> x2 = square(x);
-    Tensor<T> t = tanh(mul_scalar(mul(x, add_scalar(mul_scalar(x2, c), T(1))), k));
-    Tensor<T> left = mul_scalar(add_scalar(t, T(1)), T(0.5));
-    Tensor<T> dt = mul_scalar(add_scalar(mul_scalar(x2, T(3) * c), T(1)), k);
-    Tensor<T> right = mul(mul_scalar(x, T(0.5)), mul(rsub_scalar(square(t), T(1)), dt));
-    return mul(g, add(left, right));
-  });
+    return unary_op(UnaryOp::gelu_erf, a, "gelu",
+                    [](const Tensor<T>& g, const Tensor<T>& x, auto&) {
+                      return mul(g, detail::gelu_erf_grad(x));  // Φ(x) + x φ(x)
+                    });
+  return unary_op(
+      UnaryOp::gelu_tanh, a, "gelu_tanh", [](const Tensor<T>& g, const Tensor<T>& x, auto&) {
+        const T k = T(0.79788456080286535588), c = T(0.044715);
+        Tensor<T> x2 = square(x);
+        Tensor<T> t = tanh(mul_scalar(mul(x, add_scalar(mul_scalar(x2, c), T(1))), k));
+        Tensor<T> left = mul_scalar(add_scalar(t, T(1)), T(0.5));
+        Tensor<T> dt = mul_scalar(add_scalar(mul_scalar(x2, T(3) * c), T(1)), k);
+        Tensor<T> right = mul(mul_scalar(x, T(0.5)), mul(rsub_scalar(square(t), T(1)), dt));
+        return mul(g, add(left, right));
+      });
 }
 // softplus(x) = log(1 + exp(beta x)) / beta, linear above beta x > threshold (PyTorch's rule).
 template <class T>
 Tensor<T> softplus(const Tensor<T>& a, T beta = T(1), T threshold = T(20)) {
-  return unary_op(UnaryOp::softplus, a, "softplus",
-                  [beta, threshold](const Tensor<T>& g, const Tensor<T>& x, auto&) {
-                    Tensor<T> linear = gt_scalar(mul_scalar(x.detach(), beta), threshold);
-                    return mul(g, where(linear, Tensor<T>::ones({}, g.device()),
-                                        sigmoid(mul_scalar(x, beta))));
-                  }, beta, threshold);
+  return unary_op(
+      UnaryOp::softplus, a, "softplus",
+      [beta, threshold](const Tensor<T>& g, const Tensor<T>& x, auto&) {
+        Tensor<T> linear = gt_scalar(mul_scalar(x.detach(), beta), threshold);
+        return mul(g, where(linear, Tensor<T>::ones({}, g.device()), sigmoid(mul_scalar(x, beta))));
+      },
+      beta, threshold);
 }
 template <class T>
 Tensor<T> log1p(const Tensor<T>& a) {
@@ -400,18 +466,21 @@ Tensor<T> log1p(const Tensor<T>& a) {
 }
 template <class T>
 Tensor<T> expm1(const Tensor<T>& a) {
-  return unary_op(UnaryOp::expm1, a, "expm1", [](const Tensor<T>& g, auto&, const SavedOutput<T>& y) {
-    return mul(g, add_scalar(y.get(), T(1)));
-  });
+  return unary_op(UnaryOp::expm1, a, "expm1",
+                  [](const Tensor<T>& g, auto&, const SavedOutput<T>& y) {
+                    return mul(g, add_scalar(y.get(), T(1)));
+                  });
 }
 template <class T>
 Tensor<T> clamp(const Tensor<T>& a, T lo, T hi) {
   check_inputs("clamp", a);
   check(!(lo > hi), "clamp", "min ", lo, " greater than max ", hi);
-  return unary_op(UnaryOp::clamp, a, "clamp",
-                  [lo, hi](const Tensor<T>& g, const Tensor<T>& x, auto&) {
-                    return mul(g, unary_raw(UnaryOp::inside, x.detach(), lo, hi));
-                  }, lo, hi);
+  return unary_op(
+      UnaryOp::clamp, a, "clamp",
+      [lo, hi](const Tensor<T>& g, const Tensor<T>& x, auto&) {
+        return mul(g, unary_raw(UnaryOp::inside, x.detach(), lo, hi));
+      },
+      lo, hi);
 }
 template <class T>
 Tensor<T> clamp_min(const Tensor<T>& a, T lo) {
@@ -423,26 +492,57 @@ Tensor<T> clamp_max(const Tensor<T>& a, T hi) {
 }
 
 // ---- operators -----------------------------------------------------------------------------
-template <class T> Tensor<T> operator+(const Tensor<T>& a, const Tensor<T>& b) { return add(a, b); }
-template <class T> Tensor<T> operator-(const Tensor<T>& a, const Tensor<T>& b) { return sub(a, b); }
-template <class T> Tensor<T> operator*(const Tensor<T>& a, const Tensor<T>& b) { return mul(a, b); }
-template <class T> Tensor<T> operator/(const Tensor<T>& a, const Tensor<T>& b) { return div(a, b); }
-template <class T> Tensor<T> operator-(const Tensor<T>& a) { return neg(a); }
+template <class T>
+Tensor<T> operator+(const Tensor<T>& a, const Tensor<T>& b) {
+  return add(a, b);
+}
+template <class T>
+Tensor<T> operator-(const Tensor<T>& a, const Tensor<T>& b) {
+  return sub(a, b);
+}
+template <class T>
+Tensor<T> operator*(const Tensor<T>& a, const Tensor<T>& b) {
+  return mul(a, b);
+}
+template <class T>
+Tensor<T> operator/(const Tensor<T>& a, const Tensor<T>& b) {
+  return div(a, b);
+}
+template <class T>
+Tensor<T> operator-(const Tensor<T>& a) {
+  return neg(a);
+}
 template <class T, class S, class = std::enable_if_t<std::is_arithmetic_v<S>>>
-Tensor<T> operator+(const Tensor<T>& a, S s) { return add_scalar(a, T(s)); }
+Tensor<T> operator+(const Tensor<T>& a, S s) {
+  return add_scalar(a, T(s));
+}
 template <class T, class S, class = std::enable_if_t<std::is_arithmetic_v<S>>>
-Tensor<T> operator+(S s, const Tensor<T>& a) { return add_scalar(a, T(s)); }
+Tensor<T> operator+(S s, const Tensor<T>& a) {
+  return add_scalar(a, T(s));
+}
 template <class T, class S, class = std::enable_if_t<std::is_arithmetic_v<S>>>
-Tensor<T> operator-(const Tensor<T>& a, S s) { return add_scalar(a, T(-s)); }
+Tensor<T> operator-(const Tensor<T>& a, S s) {
+  return add_scalar(a, T(-s));
+}
 template <class T, class S, class = std::enable_if_t<std::is_arithmetic_v<S>>>
-Tensor<T> operator-(S s, const Tensor<T>& a) { return rsub_scalar(a, T(s)); }
+Tensor<T> operator-(S s, const Tensor<T>& a) {
+  return rsub_scalar(a, T(s));
+}
 template <class T, class S, class = std::enable_if_t<std::is_arithmetic_v<S>>>
-Tensor<T> operator*(const Tensor<T>& a, S s) { return mul_scalar(a, T(s)); }
+Tensor<T> operator*(const Tensor<T>& a, S s) {
+  return mul_scalar(a, T(s));
+}
 template <class T, class S, class = std::enable_if_t<std::is_arithmetic_v<S>>>
-Tensor<T> operator*(S s, const Tensor<T>& a) { return mul_scalar(a, T(s)); }
+Tensor<T> operator*(S s, const Tensor<T>& a) {
+  return mul_scalar(a, T(s));
+}
 template <class T, class S, class = std::enable_if_t<std::is_arithmetic_v<S>>>
-Tensor<T> operator/(const Tensor<T>& a, S s) { return mul_scalar(a, T(1) / T(s)); }
+Tensor<T> operator/(const Tensor<T>& a, S s) {
+  return mul_scalar(a, T(1) / T(s));
+}
 template <class T, class S, class = std::enable_if_t<std::is_arithmetic_v<S>>>
-Tensor<T> operator/(S s, const Tensor<T>& a) { return mul_scalar(reciprocal(a), T(s)); }
+Tensor<T> operator/(S s, const Tensor<T>& a) {
+  return mul_scalar(reciprocal(a), T(s));
+}
 
 }  // namespace distillery

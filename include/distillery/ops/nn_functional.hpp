@@ -130,20 +130,21 @@ inline int64_t window_out_size(int64_t n, int64_t k, int64_t s, int64_t p, int64
   return room < span ? 0 : (room - span) / s + 1;
 }
 
-inline Conv2dGeometry conv_geometry(const Shape& x, int64_t kh, int64_t kw,
-                                    const Conv2dOptions& o, const char* op) {
+inline Conv2dGeometry conv_geometry(const Shape& x, int64_t kh, int64_t kw, const Conv2dOptions& o,
+                                    const char* op) {
   check(x.size() == 4, op, "expected input [N, C, H, W], got ", x);
   check(kh > 0 && kw > 0, op, "kernel size must be positive, got ", kh, "x", kw);
   check(o.stride[0] > 0 && o.stride[1] > 0 && o.dilation[0] > 0 && o.dilation[1] > 0 &&
             o.padding[0] >= 0 && o.padding[1] >= 0,
         op, "stride and dilation must be positive and padding non-negative");
-  Conv2dGeometry g{x[0], x[1], x[2], x[3], kh, kw, o.stride[0], o.stride[1], o.padding[0],
-                   o.padding[1], o.dilation[0], o.dilation[1], 0, 0};
+  Conv2dGeometry g{
+      x[0],         x[1],         x[2],          x[3],          kh, kw, o.stride[0], o.stride[1],
+      o.padding[0], o.padding[1], o.dilation[0], o.dilation[1], 0,  0};
   g.Ho = window_out_size(g.H, kh, g.sh, g.ph, g.dh, op);
   g.Wo = window_out_size(g.W, kw, g.sw, g.pw, g.dw, op);
-  check(g.Ho > 0 && g.Wo > 0, op, "Output size is too small: input ", x, ", kernel ", kh, "x",
-        kw, ", stride ", g.sh, "x", g.sw, ", padding ", g.ph, "x", g.pw, ", dilation ", g.dh,
-        "x", g.dw, " give output ", g.Ho, "x", g.Wo);
+  check(g.Ho > 0 && g.Wo > 0, op, "Output size is too small: input ", x, ", kernel ", kh, "x", kw,
+        ", stride ", g.sh, "x", g.sw, ", padding ", g.ph, "x", g.pw, ", dilation ", g.dh, "x", g.dw,
+        " give output ", g.Ho, "x", g.Wo);
   return g;
 }
 }  // namespace detail
@@ -159,9 +160,9 @@ Tensor<T> unfold(const Tensor<T>& x, const Conv2dGeometry& g) {
   Tensor<T> out = Tensor<T>::empty(Shape{g.N, g.C * g.kh * g.kw, g.Ho * g.Wo}, x.device());
   kernels<T>(x.device()).im2col(xc.data_ptr(), g, out.data_ptr());
   if (needs_grad({&x}))
-    attach<T>(out, "unfold", {&x}, [g](const Tensor<T>& gr) {
-      return std::vector<Tensor<T>>{fold(gr, g)};
-    }, Saves::nothing);
+    attach<T>(
+        out, "unfold", {&x},
+        [g](const Tensor<T>& gr) { return std::vector<Tensor<T>>{fold(gr, g)}; }, Saves::nothing);
   return out;
 }
 
@@ -175,16 +176,16 @@ Tensor<T> fold(const Tensor<T>& cols, const Conv2dGeometry& g) {
   Tensor<T> out = Tensor<T>::zeros(Shape{g.N, g.C, g.H, g.W}, cols.device());
   kernels<T>(cols.device()).col2im(cc.data_ptr(), g, out.data_ptr());
   if (needs_grad({&cols}))
-    attach<T>(out, "fold", {&cols}, [g](const Tensor<T>& gr) {
-      return std::vector<Tensor<T>>{unfold(gr, g)};
-    }, Saves::nothing);
+    attach<T>(
+        out, "fold", {&cols},
+        [g](const Tensor<T>& gr) { return std::vector<Tensor<T>>{unfold(gr, g)}; }, Saves::nothing);
   return out;
 }
 
 namespace detail {
 // conv2d composed of differentiable ops: unfold + GEMM (+ bias). The reference semantics, used
-// for groups > 1, on devices without a fused kernel, and (through conv2d_backward_composed)
-// whenever a higher-order graph is being built.
+// for groups > 1 and on devices without a fused kernel (where conv2d_input_grad and
+// conv2d_weight_grad also compose unfold/matmul/fold).
 template <class T>
 Tensor<T> conv2d_composed(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b,
                           const Conv2dOptions& o, const Conv2dGeometry& g) {
@@ -202,20 +203,37 @@ Tensor<T> conv2d_composed(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T
   return y;
 }
 
-// The gradients of the dense (groups = 1) conv2d, in differentiable ops:
-//   gw = Σ_n gy[n] · unfold(x)[n]ᵀ,  gx = fold(wᵀ · gy),  gb = Σ_{n,h,w} gy.
+// The two gradients of the dense (groups = 1) conv2d as ops of their own (defined after conv2d):
+//   conv2d_input_grad(gy, w)  = fold(wᵀ · gy)               -> [N, C, H, W]
+//   conv2d_weight_grad(x, gy) = Σ_n gy[n] · unfold(x)[n]ᵀ    -> [Cout, C, kh, kw]
+// Each runs the device's fused backward kernel (no column tensor) and is differentiable in turn
+// through conv2d and the other one, so gradients of any order never keep unfolded columns
+// (issue 24: DD's unroll kept ~35k floats per image and inner step). Without a fused kernel they
+// compose unfold/matmul/fold.
+template <class T>
+Tensor<T> conv2d_input_grad(const Tensor<T>& gy, const Tensor<T>& w, const Conv2dGeometry& g);
+template <class T>
+Tensor<T> conv2d_weight_grad(const Tensor<T>& x, const Tensor<T>& gy, const Conv2dGeometry& g,
+                             const Shape& w_shape);
+
+// The gradients of the dense conv2d, in differentiable ops (its rule under create_graph).
 template <class T>
 std::vector<Tensor<T>> conv2d_backward_composed(const Tensor<T>& gy, const Tensor<T>& x,
                                                 const Tensor<T>& w, const Conv2dGeometry& g,
                                                 bool nx, bool nw, bool nb) {
-  const int64_t Cout = w.shape()[0], K = w.shape()[1] * g.kh * g.kw, L = g.Ho * g.Wo;
-  Tensor<T> g2 = reshape(gy, Shape{g.N, Cout, L});
   Tensor<T> gx, gw, gb;
-  if (nw)
-    gw = reshape(sum(matmul(g2, transpose(unfold(x, g), 1, 2)), {0}), w.shape());
-  if (nx) gx = fold(matmul(transpose(reshape(w, Shape{Cout, K}), 0, 1), g2), g);
+  if (nw) gw = conv2d_weight_grad(x, gy, g, w.shape());
+  if (nx) gx = conv2d_input_grad(gy, w, g);
   if (nb) gb = sum(gy, {0, 2, 3});
   return {gx, gw, gb};
+}
+
+inline Conv2dOptions conv_options(const Conv2dGeometry& g) {  // the options that give g
+  Conv2dOptions o;
+  o.stride = {g.sh, g.sw};
+  o.padding = {g.ph, g.pw};
+  o.dilation = {g.dh, g.dw};
+  return o;
 }
 }  // namespace detail
 
@@ -235,8 +253,8 @@ Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b = Te
         "input ", x.shape(), " does not match weight ", w.shape(), " with groups ", G);
   auto g = detail::conv_geometry(x.shape(), w.shape()[2], w.shape()[3], o, "conv2d");
   if (b.defined()) {
-    check(b.dim() == 1 && b.shape()[0] == Cout, "conv2d", "bias ", b.shape(),
-          " does not match ", Cout, " output channels");
+    check(b.dim() == 1 && b.shape()[0] == Cout, "conv2d", "bias ", b.shape(), " does not match ",
+          Cout, " output channels");
     check_same_device(x, b, "conv2d");
   }
   check_same_device(x, w, "conv2d");
@@ -253,10 +271,9 @@ Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b = Te
     const bool keep = grad && w.requires_grad() && (g.sh != 1 || g.sw != 1) &&
                       ncols * int64_t(sizeof(T)) <= (int64_t(64) << 20);
     Tensor<T> cols = keep ? Tensor<T>::empty(Shape{ncols}, x.device()) : Tensor<T>();
-    if (kernels<T>(x.device()).conv2d_fused(xc.data_ptr(), wc.data_ptr(),
-                                            bc.defined() ? bc.data_ptr() : nullptr, g, Cout,
-                                            y.data_ptr(),
-                                            cols.defined() ? cols.data_ptr() : nullptr)) {
+    if (kernels<T>(x.device())
+            .conv2d_fused(xc.data_ptr(), wc.data_ptr(), bc.defined() ? bc.data_ptr() : nullptr, g,
+                          Cout, y.data_ptr(), cols.defined() ? cols.data_ptr() : nullptr)) {
       if (grad) {
         const bool nx = x.requires_grad(), nw = w.requires_grad(), nb = b.requires_grad();
         auto composed = [x = saved_input(x), w = saved_input(w), g, nx, nw,
@@ -270,12 +287,10 @@ Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b = Te
           Tensor<T> gx = nx ? Tensor<T>::empty(x.shape(), d) : Tensor<T>();
           Tensor<T> gw = nw ? Tensor<T>::empty(w.shape(), d) : Tensor<T>();
           Tensor<T> gb = nb ? Tensor<T>::empty(Shape{w.shape()[0]}, d) : Tensor<T>();
-          kernels<T>(d).conv2d_fused_backward(xc2.data_ptr(), wc2.data_ptr(), gyc.data_ptr(), g,
-                                              w.shape()[0],
-                                              cols.defined() ? cols.data_ptr() : nullptr,
-                                              nx ? gx.data_ptr() : nullptr,
-                                              nw ? gw.data_ptr() : nullptr,
-                                              nb ? gb.data_ptr() : nullptr);
+          kernels<T>(d).conv2d_fused_backward(
+              xc2.data_ptr(), wc2.data_ptr(), gyc.data_ptr(), g, w.shape()[0],
+              cols.defined() ? cols.data_ptr() : nullptr, nx ? gx.data_ptr() : nullptr,
+              nw ? gw.data_ptr() : nullptr, nb ? gb.data_ptr() : nullptr);
           return std::vector<Tensor<T>>{gx, gw, gb};
         };
         attach<T>(y, "conv2d", {&x, &w, &b}, fused_or_composed<T>(fused, composed));
@@ -286,14 +301,75 @@ Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b = Te
   return detail::conv2d_composed(x, w, b, o, g);
 }
 
+namespace detail {
+// gx [N, C, H, W] = fold(wᵀ · gy), gy [N, Cout, Ho, Wo], w [Cout, C, kh, kw].
+// d/dgy = conv2d(G, w), d/dw = conv2d_weight_grad(G, gy).
+template <class T>
+Tensor<T> conv2d_input_grad(const Tensor<T>& gy, const Tensor<T>& w, const Conv2dGeometry& g) {
+  check_inputs("conv2d_input_grad", gy, w);
+  const int64_t Cout = w.shape()[0], K = w.shape()[1] * g.kh * g.kw, L = g.Ho * g.Wo;
+  check(gy.shape() == Shape{g.N, Cout, g.Ho, g.Wo} && w.shape()[1] == g.C, "conv2d_input_grad",
+        "gy ", gy.shape(), " and weight ", w.shape(), " do not match the geometry");
+  Tensor<T> gyc = raw_contiguous(gy), wc = raw_contiguous(w);
+  Tensor<T> gx = Tensor<T>::empty(Shape{g.N, g.C, g.H, g.W}, gy.device());
+  if (!kernels<T>(gy.device())
+           .conv2d_fused_backward(nullptr, wc.data_ptr(), gyc.data_ptr(), g, Cout, nullptr,
+                                  gx.data_ptr(), nullptr, nullptr))
+    return fold(
+        matmul(transpose(reshape(w, Shape{Cout, K}), 0, 1), reshape(gy, Shape{g.N, Cout, L})), g);
+  if (needs_grad({&gy, &w})) {
+    const bool ngy = gy.requires_grad(), nw = w.requires_grad();
+    attach<T>(gx, "conv2d_input_grad", {&gy, &w},
+              [gy = saved_input(gy), w = saved_input(w), g, ngy, nw](const Tensor<T>& G) {
+                return std::vector<Tensor<T>>{
+                    ngy ? conv2d(G, w, Tensor<T>(), conv_options(g)) : Tensor<T>(),
+                    nw ? conv2d_weight_grad(G, gy, g, w.shape()) : Tensor<T>()};
+              });
+  }
+  return gx;
+}
+
+// gw [Cout, C, kh, kw] = Σ_n gy[n] · unfold(x)[n]ᵀ, x [N, C, H, W], gy [N, Cout, Ho, Wo].
+// d/dx = conv2d_input_grad(gy, G), d/dgy = conv2d(x, G).
+template <class T>
+Tensor<T> conv2d_weight_grad(const Tensor<T>& x, const Tensor<T>& gy, const Conv2dGeometry& g,
+                             const Shape& w_shape) {
+  check_inputs("conv2d_weight_grad", x, gy);
+  const int64_t Cout = w_shape[0], L = g.Ho * g.Wo;
+  check(x.shape() == Shape{g.N, g.C, g.H, g.W} && gy.shape() == Shape{g.N, Cout, g.Ho, g.Wo} &&
+            w_shape == Shape{Cout, g.C, g.kh, g.kw},
+        "conv2d_weight_grad", "input ", x.shape(), ", gy ", gy.shape(), " and weight shape ",
+        w_shape, " do not match the geometry");
+  Tensor<T> xc = raw_contiguous(x), gyc = raw_contiguous(gy);
+  Tensor<T> gw = Tensor<T>::empty(w_shape, x.device());
+  if (!kernels<T>(x.device())
+           .conv2d_fused_backward(xc.data_ptr(), nullptr, gyc.data_ptr(), g, Cout, nullptr, nullptr,
+                                  gw.data_ptr(), nullptr))
+    return reshape(
+        sum(matmul(reshape(gy, Shape{g.N, Cout, L}), transpose(unfold(x, g), 1, 2)), {0}), w_shape);
+  if (needs_grad({&x, &gy})) {
+    const bool nx = x.requires_grad(), ngy = gy.requires_grad();
+    attach<T>(gw, "conv2d_weight_grad", {&x, &gy},
+              [x = saved_input(x), gy = saved_input(gy), g, nx, ngy](const Tensor<T>& G) {
+                return std::vector<Tensor<T>>{
+                    nx ? conv2d_input_grad(gy, G, g) : Tensor<T>(),
+                    ngy ? conv2d(x, G, Tensor<T>(), conv_options(g)) : Tensor<T>()};
+              });
+  }
+  return gw;
+}
+}  // namespace detail
+
 // conv1d(x [N, Cin, L], w [Cout, Cin/groups, k]) through conv2d on a height-1 image.
 template <class T>
 Tensor<T> conv1d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b = Tensor<T>(),
                  int64_t stride = 1, int64_t padding = 0, int64_t dilation = 1,
                  int64_t groups = 1) {
   check_inputs("conv1d", x, w);  // b optional
-  check(x.dim() == 3 && w.dim() == 3, "conv1d", "expected input [N, C, L] and weight [Cout, "
-        "Cin/groups, k], got ", x.shape(), " and ", w.shape());
+  check(x.dim() == 3 && w.dim() == 3, "conv1d",
+        "expected input [N, C, L] and weight [Cout, "
+        "Cin/groups, k], got ",
+        x.shape(), " and ", w.shape());
   Conv2dOptions o;
   o.stride = {1, stride};
   o.padding = {0, padding};
@@ -305,8 +381,7 @@ Tensor<T> conv1d(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b = Te
 
 // ---- pooling -----------------------------------------------------------------------------
 struct Pool2dOptions {
-  std::array<int64_t, 2> kernel{2, 2}, stride{0, 0} /*0 = kernel*/, padding{0, 0},
-      dilation{1, 1};
+  std::array<int64_t, 2> kernel{2, 2}, stride{0, 0} /*0 = kernel*/, padding{0, 0}, dilation{1, 1};
 };
 
 // max_pool2d over windows; values are gathered from x (gradient to the max of each window).
@@ -378,14 +453,14 @@ Tensor<T> avg_pool2d(const Tensor<T>& x, const AvgPool2dOptions& p) {
   check(kh > 0 && kw > 0, "avg_pool2d", "kernel size must be positive, got ", kh, "x", kw);
   const int64_t sh = p.stride[0] ? p.stride[0] : kh, sw = p.stride[1] ? p.stride[1] : kw;
   check(sh > 0 && sw > 0 && ph >= 0 && pw >= 0, "avg_pool2d",
-        "stride must be positive and padding non-negative, got stride ", sh, "x", sw,
-        ", padding ", ph, "x", pw);
+        "stride must be positive and padding non-negative, got stride ", sh, "x", sw, ", padding ",
+        ph, "x", pw);
   check(ph * 2 <= kh && pw * 2 <= kw, "avg_pool2d", "padding ", ph, "x", pw,
         " must be at most half the kernel ", kh, "x", kw);
   const int64_t Ho = detail::pool_out_size(H, kh, sh, ph, p.ceil_mode);
   const int64_t Wo = detail::pool_out_size(W, kw, sw, pw, p.ceil_mode);
-  check(Ho > 0 && Wo > 0, "avg_pool2d", "Output size is too small: input ", x.shape(),
-        ", kernel ", kh, "x", kw, ", stride ", sh, "x", sw, ", padding ", ph, "x", pw,
+  check(Ho > 0 && Wo > 0, "avg_pool2d", "Output size is too small: input ", x.shape(), ", kernel ",
+        kh, "x", kw, ", stride ", sh, "x", sw, ", padding ", ph, "x", pw,
         p.ceil_mode ? ", ceil_mode" : "", " give output ", Ho, "x", Wo);
   // rows/cols the last windows reach past the right padding (ceil_mode only)
   const int64_t eh = std::max<int64_t>(0, (Ho - 1) * sh + kh - H - 2 * ph);
@@ -432,8 +507,10 @@ Tensor<T> avg_pool2d(const Tensor<T>& x, int64_t kernel, int64_t stride = 0, int
 template <class T>
 Tensor<T> adaptive_avg_pool2d(const Tensor<T>& x, int64_t oh, int64_t ow) {
   check_inputs("adaptive_avg_pool2d", x);
-  check(x.dim() == 4 && oh > 0 && ow > 0, "adaptive_avg_pool2d", "expected input [N, C, H, W] "
-        "and positive output size, got ", x.shape());
+  check(x.dim() == 4 && oh > 0 && ow > 0, "adaptive_avg_pool2d",
+        "expected input [N, C, H, W] "
+        "and positive output size, got ",
+        x.shape());
   const int64_t N = x.shape()[0], C = x.shape()[1], H = x.shape()[2], W = x.shape()[3];
   std::vector<T> P(H * W * oh * ow, T(0));
   for (int64_t i = 0; i < oh; ++i)
