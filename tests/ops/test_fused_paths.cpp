@@ -14,6 +14,8 @@
 #include <cmath>
 #include <vector>
 
+#include "harness.hpp"  // the op harness: value, 1st/2nd order vs differences, float
+
 namespace {
 using namespace distillery;
 
@@ -183,6 +185,38 @@ TEST_CASE("conv2d gradient ops: adjoint identities, composed values, third order
   };
   auto tf = third(true), tc = third(false);
   for (size_t i = 0; i < 2; ++i) check_close(vals(tf[i]), vals(tc[i]), 1e-10, "third order");
+}
+
+TEST_CASE("gradient rule ops through the op harness (1st and 2nd order vs differences, float)") {
+  // detail::conv2d_input_grad, conv2d_weight_grad and relu_grad are graph ops of their own (the
+  // rules of conv2d and relu under create_graph); they are internal (namespace detail), so not
+  // in ops/registry.hpp, but they get the same checks as every public op.
+  using namespace dtest;
+  Table t;
+  auto geom = [](Shape x, int64_t kh, int64_t kw, bool strided) {
+    Conv2dOptions o;
+    if (strided) o.stride = {2, 1}, o.padding = {1, 1};
+    return detail::conv_geometry(x, kh, kw, o, "test");
+  };
+  t.add("conv2d_input_grad", {{2, 3, 3, 3}, {3, 2, 3, 3}},
+        FN(detail::conv2d_input_grad(x[0], x[1], geom({2, 2, 5, 5}, 3, 3, false))), "plain");
+  t.add("conv2d_input_grad", {{1, 2, 3, 5}, {2, 3, 3, 2}},
+        FN(detail::conv2d_input_grad(x[0], x[1], geom({1, 3, 5, 4}, 3, 2, true))),
+        "stride (2,1), padding 1");
+  t.add("conv2d_weight_grad", {{2, 2, 5, 5}, {2, 3, 3, 3}},
+        FN(detail::conv2d_weight_grad(x[0], x[1], geom({2, 2, 5, 5}, 3, 3, false),
+                                      Shape{3, 2, 3, 3})),
+        "plain");
+  t.add(
+      "conv2d_weight_grad", {{1, 3, 5, 4}, {1, 2, 3, 5}},
+      FN(detail::conv2d_weight_grad(x[0], x[1], geom({1, 3, 5, 4}, 3, 2, true), Shape{2, 3, 3, 2})),
+      "stride (2,1), padding 1");
+  t.add("relu_grad", {{3, 4}, {3, 4}}, FN(detail::relu_grad(x[0], x[1])), "y held constant")
+      .gens({Gen(), Gen().away_from_zero().no_grad()});
+  for (const Entry& e : t.entries) {
+    Report r = check_entry(e);
+    CHECK_MESSAGE(r.ok(), r.str());
+  }
 }
 
 // unfold/fold (im2col/col2im) against index-by-index loops, on every im2col path the CPU has
