@@ -116,6 +116,9 @@ int program(int argc, char** argv) {
   const int64_t eval_nets =
       args.get<int64_t>("eval-nets", 0, "random inits to evaluate at the end");
   const bool recompute = args.get<bool>("recompute", false, "checkpointed reverse pass");
+  const double noise =
+      args.get<double>("image-noise", 0.0,
+                       "robust DD (ours, not the papers'): train on x~ + sigma*N(0,1) each step");
   const bool label_softmax = args.get<bool>("label-softmax", false, "softmax the learned labels");
   const uint64_t seed = args.get<uint64_t>("seed", 1, "random seed");
   const std::string data = args.get<std::string>("data", "data/mnist", "MNIST JSON folder");
@@ -124,6 +127,7 @@ int program(int argc, char** argv) {
   check_output_path(json);  // before any work: a bad path fails now, not at the end
   check(mode == "dd" || mode == "soft", "dataset_distill", "--mode must be dd or soft");
   check(init == "fixed" || init == "random", "dataset_distill", "--init must be fixed or random");
+  check(noise >= 0, "dataset_distill", "--image-noise must be >= 0, got ", noise);
   check(iters > 0 && halvings >= 0 && decay_flag >= -1, "dataset_distill",
         "need --iterations > 0, --lr-halvings >= 0, --decay-every >= 0");
   const int64_t decay = decay_flag >= 0 ? decay_flag : dd_decay_every(iters, halvings);
@@ -136,10 +140,10 @@ int program(int argc, char** argv) {
   Tensor<int64_t> ytr = split.train.labels, yte = split.heldout.labels;
   std::printf(
       "dataset_distill: mode=%s images=%lld init=%s iterations=%lld steps=%lld epochs=%lld "
-      "batch=%lld train=%lld heldout=%lld decay_every=%lld\n",
+      "batch=%lld train=%lld heldout=%lld decay_every=%lld image_noise=%g\n",
       mode.c_str(), (long long)images, init.c_str(), (long long)iters, (long long)steps,
       (long long)epochs, (long long)batch, (long long)ytr.numel(), (long long)yte.numel(),
-      (long long)decay);
+      (long long)decay, noise);
 
   DDConfig cfg;
   cfg.images = images;
@@ -152,6 +156,7 @@ int program(int argc, char** argv) {
   cfg.lr = lr;
   cfg.decay_every = decay;
   cfg.recompute = recompute;
+  cfg.image_noise = noise;
   Generator gen(seed);
   FunctionalModel<T> model = lenet_model(10);
   DatasetDistiller<T> dd(model, Shape{1, 28, 28}, cfg, gen);
@@ -223,6 +228,7 @@ int program(int argc, char** argv) {
   r["steps"] = steps;
   r["epochs"] = epochs;
   r["outer_steps"] = iters;
+  r["image_noise"] = noise;
   Json sched = Json::object();  // outer Adam lr: lr · gamma^floor(t / decay_every), t = 1..iters
   sched["kind"] = std::string(decay > 0 ? "step" : "constant");
   sched["lr"] = lr;

@@ -56,6 +56,11 @@ struct DDConfig {
   int64_t decay_every = 0;   // outer iterations between lr decays (0 = never); the
   double decay_gamma = 0.5;  //   reference's: dd_decay_every(iterations, 10)
   bool recompute = false;    // checkpointed reverse pass
+  // Robust DD (an option of ours, not in the papers): each w₀ of an outer iteration trains on
+  // x̃ + σ·ε, ε ~ N(0, 1) drawn afresh, so the outer step follows ∇ E_ε L(x̃ + σε). At the
+  // papers' σ = 0 the learned step sizes drift to the edge of stability, where 1e-4 changes
+  // of the pixels move the trained network's accuracy by points (docs/dataset-distillation.md).
+  double image_noise = 0;
 };
 
 // Outer-lr schedule (step decay): update t = 1, 2, ... uses lr · γ^⌊t / decay_every⌋ (the decay
@@ -165,10 +170,16 @@ class DatasetDistiller {
     return cross_entropy(logits, targets(y, s));
   }
 
-  // L(w₀; x̃, ỹ, r) on a real batch and its gradient with respect to x̃, ỹ and r.
+  // L(w₀; x̃ + noise, ỹ, r) on a real batch and its gradient with respect to x̃, ỹ and r
+  // (noise [S, M, ...], optional: the inner steps train on the shifted images).
   HyperGradients<T> hypergradients(const Tensor<T>& w0, const Tensor<T>& x_real,
-                                   const Tensor<int64_t>& y_real) const {
-    return cfg_.recompute ? hyper_recompute(w0, x_real, y_real) : hyper_unroll(w0, x_real, y_real);
+                                   const Tensor<int64_t>& y_real,
+                                   const Tensor<T>& noise = {}) const {
+    if (noise.defined())
+      check(noise.shape() == images_.shape(), "DatasetDistiller::hypergradients",
+            "noise must have the images' shape ", images_.shape(), ", got ", noise.shape());
+    return cfg_.recompute ? hyper_recompute(w0, x_real, y_real, noise)
+                          : hyper_unroll(w0, x_real, y_real, noise);
   }
 
   // One outer iteration: hypergradients (averaged over n_nets inits) and an Adam step.
@@ -179,7 +190,7 @@ class DatasetDistiller {
     HyperGradients<T> acc;
     for (int64_t n = 0; n < nets; ++n) {
       Tensor<T> w0 = draw_init(gen);
-      HyperGradients<T> h = hypergradients(w0, x_real, y_real);
+      HyperGradients<T> h = hypergradients(w0, x_real, y_real, draw_noise(gen));
       acc.loss += h.loss / T(nets);
       acc.images = acc.images.defined() ? add(acc.images, h.images) : h.images;
       acc.raw_lrs = acc.raw_lrs.defined() ? add(acc.raw_lrs, h.raw_lrs) : h.raw_lrs;
@@ -204,6 +215,11 @@ class DatasetDistiller {
   // the next w₀ (a fresh draw from gen with random init, else the fixed init),
   Tensor<T> draw_init(Generator& gen) const {
     return cfg_.random_init ? model_.init(gen) : fixed_init_;
+  }
+  // the image noise for that w₀ (undefined at image_noise 0, which draws nothing),
+  Tensor<T> draw_noise(Generator& gen) const {
+    if (cfg_.image_noise <= 0) return {};
+    return Tensor<T>::randn(images_.shape(), gen, 0.0, cfg_.image_noise);
   }
   // and the outer Adam step (with lr decay) on hypergradients already averaged over the inits.
   void apply_hypergradients(const HyperGradients<T>& mean) {
@@ -278,8 +294,9 @@ class DatasetDistiller {
 
  private:
   HyperGradients<T> hyper_unroll(const Tensor<T>& w0, const Tensor<T>& x_real,
-                                 const Tensor<int64_t>& y_real) const {
+                                 const Tensor<int64_t>& y_real, const Tensor<T>& noise) const {
     Tensor<T> x = images_.detach().requires_grad_();
+    const Tensor<T> xin = noise.defined() ? add(x, noise) : x;
     Tensor<T> y = labels_.detach();
     if (cfg_.soft_labels) y.requires_grad_();
     Tensor<T> r = raw_lrs_.detach().requires_grad_();
@@ -287,7 +304,7 @@ class DatasetDistiller {
     Tensor<T> w = w0.detach().requires_grad_();
     for (int64_t e = 0; e < cfg_.epochs; ++e)
       for (int64_t s = 0; s < cfg_.steps; ++s) {
-        Tensor<T> g = grad({inner_loss(w, x, y, s)}, {w}, {}, /*create_graph=*/true)[0];
+        Tensor<T> g = grad({inner_loss(w, xin, y, s)}, {w}, {}, /*create_graph=*/true)[0];
         w = sub(w, mul(select(eta, 0, e * cfg_.steps + s), g));
       }
     Tensor<T> L = cross_entropy(model_.forward(w, x_real, false), y_real);
@@ -303,7 +320,8 @@ class DatasetDistiller {
   }
 
   HyperGradients<T> hyper_recompute(const Tensor<T>& w0, const Tensor<T>& x_real,
-                                    const Tensor<int64_t>& y_real) const {
+                                    const Tensor<int64_t>& y_real, const Tensor<T>& noise) const {
+    const Tensor<T> x0 = noise.defined() ? add(images_.detach(), noise) : images_.detach();
     const int64_t K = inner_steps();
     Tensor<T> eta_all = learning_rates();
     std::vector<T> eta = eta_all.to_vector();
@@ -311,8 +329,7 @@ class DatasetDistiller {
     std::vector<Tensor<T>> ws{w0.detach()};
     for (int64_t t = 0; t < K; ++t) {
       Tensor<T> wl = ws.back().detach().requires_grad_();
-      Tensor<T> g =
-          grad({inner_loss(wl, images_.detach(), labels_.detach(), t % cfg_.steps)}, {wl})[0];
+      Tensor<T> g = grad({inner_loss(wl, x0, labels_.detach(), t % cfg_.steps)}, {wl})[0];
       NoGradGuard ng;
       ws.push_back(sub(ws.back(), mul_scalar(g, eta[t])));
     }
@@ -328,7 +345,8 @@ class DatasetDistiller {
     for (int64_t t = K; t-- > 0;) {
       Tensor<T> wt = ws[t].detach().requires_grad_();
       Tensor<T> eta_t = select(softplus(r), 0, t);
-      Tensor<T> g = grad({inner_loss(wt, x, y, t % cfg_.steps)}, {wt}, {}, true)[0];
+      const Tensor<T> xin = noise.defined() ? add(x, noise) : x;  // a fresh node each step
+      Tensor<T> g = grad({inner_loss(wt, xin, y, t % cfg_.steps)}, {wt}, {}, true)[0];
       Tensor<T> gt = mul(eta_t, g);
       std::vector<Tensor<T>> wrt;  // (built by push_back: GCC 12 warns falsely on {..} + push_back)
       wrt.reserve(4);

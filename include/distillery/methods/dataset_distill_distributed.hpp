@@ -60,8 +60,9 @@ T distributed_step(ProcessGroup& pg, DatasetDistiller<T>& dd, const Tensor<T>& x
   };
   for (int64_t n = 0; n < nets; ++n) {
     Tensor<T> w0 = dd.draw_init(gen);
+    Tensor<T> noise = dd.draw_noise(gen);  // drawn on every rank: the streams stay in step
     if (split_nets && n % W != r) continue;
-    HyperGradients<T> h = dd.hypergradients(w0, x, y);
+    HyperGradients<T> h = dd.hypergradients(w0, x, y, noise);
     flat[0] += weight * h.loss / T(nets);
     add_into(1, h.images, weight);
     add_into(1 + nx, h.raw_lrs, weight);
