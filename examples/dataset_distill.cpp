@@ -121,6 +121,10 @@ int program(int argc, char** argv) {
                        "robust DD (ours, not the papers'): train on x~ + sigma*N(0,1) each step");
   const bool label_softmax = args.get<bool>("label-softmax", false, "softmax the learned labels");
   const uint64_t seed = args.get<uint64_t>("seed", 1, "random seed");
+  const int64_t val_n = args.get<int64_t>(
+      "val", 0,
+      "training digits kept out of distillation to select the evaluation (0: the papers' rule, "
+      "the final one)");
   const std::string data = args.get<std::string>("data", "data/mnist", "MNIST JSON folder");
   const std::string json = args.get<std::string>("json", "", "results JSON path");
   args.finish();
@@ -128,16 +132,25 @@ int program(int argc, char** argv) {
   check(mode == "dd" || mode == "soft", "dataset_distill", "--mode must be dd or soft");
   check(init == "fixed" || init == "random", "dataset_distill", "--init must be fixed or random");
   check(noise >= 0, "dataset_distill", "--image-noise must be >= 0, got ", noise);
+  check(val_n >= 0, "dataset_distill", "--val must be >= 0, got ", val_n);
   check(iters > 0 && halvings >= 0 && decay_flag >= -1, "dataset_distill",
         "need --iterations > 0, --lr-halvings >= 0, --decay-every >= 0");
   const int64_t decay = decay_flag >= 0 ? decay_flag : dd_decay_every(iters, halvings);
 
   MnistSplit split = load_mnist_json_split(data);
+  LabelledImages val;  // --val: a fixed stratified part of the training digits, never distilled
+  if (val_n > 0) {
+    Split vs = stratified_split(split.train.labels.to_vector(), val_n);
+    val = take_rows(split.train, vs.heldout);
+    split.train = take_rows(split.train, vs.train);
+  }
   auto norm = [](const Tensor<float>& x) {
     return mul_scalar(add_scalar(x, float(-kMean)), float(1 / kStd));
   };
   Tensor<T> xtr = norm(split.train.images), xte = norm(split.heldout.images);
   Tensor<int64_t> ytr = split.train.labels, yte = split.heldout.labels;
+  const Tensor<T> xva = val_n > 0 ? norm(val.images) : Tensor<T>();
+  const Tensor<int64_t> yva = val_n > 0 ? val.labels : Tensor<int64_t>();
   std::printf(
       "dataset_distill: mode=%s images=%lld init=%s iterations=%lld steps=%lld epochs=%lld "
       "batch=%lld train=%lld heldout=%lld decay_every=%lld image_noise=%g\n",
@@ -167,6 +180,7 @@ int program(int argc, char** argv) {
   curve.xlabel = "outer iteration";
   curve.ylabel = "held-out accuracy";
   curve.series.push_back({"fixed init", {}, {}});
+  if (val_n > 0) curve.series.push_back({"fixed init, validation digits", {}, {}});
   LinePlot sharp;  // η_t·λ_t per inner step t at each evaluation
   sharp.title = "inner-step stability: learned lr x top Hessian eigenvalue (GD unstable above 2)";
   sharp.xlabel = "outer iteration";
@@ -180,6 +194,9 @@ int program(int argc, char** argv) {
   std::vector<int64_t> perm(n);
   std::iota(perm.begin(), perm.end(), 0);
   int64_t cursor = n;
+  // --val: the evaluation with the best validation accuracy (the first of equals) and its test one
+  double best_val = -1, selected_test = 0;
+  int64_t selected_it = 0;
   double seconds = 0, peak_mb = 0;
   for (int64_t it = 1; it <= iters; ++it) {
     if (cursor + batch > n) {  // reshuffle each pass over the training side
@@ -194,7 +211,13 @@ int program(int argc, char** argv) {
     losses.push_back(loss);
     peak_mb = std::max(peak_mb, dd.peak_bytes() / 1e6);
     if (it % eval_every == 0 || it == iters) {
-      double acc = accuracy(model, dd.train(dd.fixed_init()), xte, yte);
+      const Tensor<T> w = dd.train(dd.fixed_init());
+      double acc = accuracy(model, w, xte, yte);
+      if (val_n > 0) {
+        const double va = accuracy(model, w, xva, yva);
+        curve.series[1].y.push_back(va);
+        if (va > best_val) best_val = va, selected_test = acc, selected_it = it;
+      }
       curve.x.push_back(double(it));
       curve.series[0].y.push_back(acc);
       const auto sh = dd.inner_sharpness(dd.fixed_init(), diag_gen, 20);
@@ -207,10 +230,13 @@ int program(int argc, char** argv) {
                       sh[t].product);
         per_step += b;
       }
+      char vbuf[48] = "";
+      if (val_n > 0)
+        std::snprintf(vbuf, sizeof vbuf, ", validation %.2f%%", 100 * curve.series[1].y.back());
       std::printf(
-          "  iteration %lld: outer loss %.4f, held-out accuracy (fixed init) %.2f%%; "
+          "  iteration %lld: outer loss %.4f, held-out accuracy (fixed init) %.2f%%%s; "
           "eta*lambda per inner step: %s\n",
-          (long long)it, loss, 100 * acc, per_step.c_str());
+          (long long)it, loss, 100 * acc, vbuf, per_step.c_str());
     }
     prog.update(it, "loss " + std::to_string(loss));
     seconds = prog.elapsed();
@@ -239,6 +265,18 @@ int program(int argc, char** argv) {
   r["outer_lr_schedule"] = sched;
   r["test_accuracy"] = final_acc;
   r["test_accuracy_mean_last5"] = last5;
+  r["validation_digits"] = val_n;
+  if (val_n > 0) {  // selection on validation: not the papers' rule (they report the final data)
+    Json sel = Json::object();
+    sel["iteration"] = selected_it;
+    sel["val_accuracy"] = best_val;
+    sel["test_accuracy"] = selected_test;
+    r["selected_on_validation"] = sel;
+    std::printf(
+        "selected on %lld validation digits: iteration %lld, validation %.2f%%, "
+        "held-out %.2f%%\n",
+        (long long)val_n, (long long)selected_it, 100 * best_val, 100 * selected_test);
+  }
   r["seconds"] = seconds;
   r["seconds_per_outer_step"] = seconds / double(iters);
   r["peak_memory_mb"] = peak_mb;
