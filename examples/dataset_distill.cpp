@@ -16,6 +16,9 @@
 // learning and sharpness curves, and a PNG of the distilled images with their label
 // distributions as bars underneath. Diagnostics draw from their own generator, so they leave
 // the run itself unchanged.
+// Two options of ours beside the papers' protocol (docs/dataset-distillation.md): --image-noise σ
+// (robust DD: the inner steps train on x̃ + σ·N(0, 1)) and --val N (N training digits kept out
+// of distillation; the JSON adds the evaluation with the best validation accuracy).
 #include <cmath>
 #include <cstdio>
 #include <distillery/data/mnist_json.hpp>
