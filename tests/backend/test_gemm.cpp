@@ -150,16 +150,23 @@ TEST_CASE("gemm: packed kernels give the same bits for 1 and 2 threads") {
     for (Case<float> c : {Case<float>{false, false, 200, 300, 270, 1, 1.f, 0.f},
                           Case<float>{true, true, 300, 40, 64, 1, 1.f, 0.5f},
                           Case<float>{false, true, 33, 500, 100, 2, 1.f, 0.f}}) {
-      std::vector<float> one, two;
+      std::vector<float> one;
       omp_set_num_threads(1);
       run_case(c, {isa}, &one);
       omp_set_num_threads(2);
-      run_case(c, {isa}, &two);
-      CHECK(one.size() == two.size());
-      bool same = true;
-      for (size_t i = 0; i < one.size(); ++i)
-        same = same && (one[i] == two[i] || (std::isnan(one[i]) && std::isnan(two[i])));
-      CHECK(same);
+      // both layouts of the 2-thread job: chunks on two threads, and the caller alone running
+      // the whole product in one tile call (backend/cpu/parallel.hpp's solo layout)
+      for (cpu::Schedule layout : {cpu::Schedule::pooled, cpu::Schedule::solo,
+                                   cpu::Schedule::adaptive}) {
+        cpu::ScheduleGuard guard(layout);
+        std::vector<float> two;
+        run_case(c, {isa}, &two);
+        CHECK(one.size() == two.size());
+        bool same = true;
+        for (size_t i = 0; i < one.size(); ++i)
+          same = same && (one[i] == two[i] || (std::isnan(one[i]) && std::isnan(two[i])));
+        CHECK(same);
+      }
     }
   }
   omp_set_num_threads(prev);

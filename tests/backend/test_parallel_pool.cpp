@@ -1,7 +1,8 @@
 // tests/backend/test_parallel_pool.cpp — cpu::parallel_for on the library's own thread pool
 // (backend/cpu/parallel.hpp, issue 26: no OpenMP spin-waiting, so a busy core costs no cliff).
 // Every index is visited exactly once with the same static chunks for a thread count, nested
-// loops run serially, exceptions reach the caller, and concurrent callers take turns.
+// loops run serially, exceptions reach the caller, concurrent callers take turns, late workers
+// send jobs to the caller alone, and ScheduleGuard forces a layout (whole() when solo).
 #include <distillery/backend/cpu/parallel.hpp>
 
 #include <doctest/doctest.h>
@@ -14,6 +15,10 @@
 #include <vector>
 
 using namespace distillery::cpu;
+
+static bool schedule_slot_is_adaptive() {
+  return distillery::cpu::detail::schedule_slot() == Schedule::adaptive;
+}
 
 namespace {
 struct Threads {  // sets OpenMP's thread count for a scope (read by max_threads())
@@ -164,5 +169,39 @@ TEST_CASE("parallel_for: late workers send the next jobs to the caller alone") {
   });
   CHECK(ran[0] == caller);
   CHECK(ran[1] == caller);
+}
+
+// A forced layout: solo runs every chunk on the caller, or whole() once when the call site
+// gives one; pooled lets the workers claim chunks.
+TEST_CASE("parallel_for: ScheduleGuard forces a layout; whole() replaces the chunks when solo") {
+  Threads t(2);
+  const std::thread::id caller = std::this_thread::get_id();
+  const int64_t n = int64_t(1) << 20;
+  {
+    ScheduleGuard solo(Schedule::solo);
+    std::atomic<int> chunk_calls{0}, whole_calls{0};
+    std::atomic<bool> elsewhere{false};
+    parallel_for(n, 1, [&](int64_t, int64_t) {
+      ++chunk_calls;
+      if (std::this_thread::get_id() != caller) elsewhere = true;
+    });
+    CHECK(chunk_calls.load() == 2);
+    CHECK_FALSE(elsewhere.load());
+    chunk_calls = 0;
+    parallel_for(n, 1, [&](int64_t, int64_t) { ++chunk_calls; }, [&] {
+      CHECK(in_parallel());  // nested loops inside whole() run serially too
+      ++whole_calls;
+    });
+    CHECK(chunk_calls.load() == 0);
+    CHECK(whole_calls.load() == 1);
+  }
+  {
+    ScheduleGuard pooled(Schedule::pooled);
+    std::atomic<int> chunk_calls{0}, whole_calls{0};
+    parallel_for(n, 1, [&](int64_t, int64_t) { ++chunk_calls; }, [&] { ++whole_calls; });
+    CHECK(chunk_calls.load() == 2);
+    CHECK(whole_calls.load() == 0);
+  }
+  CHECK(schedule_slot_is_adaptive());
 }
 #endif

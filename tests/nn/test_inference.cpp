@@ -162,8 +162,13 @@ static Counts lenet_plan_checks() {
   Tensor<float> r = Tensor<float>::randn({8 * 28 * 28}, gen);
   std::memcpy(x8.data(), r.data_ptr(), x8.size() * sizeof(float));
   std::memcpy(x1.data(), r.data_ptr(), x1.size() * sizeof(float));
+  // Every thread layout the pool may choose (backend/cpu/parallel.hpp): a solo GEMM packs a
+  // whole operand into chunk 0's scratch, which a warm-up in the pooled layout alone leaves small.
+  const cpu::Schedule layouts[] = {cpu::Schedule::adaptive, cpu::Schedule::solo,
+                                   cpu::Schedule::pooled};
   Counts c = count_allocations([&] {
     for (int i = 0; i < 100; ++i) {
+      cpu::ScheduleGuard layout(layouts[(i / 2) % 3]);
       if (i % 2) plan.run(x8.data(), 8, y.data());
       else plan.run(x1.data(), 1, y.data());
     }
@@ -271,6 +276,34 @@ TEST_CASE("MLP and policy plans: bit-identical, zero allocations per call") {
   MESSAGE("policy plans, 4 x 100 inferences: operator new ", c.news, ", malloc ", c.mallocs);
   CHECK(c.news == 0);
   CHECK(c.mallocs == 0);
+}
+
+// Linear layers large enough that each GEMM is split over the threads: solo, the pool runs the
+// whole product in one tile call on chunk 0's scratch, which needs more than half the product
+// did; the warm-up covers both layouts (fails with a pooled-only warm-up: 1+ malloc).
+TEST_CASE("wide MLP plan: split GEMMs, zero allocations in every thread layout") {
+  Generator gen(13);
+  nn::MLP<float> mlp({784, 512, 256, 10}, gen);
+  auto plan = nn::InferencePlan<float>::mlp(mlp, 64);
+  Tensor<float> x = Tensor<float>::randn({64, 784}, gen);
+  require_bit_identical(eval_forward(mlp, x), run_plan(plan, x));
+  std::vector<float> y(64 * 10);
+  const cpu::Schedule layouts[] = {cpu::Schedule::solo, cpu::Schedule::pooled,
+                                   cpu::Schedule::adaptive};
+  Counts c = count_allocations([&] {
+    for (int i = 0; i < 30; ++i) {
+      cpu::ScheduleGuard layout(layouts[i % 3]);
+      plan.run(x.data_ptr(), i % 2 ? 64 : 1, y.data());
+    }
+  });
+  MESSAGE("wide MLP plan, 30 inferences (3 layouts): operator new ", c.news, ", malloc ",
+          c.mallocs);
+  CHECK(c.news == 0);
+  CHECK(c.mallocs == 0);
+  for (cpu::Schedule layout : layouts) {  // and the same bits in each
+    cpu::ScheduleGuard guard(layout);
+    require_bit_identical(eval_forward(mlp, x), run_plan(plan, x));
+  }
 }
 
 TEST_CASE("InferencePlan errors name the op and the shapes") {

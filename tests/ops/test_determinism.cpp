@@ -72,6 +72,37 @@ TEST_CASE("determinism: the threaded kernel paths are bit-identical too") {
   CHECK(a.losses.back() < a.losses.front());
 }
 
+// Which threads run a job (backend/cpu/parallel.hpp: pooled, or the caller alone when the cores
+// are shared, then in one piece where the call site allows: GEMM, convolution forward) depends
+// on timing; the bits must not. Each layout forced in turn, at the process's thread count.
+TEST_CASE("determinism: the thread pool's layouts (pooled, solo, adaptive) give the same bits") {
+  using TF = Tensor<float>;
+  auto lenet_like = [] {  // conv -> relu -> pool -> conv -> linear: forward and all gradients
+    Generator gen(5);
+    TF x = TF::randn({64, 1, 28, 28}, gen), w1 = TF::randn({6, 1, 5, 5}, gen, 0, 0.2);
+    TF w2 = TF::randn({16, 6, 5, 5}, gen, 0, 0.1), b2 = TF::randn({16}, gen);
+    TF w3 = TF::randn({10, 16 * 8 * 8}, gen, 0, 0.05);
+    for (TF* t : {&x, &w1, &w2, &b2, &w3}) t->requires_grad_();
+    TF h = max_pool2d(relu(conv2d(x, w1)), 2);
+    TF y = linear(reshape(relu(conv2d(h, w2, b2)), {64, 16 * 8 * 8}), w3);
+    sum(square(y)).backward();
+    std::vector<std::vector<float>> out = {y.detach().to_vector()};
+    for (TF* t : {&x, &w1, &w2, &b2, &w3}) out.push_back(t->grad().to_vector());
+    return out;
+  };
+  const auto ref_net = lenet_like();
+  const Run ref_train = train(7, 3, 256, 160, 192);
+  for (cpu::Schedule layout :
+       {cpu::Schedule::solo, cpu::Schedule::pooled, cpu::Schedule::adaptive}) {
+    cpu::ScheduleGuard guard(layout);
+    const auto net = lenet_like();
+    for (size_t i = 0; i < net.size(); ++i)
+      CHECK_MESSAGE(bit_identical(net[i], ref_net[i]), "layout " << int(layout) << ", tensor "
+                                                                 << i << " differs");
+    check_same(train(7, 3, 256, 160, 192), ref_train);
+  }
+}
+
 TEST_CASE("determinism: seeded random ops repeat, the default generator follows manual_seed") {
   Generator g1(5), g2(5);
   auto a = Tensor<double>::randn({100}, g1).to_vector();

@@ -13,8 +13,9 @@
 //
 // Allocation: `run` itself allocates nothing. The kernels keep per-thread scratch buffers that
 // only grow (GEMM packing, convolution columns), so the FIRST call at a given batch size may
-// allocate them; the plan warms up at batch 1 and at max_batch when it is finished, and every
-// later call performs zero heap allocations (counted by the test, operator new and malloc).
+// allocate them; the plan warms up at batch 1 and at max_batch, in both thread layouts, when it
+// is finished, and every later call performs zero heap allocations (counted by the test,
+// operator new and malloc).
 // Activations ping-pong between two arena slices of the largest per-batch activation.
 //
 //   auto plan = nn::InferencePlan<float>::lenet5(model, /*max_batch=*/8);
@@ -32,6 +33,7 @@
 #include <variant>
 #include <vector>
 
+#include "../backend/cpu/threads.hpp"
 #include "../io/safetensors.hpp"
 #include "models.hpp"
 #include "policies.hpp"
@@ -156,8 +158,13 @@ class InferencePlan {
     std::vector<T>().swap(weights_);
     finished_ = true;
     std::vector<T> x(size_t(max_batch_ * sample_.numel()), T(0)), y(size_t(max_batch_ * out_elems()));
-    run(x.data(), 1, y.data());
-    run(x.data(), max_batch_, y.data());
+    // Both thread layouts the pool may choose later (backend/cpu/parallel.hpp): a solo GEMM
+    // packs a whole operand into chunk 0's scratch, a pooled one half of it into each chunk's.
+    for (cpu::Schedule layout : {cpu::Schedule::pooled, cpu::Schedule::solo}) {
+      cpu::ScheduleGuard guard(layout);
+      run(x.data(), 1, y.data());
+      run(x.data(), max_batch_, y.data());
+    }
     return *this;
   }
 

@@ -408,6 +408,9 @@ bool packed_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, con
     const T* a = A + bi * sA;
     const T* b = B + bi * sB;
     T* c = C + bi * sC;
+    // Solo (the pool's choice when the cores are shared), the whole product in one tile call:
+    // the same micro-tiles and sums as the split (tests/backend/test_gemm.cpp), each operand
+    // packed once instead of once per chunk.
     parallel_for(nt, kParallelGrain, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
         const int64_t lo = std::min(ext, (tiles * t / nt) * unit);
@@ -418,7 +421,7 @@ bool packed_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, con
         else
           ks.tile(lo, hi, 0, n, k, alpha, a, ars, acs, b, brs, bcs, beta, c, ldc);
       }
-    });
+    }, [&] { ks.tile(0, m, 0, n, k, alpha, a, ars, acs, b, brs, bcs, beta, c, ldc); });
   }
   return true;
 }

@@ -162,14 +162,18 @@ struct CpuNnFunctional : CpuIndex<T> {
     int64_t nb = std::max<int64_t>(1, budget / std::max<int64_t>(per_sample_elems, 1));
     return std::min(nb, n);
   }
+  // `split_free`: f's results do not depend on the cut (a forward: each sample's output alone),
+  // so a job the pool runs on the caller alone calls f(0, 0, chunks) once, on one scratch.
   template <class F>
-  static void conv_threads(int64_t chunks, double work, F&& f) {  // f(thread, c0, c1)
+  static void conv_threads(int64_t chunks, double work, F&& f, bool split_free = false) {
     int nt = (chunks >= 2 && !in_parallel() && work >= double(kGemmThreadMin)) ? max_threads() : 1;
     nt = static_cast<int>(std::min<int64_t>(nt, chunks));
     if (nt <= 1) return f(0, int64_t(0), chunks);
-    parallel_for(nt, kParallelGrain, [&](int64_t t0, int64_t t1) {
+    auto split = [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) f(static_cast<int>(t), chunks * t / nt, chunks * (t + 1) / nt);
-    });
+    };
+    if (split_free) parallel_for(nt, kParallelGrain, split, [&] { f(0, int64_t(0), chunks); });
+    else parallel_for(nt, kParallelGrain, split);
   }
 
   bool conv2d_fused(const T* x, const T* w, const T* b, const Conv2dGeometry& g, int64_t cout,
@@ -188,7 +192,7 @@ struct CpuNnFunctional : CpuIndex<T> {
                        [&](int, int64_t n0, int64_t n1) {
             float* s = static_cast<float*>(conv_scratch().get(sizeof(float) * need));
             conv_direct::forward(x, w, b, g, cout, y, n0, n1, s);
-          });
+          }, /*split_free=*/true);
           return true;
         }
       const int64_t nb = conv_chunk(K * L, g.N), chunks = (g.N + nb - 1) / nb;
@@ -216,7 +220,7 @@ struct CpuNnFunctional : CpuIndex<T> {
               else std::copy(src, src + L, dst);
             }
         }
-      });
+      }, /*split_free=*/true);
       return true;
     }
   }

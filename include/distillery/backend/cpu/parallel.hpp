@@ -20,7 +20,10 @@
 //   * measures, per job, whether the workers saved the caller time: decayed sums over recent
 //     jobs of (wall time of the job − the caller's CPU time for its chunks scaled to all of
 //     them). When they cost more than they saved (a worker or the caller keeps losing its core
-//     to another program), the next jobs run on the caller alone for 20–320 ms (note_wait).
+//     to another program), the next jobs run on the caller alone for 20–1,280 ms (note_wait).
+//     A call site may pass whole(), the job in one piece with the same bits, which such a solo
+//     job calls instead of every chunk in turn (a GEMM then packs each operand once, not once
+//     per chunk). ScheduleGuard (threads.hpp) forces either layout for a thread's jobs.
 // The thread count is still OpenMP's (OMP_NUM_THREADS, omp_set_num_threads); no OpenMP region
 // is ever entered, so libgomp starts no threads. Without OpenMP everything runs serially.
 // The pool is created on first use and never destroyed (its threads sleep at exit).
@@ -120,8 +123,10 @@ inline double thread_cpu_seconds() {
 
 class Pool {
  public:
-  // Runs call(ctx, c) for c in [0, chunks), chunk 0 (and any unclaimed chunk) on this thread.
-  void run(int chunks, void (*call)(const void*, int64_t), const void* ctx) {
+  // Runs call(ctx, c) for c in [0, chunks), chunk 0 (and any unclaimed chunk) on this thread;
+  // or, solo, every chunk here (whole(ctx) once instead, when given).
+  void run(int chunks, void (*call)(const void*, int64_t), const void* ctx,
+           void (*whole)(const void*) = nullptr) {
     using Clock = std::chrono::steady_clock;
     std::lock_guard<std::mutex> one_job(job_mutex_);  // concurrent callers take turns
     while (static_cast<int>(scratch_.size()) < chunks)
@@ -130,8 +135,12 @@ class Pool {
     ctx_ = ctx;
     error_ = nullptr;
     const auto t0 = Clock::now();
-    if (t0 < solo_until_) {  // the cores are shared: run every chunk here, as one thread would
-      for (int c = 0; c < chunks; ++c) run_chunk(c);
+    const Schedule forced = schedule_slot();
+    if (forced == Schedule::solo || (forced == Schedule::adaptive && t0 < solo_until_)) {
+      // the cores are shared: run the job here, as one thread would
+      if (whole) run_whole(whole, ctx);
+      else
+        for (int c = 0; c < chunks; ++c) run_chunk(c);
       if (error_) std::rethrow_exception(error_);
       return;
     }
@@ -159,7 +168,7 @@ class Pool {
       done_cv_.wait(lk, finished);
       caller_waiting_.store(false);
     }
-    if (target > 0) note_wait(t0, own, Clock::now(), mine, chunks);
+    if (target > 0 && forced == Schedule::adaptive) note_wait(t0, own, Clock::now(), mine, chunks);
     if (error_) std::rethrow_exception(error_);
   }
 
@@ -180,16 +189,19 @@ class Pool {
   // wall time: a caller preempted by a spinning worker or another program is a loss too).
   // Decayed sums over recent jobs of the time lost (t2 − t0 minus that estimate; negative when
   // the workers saved time) and of the estimates tell whether a second thread pays. When the
-  // loss passes 5% (judged over at least 16 jobs), the next jobs run on the caller alone for a
-  // while (20 ms, doubling up to 320 ms while it lasts), then 16 jobs try the workers again.
+  // loss passes 5% (judged over at least 16 jobs, or at once when it passes 1 ms: a worker
+  // that lost its core mid-chunk), the next jobs run on the caller alone for a while (20 ms,
+  // doubling up to 1.28 s while it lasts), then up to 16 jobs try the workers again.
   // Which thread runs a chunk never changes the bits, only the speed.
   template <class TP>
   void note_wait(TP t0, double own, TP t2, int mine, int chunks) {
     const double alone = own * chunks / mine, took = std::chrono::duration<double>(t2 - t0).count();
     lost_ = 0.95 * lost_ + (took - alone);
     work_ = 0.95 * work_ + alone;
-    if (++jobs_ < kJudgeAfter) return;  // after a solo period: judge 16 jobs, not the first
-    if (lost_ > 0.05 * work_) {
+    const bool lost = lost_ > 0.05 * work_;
+    // after a solo period: judge 16 jobs, not the first, unless the loss is already gross
+    if (++jobs_ < kJudgeAfter && !(lost && lost_ > kGrossLoss)) return;
+    if (lost) {
       solo_until_ = t2 + solo_period_;
       solo_period_ = std::min(solo_period_ * 2, kSoloMax);
       lost_ = work_ = 0;
@@ -208,6 +220,21 @@ class Pool {
     } catch (...) {
       std::lock_guard<std::mutex> lk(mutex_);
       if (!error_) error_ = std::current_exception();
+    }
+    chunk_scratch() = nullptr;
+    inside = false;
+  }
+
+  // A solo job in one piece, on chunk 0's scratch (which a planned inference's warm-up grows
+  // for this layout too: nn/inference.hpp).
+  void run_whole(void (*whole)(const void*), const void* ctx) {
+    bool& inside = in_pool_region();
+    inside = true;
+    chunk_scratch() = scratch_[0].get();
+    try {
+      whole(ctx);
+    } catch (...) {
+      error_ = std::current_exception();
     }
     chunk_scratch() = nullptr;
     inside = false;
@@ -245,7 +272,8 @@ class Pool {
   static constexpr int kJudgeAfter = 16;
   double lost_ = 0, work_ = 0;  // seconds, decayed per job (note_wait)
   int jobs_ = 0;                // jobs since the last solo period
-  static constexpr std::chrono::milliseconds kSoloMin{20}, kSoloMax{320};
+  static constexpr std::chrono::milliseconds kSoloMin{20}, kSoloMax{1280};
+  static constexpr double kGrossLoss = 1e-3;  // seconds
   std::chrono::steady_clock::time_point solo_until_{};  // guarded by job_mutex_
   std::chrono::milliseconds solo_period_ = kSoloMin;
   std::mutex job_mutex_, mutex_;
@@ -276,26 +304,46 @@ inline Scratch& scratch(ScratchKind k) {
   return own[static_cast<size_t>(k)];
 }
 
+namespace detail {
+template <class F, class W>
+void parallel_run(int64_t n, F& f, W* whole) {
+  const int nt = static_cast<int>(std::min<int64_t>({max_threads(), n, 0xffff}));
+  const int64_t chunk = (n + nt - 1) / nt;
+  struct Ctx {
+    F* f;
+    W* whole;
+    int64_t n, chunk;
+  } ctx{&f, whole, n, chunk};
+  void (*run_whole)(const void*) = nullptr;
+  if constexpr (!std::is_same_v<W, std::nullptr_t>)
+    run_whole = [](const void* p) { (*static_cast<const Ctx*>(p)->whole)(); };
+  pool().run(nt, [](const void* p, int64_t t) {
+    const Ctx& c = *static_cast<const Ctx*>(p);
+    const int64_t b = t * c.chunk, e = std::min(c.n, b + c.chunk);
+    if (b < e) (*c.f)(b, e);
+  }, &ctx, run_whole);
+}
+inline bool run_serially(int64_t n, int64_t cost) {
+  return max_threads() <= 1 || n < 2 || n * std::max<int64_t>(cost, 1) < kParallelGrain ||
+         in_parallel();
+}
+}  // namespace detail
+
 // Calls f(begin, end) on contiguous chunks of [0, n); `cost` is the work per item in elements.
 template <class F>
 void parallel_for(int64_t n, int64_t cost, F&& f) {
   if (n <= 0) return;
-  int nt = max_threads();
-  if (nt <= 1 || n < 2 || n * std::max<int64_t>(cost, 1) < kParallelGrain || in_parallel()) {
-    f(int64_t(0), n);
-    return;
-  }
-  nt = static_cast<int>(std::min<int64_t>({nt, n, 0xffff}));
-  const int64_t chunk = (n + nt - 1) / nt;
-  struct Ctx {
-    std::remove_reference_t<F>* f;
-    int64_t n, chunk;
-  } ctx{&f, n, chunk};
-  detail::pool().run(nt, [](const void* p, int64_t t) {
-    const Ctx& c = *static_cast<const Ctx*>(p);
-    const int64_t b = t * c.chunk, e = std::min(c.n, b + c.chunk);
-    if (b < e) (*c.f)(b, e);
-  }, &ctx);
+  if (detail::run_serially(n, cost)) return void(f(int64_t(0), n));
+  detail::parallel_run(n, f, static_cast<std::nullptr_t*>(nullptr));
+}
+
+// The same, where whole() computes what all the chunks together would, with the same bits: a
+// job the pool runs on the caller alone calls it once instead of every chunk in turn.
+template <class F, class W>
+void parallel_for(int64_t n, int64_t cost, F&& f, W&& whole) {
+  if (n <= 0) return;
+  if (detail::run_serially(n, cost)) return void(f(int64_t(0), n));
+  detail::parallel_run(n, f, &whole);
 }
 
 }  // namespace distillery::cpu

@@ -25,6 +25,30 @@ inline bool& in_pool_region() {
 }
 }  // namespace detail
 
+// How parallel_for lays a job out (parallel.hpp): adaptive (the default: per call site and
+// size, whichever layout measured faster), or forced for the jobs this thread starts.
+enum class Schedule { adaptive, pooled, solo };
+namespace detail {
+inline Schedule& schedule_slot() {
+  thread_local Schedule s = Schedule::adaptive;
+  return s;
+}
+}  // namespace detail
+
+// Forces a layout for the jobs this thread starts, for its scope. Results never depend on it,
+// only the speed (the chunk cut does not change): for warm-ups that must touch every layout's
+// scratch (nn::InferencePlan), tests and benchmarks.
+class ScheduleGuard {
+ public:
+  explicit ScheduleGuard(Schedule s) : prev_(detail::schedule_slot()) { detail::schedule_slot() = s; }
+  ~ScheduleGuard() { detail::schedule_slot() = prev_; }
+  ScheduleGuard(const ScheduleGuard&) = delete;
+  ScheduleGuard& operator=(const ScheduleGuard&) = delete;
+
+ private:
+  Schedule prev_;
+};
+
 // True inside a parallel_for chunk (or a user's OpenMP region): nested loops run serially.
 inline bool in_parallel() {
 #ifdef _OPENMP
