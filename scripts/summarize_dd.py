@@ -4,7 +4,8 @@
   scripts/summarize_dd.py out/dd_seeds/soft5_s1.json out/dd_seeds/soft5_s2.json ...
       one row per file and mean ± sample std of the final evaluation (`test_accuracy`) and
       of the mean of the last 5 evaluations (`test_accuracy_mean_last5`), plus the final
-      data's sensitivity (std of the accuracy over 5 draws of sigma 1e-4 noise) where recorded.
+      data's sensitivity (std of the accuracy over 5 draws of sigma 1e-4 noise) where recorded,
+      and for --val runs the evaluation chosen on validation (`selected_on_validation`).
   scripts/summarize_dd.py --paired A1.json A2.json A3.json -- B1.json B2.json B3.json
       the same for both groups and the paired differences A - B (files paired in order):
       mean ± std and standard error (std / sqrt(n)).
@@ -34,6 +35,10 @@ def load(paths):
             "last5": 100 * d["test_accuracy_mean_last5"],
             "sens_std": None if sens is None else 100 * sens["std"],
             "seconds": d.get("seconds", float("nan")),
+            # --val runs: the held-out accuracy of the evaluation with the best validation one
+            "selected": (100 * d["selected_on_validation"]["test_accuracy"]
+                         if "selected_on_validation" in d else None),
+            "selected_at": d.get("selected_on_validation", {}).get("iteration"),
         })
     return rows
 
@@ -42,9 +47,12 @@ def table(name, rows):
     print(f"{name}:")
     for r in rows:
         s = "" if r["sens_std"] is None else f"  sigma 1e-4 std {r['sens_std']:.2f}"
+        if r["selected"] is not None:
+            s += f"  selected on validation {r['selected']:.2f} (iteration {r['selected_at']})"
         print(f"  {r['path']}: final {r['final']:.2f}  last-5 {r['last5']:.2f}"
               f"  ({r['seconds']:.0f} s){s}")
-    for key in ("final", "last5"):
+    keys = ["final", "last5"] + (["selected"] if all(r["selected"] is not None for r in rows) else [])
+    for key in keys:
         m, sd = stats([r[key] for r in rows])
         print(f"  {key:6s} {m:.2f} ± {sd:.2f}  (n = {len(rows)})")
     sens = [r["sens_std"] for r in rows if r["sens_std"] is not None]
