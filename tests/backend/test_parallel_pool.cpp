@@ -194,6 +194,14 @@ TEST_CASE("parallel_for: ScheduleGuard forces a layout; whole() replaces the chu
     });
     CHECK(chunk_calls.load() == 0);
     CHECK(whole_calls.load() == 1);
+    // an exception in whole() reaches the caller, and the pool still works afterwards
+    CHECK_THROWS_AS(parallel_for(n, 1, [&](int64_t, int64_t) {},
+                                 [&] { throw std::runtime_error("whole failed"); }),
+                    std::runtime_error);
+    CHECK_FALSE(in_parallel());
+    std::atomic<int64_t> sum{0};
+    parallel_for(n, 1, [&](int64_t b, int64_t e) { sum += e - b; });
+    CHECK(sum.load() == n);
   }
   {
     ScheduleGuard pooled(Schedule::pooled);
