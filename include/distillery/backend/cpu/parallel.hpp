@@ -31,8 +31,10 @@
 // Scratch (GEMM packing, convolution columns) belongs to a CHUNK, not to a thread: inside
 // parallel_for, chunk c of a job always gets slot c, whichever thread runs it (outside, each
 // thread has its own). Which thread claims a chunk depends on timing; the chunk cut does not.
-// So once a shape has run, running it again never allocates (nn::InferencePlan relies on this:
-// per-thread buffers allocated whenever a worker first claimed a chunk the caller used to run).
+// So once a shape has run in both layouts (pooled, and solo: whole() grows chunk 0's slot to
+// the whole job's size), running it again never allocates (nn::InferencePlan warms up both and
+// relies on this: per-thread buffers allocated whenever a worker first claimed a chunk the caller
+// used to run).
 #pragma once
 #include <algorithm>
 #include <array>
