@@ -27,7 +27,9 @@
 //              per task -> a row per run in runs.csv (--runs-file runs_b.csv for a second process
 //              running at the same time; the report reads every runs*.csv)
 //   report     results.json, results.md (methods × students rows, tasks columns, mean ± std over
-//              seeds, parameters, speed-up over the teacher, the survey's distillation metric),
+//              seeds, parameters, speed-up over the teacher, the survey's distillation metric;
+//              then each CKD row against the best of KD/PKD/TinyBERT, paired by seed: mean
+//              difference ± standard error, Student's t, beats/ties/loses),
 //              wr_heatmap.png (teacher vs student word-relation matrices of one sentence)
 // Hyper-parameters: examples/ckd_glue/<task>.conf and examples/ckd_glue/pretrain.conf
 // ("key = value" lines; flags such as --student-epochs override them).
@@ -325,6 +327,39 @@ void write_heatmap(const Setup& s, const WordPieceTokenizer& tok, const std::str
   std::printf("heat map: %s, panels %s, sentence \"%s\"\n", path.c_str(), panels.c_str(), words.c_str());
 }
 
+// Paired comparison across seeds: a − b on the seeds both have, with Student's t test (two-sided,
+// 5%). "beats" / "loses" when significant, "ties" otherwise, "n < 2" with one common seed.
+struct PairedTest {
+  int n = 0;
+  double mean = 0, sd = 0, se = 0, t = 0;
+  bool significant = false;
+  const char* verdict() const {
+    return n < 2 ? "n < 2" : !significant ? "ties" : mean > 0 ? "beats" : "loses";
+  }
+};
+PairedTest paired_test(const std::map<int64_t, double>& a, const std::map<int64_t, double>& b) {
+  std::vector<double> d;
+  for (const auto& kv : a)
+    if (auto it = b.find(kv.first); it != b.end()) d.push_back(kv.second - it->second);
+  PairedTest p;
+  p.n = static_cast<int>(d.size());
+  if (p.n == 0) return p;
+  for (double x : d) p.mean += x;
+  p.mean /= p.n;
+  if (p.n < 2) return p;
+  for (double x : d) p.sd += (x - p.mean) * (x - p.mean);
+  p.sd = std::sqrt(p.sd / (p.n - 1));
+  p.se = p.sd / std::sqrt(double(p.n));
+  // two-sided 5% critical values of Student's t for 1-20 degrees of freedom; 1.96 + 2.5/df beyond
+  static const double crit[] = {0,     12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+                                2.201, 2.179,  2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086};
+  const int df = p.n - 1;
+  const double c = df <= 20 ? crit[df] : 1.96 + 2.5 / df;
+  p.t = p.se > 0 ? p.mean / p.se : (p.mean == 0 ? 0 : std::copysign(1e9, p.mean));
+  p.significant = std::fabs(p.t) > c;
+  return p;
+}
+
 void stage_report(const Setup& s, const std::vector<std::string>& tasks, const WordPieceTokenizer& tok,
                   const std::string& json_path) {
   auto runs = all_runs(s.out);
@@ -343,6 +378,7 @@ void stage_report(const Setup& s, const std::vector<std::string>& tasks, const W
   }
   struct Agg {
     std::vector<double> acc, f1, dev;
+    std::map<int64_t, double> acc_by_seed;  // for the paired tests
     Json best_epochs = Json::array(), settings = Json::array();  // per seed
   };
   std::map<std::string, std::map<std::string, Agg>> table;  // row (student/method) -> task
@@ -351,6 +387,7 @@ void stage_report(const Setup& s, const std::vector<std::string>& tasks, const W
     const std::string row = r.student + " " + r.method;
     if (std::find(rows.begin(), rows.end(), row) == rows.end()) rows.push_back(row);
     table[row][r.task].acc.push_back(r.test_acc);
+    table[row][r.task].acc_by_seed[r.seed] = r.test_acc;
     table[row][r.task].f1.push_back(r.test_f1);
     table[row][r.task].dev.push_back(r.dev_acc);
     table[row][r.task].best_epochs.push_back(r.best_epoch);
@@ -419,6 +456,49 @@ void stage_report(const Setup& s, const std::vector<std::string>& tasks, const W
     jrows.push_back(jr);
   }
   out["rows"] = jrows;
+  // CKD rows against the best baseline (KD, PKD or TinyBERT-style: highest mean test accuracy) of
+  // the same student and task, paired by seed: mean difference ± standard error, Student's t.
+  md << "\n| task | student | CKD row | best baseline | CKD − baseline, points (seeds) | t | verdict |\n"
+        "|---|---|---|---|---|---|---|\n";
+  Json jpaired = Json::array();
+  for (const auto& t : tasks)
+    for (std::string student : {"s4", "s3", "s2"}) {
+      std::string best;
+      double best_acc = -1;
+      for (std::string b : {"kd", "pkd", "tinybert"}) {
+        const std::string row = student + " " + b;
+        if (!table.count(row) || !table[row].count(t)) continue;
+        const double m = mean_std(table[row][t].acc).first;
+        if (m > best_acc) best_acc = m, best = row;
+      }
+      if (best.empty()) continue;
+      for (std::string c : {"ckd", "ckd_kd"}) {
+        const std::string row = student + " " + c;
+        if (!table.count(row) || !table[row].count(t)) continue;
+        const PairedTest pt = paired_test(table[row][t].acc_by_seed, table[best][t].acc_by_seed);
+        char tbuf[32], buf[256];
+        if (pt.n < 2) std::snprintf(tbuf, sizeof tbuf, "–");
+        else if (pt.se == 0) std::snprintf(tbuf, sizeof tbuf, "%s", pt.mean == 0 ? "0" : pt.mean > 0 ? "inf" : "-inf");
+        else std::snprintf(tbuf, sizeof tbuf, "%.2f", pt.t);
+        std::snprintf(buf, sizeof buf, "| %s | %s | %s | %s | %+.2f ± %.2f (%d) | %s | %s |\n", t.c_str(),
+                      student.c_str(), c.c_str(), best.substr(best.find(' ') + 1).c_str(), 100 * pt.mean,
+                      100 * pt.se, pt.n, tbuf, pt.verdict());
+        md << buf;
+        Json j = Json::object();
+        j["task"] = t;
+        j["student"] = student;
+        j["ckd_row"] = row;
+        j["baseline_row"] = best;
+        j["seeds"] = int64_t(pt.n);
+        j["diff_mean"] = pt.mean;
+        j["diff_std"] = pt.sd;
+        j["diff_se"] = pt.se;
+        j["t"] = pt.t;
+        j["verdict"] = std::string(pt.verdict());
+        jpaired.push_back(j);
+      }
+    }
+  out["paired_tests"] = jpaired;
   out["inference_seconds_per_example_b32"] = Json::object();
   for (const auto& kv : infer) out["inference_seconds_per_example_b32"][kv.first] = kv.second;
   write_json(s.out + "/results.json", out);

@@ -12,6 +12,8 @@ rm -rf '${_smoke_out}' && \
 grep -Eq '^sent,s4,ckd,1,([^,]*,){7}[01],(1/10|100/1000)$' '${_smoke_out}/runs.csv' && \
 grep -Eq '^sent,s4,kd,1,([^,]*,){7}[01],$' '${_smoke_out}/runs.csv' && \
 grep -q best_dev_epochs '${_smoke_out}/results.json' && \
+grep -q paired_tests '${_smoke_out}/results.json' && \
+grep -q '| sent | s4 | ckd | kd | .* | n < 2 |' '${_smoke_out}/results.md' && \
 '$<TARGET_FILE:example_dynabert>' --smoke --tasks sent --seeds 1 --out '${_smoke_out}' && \
 test -s '${_smoke_out}/sent/dynabert_grid_dynabert_ckd_s1.txt' && \
 '$<TARGET_FILE:example_dynabert>' --smoke --tasks sent --seeds 1 --out '${_smoke_out}' | grep -c 'not retrained' | grep -qx 2 && \
