@@ -9,7 +9,8 @@
 // Needs the fine-tuned teachers of examples/ckd_glue (same --out, default out/ckd_glue:
 // tokenizer.txt and <task>/teacher.safetensors; run `ckd_glue --stage finetune` first).
 // Per task and seed, for both variants (dynabert: hidden MSE; dynabert_ckd: hidden MSE + λ · CKD
-// relations, or CKD instead of the MSE with --ckd-form replacing), --epochs-per-stage (3) each:
+// relations, or CKD instead of the MSE with --ckd-form replacing; --lambda 0.1,1,10 trains each λ
+// and keeps the one whose full-size network is best on dev), --epochs-per-stage (3) each:
 //   1. importance of heads and FFN neurons on the dev set, rewiring (a copy of the teacher)
 //   2. stage 1, width-adaptive: widths 1, .75, .5, .25 against the fine-tuned teacher
 //   3. stage 2, width and depth: 12 sub-networks (× depths 1, .75, .5) against the stage-1 net
@@ -92,7 +93,12 @@ int program(int argc, char** argv) {
   const int64_t eps = args.get<int64_t>("epochs-per-stage", 3, "epochs of each stage (DynaBERT: 3)");
   const int64_t e1 = args.get<int64_t>("stage1-epochs", eps, "epochs of stage 1 (default --epochs-per-stage)");
   const int64_t e2 = args.get<int64_t>("stage2-epochs", eps, "epochs of stage 2 (default --epochs-per-stage)");
-  const double ckd_lambda = args.get<double>("lambda", 0.0, "λ of the CKD term (0: the configs' dyna_ckd_lambda)");
+  std::vector<double> lambdas;  // empty: the configs' dyna_ckd_lambda
+  for (const auto& x : split_list(args.get<std::string>(
+           "lambda", "", "λ of the CKD term; a list (0.1,1,10) is chosen per seed on dev (the full-size "
+                         "network's dev accuracy); empty: the configs' dyna_ckd_lambda")))
+    lambdas.push_back(std::stod(x));
+  for (double l : lambdas) check(l > 0, "dynabert", "--lambda values must be > 0, got ", l);
   const std::string ckd_form = args.get<std::string>("ckd-form", "added", "dynabert_ckd: added|replacing");
   check(ckd_form == "added" || ckd_form == "replacing", "dynabert", "unknown --ckd-form '", ckd_form,
         "' (added, replacing)");
@@ -144,45 +150,91 @@ int program(int argc, char** argv) {
           teacher_copy->to(dev);
           teacher_dev = teacher_copy.get();
         }
-        auto student = std::dynamic_pointer_cast<nn::Bert<float>>(teacher.clone());
-        rewire(*student, importance(*student, t.dev));  // on the host
-        student->to(dev);
-        DynaOptions dy;
-        dy.ckd = variant == "dynabert_ckd";
-        dy.ckd_replaces = ckd_form == "replacing";
-        dy.hidden_weight = conf_num(t.conf, "dyna_hidden_weight", 1.0);
-        dy.ckd_lambda = ckd_lambda > 0 ? ckd_lambda : conf_num(t.conf, "dyna_ckd_lambda", 1.0);
-        dy.ckd_weights = {conf_num(t.conf, "ckd_wr_pair", 1), conf_num(t.conf, "ckd_wr_window", 10),
-                          conf_num(t.conf, "ckd_ltr_pair", 1), conf_num(t.conf, "ckd_ltr_angle", 10)};
-        dy.ckd_window = int64_t(conf_num(t.conf, "ckd_window", 21));
-        TrainOptions o;
-        o.lr = conf_num(t.conf, "dyna_lr", 5e-5);
-        o.batch_size = int64_t(conf_num(t.conf, "batch_size", 32));
-        o.seed = uint64_t(seed);
-        o.epochs = s.smoke && !args.has("stage1-epochs") && !args.has("epochs-per-stage") ? 1 : e1;
-        o.label = task + " " + variant + " s" + std::to_string(seed) + " stage 1";
-        dy.depths = {1.0};
-        train_dynabert(*student, *teacher_dev, t.train, t.dev, o, dy);
-        auto stage1 = std::dynamic_pointer_cast<nn::Bert<float>>(student->clone());
-        o.epochs = s.smoke && !args.has("stage2-epochs") && !args.has("epochs-per-stage") ? 1 : e2;
-        o.label = task + " " + variant + " s" + std::to_string(seed) + " stage 2";
-        dy.depths = kDepths;
-        train_dynabert(*student, *stage1, t.train, t.dev, o, dy);
+        // One training of this (variant, seed) at CKD weight λ (0: the config's): the test grid
+        // and the full-size network's dev accuracy (what a list of λ is chosen by).
+        struct Trained {
+          std::shared_ptr<nn::Bert<float>> student;
+          std::vector<std::vector<double>> grid;
+          double dev_full = 0;
+        };
+        auto train_one = [&](double lambda, const std::string& tag) {
+          auto student = std::dynamic_pointer_cast<nn::Bert<float>>(teacher.clone());
+          rewire(*student, importance(*student, t.dev));  // on the host
+          student->to(dev);
+          DynaOptions dy;
+          dy.ckd = variant == "dynabert_ckd";
+          dy.ckd_replaces = ckd_form == "replacing";
+          dy.hidden_weight = conf_num(t.conf, "dyna_hidden_weight", 1.0);
+          dy.ckd_lambda = lambda > 0 ? lambda : conf_num(t.conf, "dyna_ckd_lambda", 1.0);
+          dy.ckd_weights = {conf_num(t.conf, "ckd_wr_pair", 1), conf_num(t.conf, "ckd_wr_window", 10),
+                            conf_num(t.conf, "ckd_ltr_pair", 1), conf_num(t.conf, "ckd_ltr_angle", 10)};
+          dy.ckd_window = int64_t(conf_num(t.conf, "ckd_window", 21));
+          TrainOptions o;
+          o.lr = conf_num(t.conf, "dyna_lr", 5e-5);
+          o.batch_size = int64_t(conf_num(t.conf, "batch_size", 32));
+          o.seed = uint64_t(seed);
+          o.epochs = s.smoke && !args.has("stage1-epochs") && !args.has("epochs-per-stage") ? 1 : e1;
+          o.label = task + " " + variant + " s" + std::to_string(seed) + tag + " stage 1";
+          dy.depths = {1.0};
+          train_dynabert(*student, *teacher_dev, t.train, t.dev, o, dy);
+          auto stage1 = std::dynamic_pointer_cast<nn::Bert<float>>(student->clone());
+          o.epochs = s.smoke && !args.has("stage2-epochs") && !args.has("epochs-per-stage") ? 1 : e2;
+          o.label = task + " " + variant + " s" + std::to_string(seed) + tag + " stage 2";
+          dy.depths = kDepths;
+          train_dynabert(*student, *stage1, t.train, t.dev, o, dy);
+          Trained r{student, std::vector<std::vector<double>>(kWidths.size(), std::vector<double>(kDepths.size())),
+                    evaluate(*student, t.dev, 1.0, 1.0).accuracy};
+          for (size_t wi = 0; wi < kWidths.size(); ++wi)
+            for (size_t di = 0; di < kDepths.size(); ++di)
+              r.grid[wi][di] = evaluate(*student, t.test, kWidths[wi], kDepths[di]).accuracy;
+          return r;
+        };
+        Trained best;
+        if (variant == "dynabert_ckd" && lambdas.size() > 1) {
+          // λ chosen on dev: each candidate's grid and dev accuracy are kept (a rerun reads them)
+          double best_dev = -1, best_lambda = 0;
+          for (double l : lambdas) {
+            char tag[48];
+            std::snprintf(tag, sizeof tag, " l%g", l);
+            const std::string cp = gp.substr(0, gp.size() - 4) + "_l" + (tag + 2) + ".txt";
+            Trained r;
+            if (exists(cp) && exists(cp + ".dev")) {
+              r.grid = read_grid(cp);
+              std::ifstream f(cp + ".dev");
+              check(static_cast<bool>(f >> r.dev_full), "dynabert", cp, ".dev: no dev accuracy");
+            } else {
+              r = train_one(l, tag);
+              write_grid(cp, r.grid);
+              char buf[64];
+              std::snprintf(buf, sizeof buf, "%.17g\n", r.dev_full);
+              write_file_atomic(cp + ".dev", buf);
+            }
+            std::printf("%s %s seed %lld λ %g: full-size dev accuracy %.2f%%\n", task.c_str(), variant.c_str(),
+                        static_cast<long long>(seed), l, 100 * r.dev_full);
+            if (r.dev_full > best_dev) best_dev = r.dev_full, best_lambda = l, best = std::move(r);
+          }
+          char buf[96];
+          std::snprintf(buf, sizeof buf, "lambda %g dev %.17g\n", best_lambda, best_dev);
+          write_file_atomic(gp.substr(0, gp.size() - 4) + "_lambda.txt", buf);
+          std::printf("%s %s seed %lld: λ %g chosen on dev\n", task.c_str(), variant.c_str(),
+                      static_cast<long long>(seed), best_lambda);
+        } else {
+          best = train_one(lambdas.empty() ? 0.0 : lambdas.front(), "");
+        }
         std::printf("%s %s seed %lld test accuracy (rows width 1 .75 .5 .25, columns depth 1 .75 .5):\n", task.c_str(),
                     variant.c_str(), static_cast<long long>(seed));
-        std::vector<std::vector<double>> grid(kWidths.size(), std::vector<double>(kDepths.size()));
         for (size_t wi = 0; wi < kWidths.size(); ++wi) {
           std::printf("  ");
           for (size_t di = 0; di < kDepths.size(); ++di) {
-            const double a = evaluate(*student, t.test, kWidths[wi], kDepths[di]).accuracy;
-            grid[wi][di] = a;
-            acc[variant][wi][di].push_back(a);
-            std::printf(" %6.2f", 100 * a);
+            acc[variant][wi][di].push_back(best.grid[wi][di]);
+            std::printf(" %6.2f", 100 * best.grid[wi][di]);
           }
           std::printf("\n");
         }
-        write_grid(gp, grid);
+        write_grid(gp, best.grid);
         std::printf("  (%.0fs) -> %s\n", seconds_since(t0), gp.c_str());
+        if (!best.student) continue;  // chosen from a candidate trained by an earlier run
+        auto& student = best.student;
         student->to(Device::cpu);
         if (seed == 1) {
           auto sub = export_subnetwork(*student, 0.5, 0.5);
@@ -203,6 +255,17 @@ int program(int argc, char** argv) {
     out["task"] = task;
     out["teacher_test_accuracy"] = teacher_test.accuracy;
     out["seeds"] = int64_t(seeds.size());
+    if (lambdas.size() > 1) {  // λ chosen on dev per seed (dynabert_ckd)
+      Json chosen = Json::object();
+      for (int64_t seed : seeds) {
+        const std::string gp = grid_path(s, task, "dynabert_ckd", seed);
+        std::ifstream f(gp.substr(0, gp.size() - 4) + "_lambda.txt");
+        std::string key, key2;
+        double l = 0, d = 0;
+        if (f >> key >> l >> key2 >> d) chosen[std::to_string(seed)] = Json::array({l, d});
+      }
+      out["dynabert_ckd_lambda_chosen_on_dev"] = chosen;  // seed -> [λ, full-size dev accuracy]
+    }
     Json cells = Json::array();
     std::ostringstream csv;
     csv << "width,depth,params,latency_b1_ms,latency_b32_ms";

@@ -18,6 +18,10 @@ grep -q '| sent | s4 | ckd | kd | .* | n < 2 |' '${_smoke_out}/results.md' && \
 test -s '${_smoke_out}/sent/dynabert_grid_dynabert_ckd_s1.txt' && \
 '$<TARGET_FILE:example_dynabert>' --smoke --tasks sent --seeds 1 --out '${_smoke_out}' | grep -c 'not retrained' | grep -qx 2 && \
 test -s '${_smoke_out}/results.json' && test -s '${_smoke_out}/dynabert_sent.json' && \
+'$<TARGET_FILE:example_dynabert>' --smoke --tasks sent --seeds 2 --variants dynabert_ckd --lambda 0.1,10 --out '${_smoke_out}' && \
+grep -q '^lambda \\(0.1\\|10\\) dev ' '${_smoke_out}/sent/dynabert_grid_dynabert_ckd_s2_lambda.txt' && \
+test -s '${_smoke_out}/sent/dynabert_grid_dynabert_ckd_s2_l10.txt.dev' && \
+grep -q dynabert_ckd_lambda_chosen_on_dev '${_smoke_out}/dynabert_sent.json' && \
 test -s '${_smoke_out}/wr_heatmap.png'"
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
   set_tests_properties(methods/ckd_glue_smoke PROPERTIES
