@@ -208,13 +208,38 @@ void stage_distill(const Setup& s, const WordPieceTokenizer& tok, const std::str
         }
         // Every candidate setting from the same pre-trained student; best-dev epoch of each,
         // then the candidate with the best dev accuracy (the first of ties).
+        // With several candidates, each finished one leaves "<prefix>_c<i>.done" (its dev
+        // accuracy, F1, best epoch, seconds, tokens/s) and the best so far its weights in
+        // "<prefix>_best.safetensors", so --resume skips finished candidates.
         std::unique_ptr<nn::Bert<float>> m;
         TrainHistory h;
         EvalResult dev, test;
         std::string chosen;
         double setting_seconds = 0;
+        bool have_best = false;
+        size_t best_ci = 0;
         const auto cands = candidates(grids, method);
+        const std::string prefix = s.out + "/" + task + "/" + student + "_" + mname + "_s" + std::to_string(seed);
         for (size_t ci = 0; ci < cands.size(); ++ci) {
+          const std::string done_path = prefix + "_c" + std::to_string(ci) + ".done";
+          if (cands.size() > 1 && s.resume && exists(done_path)) {
+            std::ifstream f(done_path);
+            EvalResult dc_dev;
+            TrainHistory hc;
+            EpochLog last;
+            check(static_cast<bool>(f >> dc_dev.accuracy >> dc_dev.macro_f1 >> hc.best_epoch >> hc.seconds >>
+                                    last.tokens_per_second),
+                  "ckd_glue", done_path, ": expected 5 numbers");
+            hc.epochs.push_back(last);
+            setting_seconds += hc.seconds;
+            std::printf("tune %s %s %s seed %lld: %s dev %.2f%% (best epoch %lld; finished earlier)\n", task.c_str(),
+                        student.c_str(), mname.c_str(), static_cast<long long>(seed), cands[ci].c_str(),
+                        100 * dc_dev.accuracy, static_cast<long long>(hc.best_epoch));
+            if (!have_best || dc_dev.accuracy > dev.accuracy) {
+              have_best = true, best_ci = ci, m.reset(), h = hc, dev = dc_dev, chosen = cands[ci];
+            }
+            continue;
+          }
           auto mc = from_pretrained(s, student, tok.vocab_size(), t, uint64_t(seed));
           TrainOptions o;
           o.epochs = epochs_override > 0 ? epochs_override
@@ -237,14 +262,28 @@ void stage_distill(const Setup& s, const WordPieceTokenizer& tok, const std::str
             std::printf("tune %s %s %s seed %lld: %s dev %.2f%% (best epoch %lld)\n", task.c_str(), student.c_str(),
                         mname.c_str(), static_cast<long long>(seed), cands[ci].c_str(), 100 * dc_dev.accuracy,
                         static_cast<long long>(hc.best_epoch));
-          if (!m || dc_dev.accuracy > dev.accuracy) {
+          if (!have_best || dc_dev.accuracy > dev.accuracy) {
             m = std::move(mc);
-            h = hc;
-            dev = dc_dev;
-            chosen = cands[ci];
+            have_best = true, best_ci = ci, h = hc, dev = dc_dev, chosen = cands[ci];
+            if (cands.size() > 1)
+              nn::save_checkpoint(prefix + "_best.safetensors", *m, {{"candidate", std::to_string(ci)}});
+          }
+          if (cands.size() > 1) {
+            char buf[160];
+            std::snprintf(buf, sizeof buf, "%.17g %.17g %lld %.17g %.17g\n", dc_dev.accuracy, dc_dev.macro_f1,
+                          static_cast<long long>(hc.best_epoch), hc.seconds,
+                          hc.epochs.empty() ? 0.0 : hc.epochs.back().tokens_per_second);
+            write_file_atomic(done_path, buf);
           }
           std::remove(o.checkpoint.c_str());  // finished; the best-dev copy too
           std::remove((o.checkpoint + ".best.safetensors").c_str());
+        }
+        if (!m) {  // the best candidate finished in an earlier run: its kept weights
+          m = from_pretrained(s, student, tok.vocab_size(), t, uint64_t(seed));
+          Metadata meta;
+          nn::load_checkpoint(prefix + "_best.safetensors", *m, true, &meta);
+          check(meta["candidate"] == std::to_string(best_ci), "ckd_glue", prefix,
+                "_best.safetensors holds candidate ", meta["candidate"], ", expected ", best_ci);
         }
         test = evaluate(*m, t.test);
         RunRow r;
@@ -255,6 +294,11 @@ void stage_distill(const Setup& s, const WordPieceTokenizer& tok, const std::str
         r.best_epoch = h.best_epoch;
         r.setting = chosen;
         upsert_run(s.out + "/" + s.runs_file, r);
+        if (cands.size() > 1) {  // recorded: the candidates' files are no longer needed
+          for (size_t ci = 0; ci < cands.size(); ++ci)
+            std::remove((prefix + "_c" + std::to_string(ci) + ".done").c_str());
+          std::remove((prefix + "_best.safetensors").c_str());
+        }
         if (seed == seeds.front() && (method == Method::kd || method == Method::ckd))  // for the heat map
           nn::save_checkpoint(s.out + "/" + task + "/" + student + "_" + mname + "_s" + std::to_string(seed) +
                                   ".safetensors",
