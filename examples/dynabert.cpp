@@ -310,6 +310,33 @@ int program(int argc, char** argv) {
         points.push_back(pt);
       }
     out["cells"] = cells;
+    // DynaBERT + CKD against DynaBERT per sub-network, paired by seed (both variants run the same
+    // seeds, in order): cells whose mean difference exceeds two standard errors, each way.
+    if (acc.count("dynabert") && acc.count("dynabert_ckd")) {
+      int64_t higher = 0, lower = 0, within = 0;
+      for (size_t wi = 0; wi < kWidths.size(); ++wi)
+        for (size_t di = 0; di < kDepths.size(); ++di) {
+          const auto& a = acc["dynabert_ckd"][wi][di];
+          const auto& b = acc["dynabert"][wi][di];
+          const size_t n = std::min(a.size(), b.size());
+          double m = 0, q = 0;
+          for (size_t i = 0; i < n; ++i) m += a[i] - b[i];
+          m /= double(std::max<size_t>(n, 1));
+          for (size_t i = 0; i < n; ++i) q += (a[i] - b[i] - m) * (a[i] - b[i] - m);
+          const double se = n > 1 ? std::sqrt(q / double(n - 1) / double(n)) : 0.0;
+          if (n > 1 && m > 2 * se && m > 0) ++higher;
+          else if (n > 1 && m < -2 * se && m < 0) ++lower;
+          else ++within;
+        }
+      Json cmp = Json::object();
+      cmp["ckd_higher_beyond_2se"] = higher;
+      cmp["ckd_lower_beyond_2se"] = lower;
+      cmp["within_2se"] = within;
+      out["dynabert_ckd_vs_dynabert"] = cmp;
+      std::printf("dynabert %s: DynaBERT + CKD vs DynaBERT, paired by seed: %lld cells higher, %lld lower by more "
+                  "than 2 standard errors, %lld within\n", task.c_str(), static_cast<long long>(higher),
+                  static_cast<long long>(lower), static_cast<long long>(within));
+    }
     const std::string base = s.out + "/dynabert_" + task;
     write_json(base + ".json", out);
     if (!json.empty()) write_json(json, out);

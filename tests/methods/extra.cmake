@@ -18,6 +18,7 @@ grep -q '| sent | s4 | ckd | kd | .* | n < 2 |' '${_smoke_out}/results.md' && \
 test -s '${_smoke_out}/sent/dynabert_grid_dynabert_ckd_s1.txt' && \
 '$<TARGET_FILE:example_dynabert>' --smoke --tasks sent --seeds 1 --out '${_smoke_out}' | grep -c 'not retrained' | grep -qx 2 && \
 test -s '${_smoke_out}/results.json' && test -s '${_smoke_out}/dynabert_sent.json' && \
+grep -q '\"within_2se\": 12' '${_smoke_out}/dynabert_sent.json' && \
 '$<TARGET_FILE:example_dynabert>' --smoke --tasks sent --seeds 2 --variants dynabert_ckd --lambda 0.1,10 --out '${_smoke_out}' && \
 grep -q '^lambda \\(0.1\\|10\\) dev ' '${_smoke_out}/sent/dynabert_grid_dynabert_ckd_s2_lambda.txt' && \
 test -s '${_smoke_out}/sent/dynabert_grid_dynabert_ckd_s2_l10.txt.dev' && \
