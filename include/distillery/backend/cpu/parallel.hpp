@@ -140,7 +140,7 @@ class Pool {
     const Schedule forced = schedule_slot();
     if (forced == Schedule::solo || (forced == Schedule::adaptive && t0 < solo_until_)) {
       // the cores are shared: run the job here, as one thread would
-      if (whole) run_whole(whole, ctx);
+      if (whole) run_in_slot(0, [&] { whole(ctx); });
       else
         for (int c = 0; c < chunks; ++c) run_chunk(c);
       if (error_) std::rethrow_exception(error_);
@@ -213,30 +213,21 @@ class Pool {
     }
   }
 
-  void run_chunk(int c) {
+  void run_chunk(int c) { run_in_slot(c, [&] { call_(ctx_, c); }); }
+
+  // Runs fn() as a chunk of the job in scratch slot `slot`: nested loops run serially, and the
+  // first exception is kept for the caller. A solo job in one piece (whole()) runs in slot 0,
+  // which a planned inference's warm-up grows for this layout too (nn/inference.hpp).
+  template <class Fn>
+  void run_in_slot(int slot, Fn&& fn) {
     bool& inside = in_pool_region();
     inside = true;
-    chunk_scratch() = scratch_[static_cast<size_t>(c)].get();
+    chunk_scratch() = scratch_[static_cast<size_t>(slot)].get();
     try {
-      call_(ctx_, c);
+      fn();
     } catch (...) {
       std::lock_guard<std::mutex> lk(mutex_);
       if (!error_) error_ = std::current_exception();
-    }
-    chunk_scratch() = nullptr;
-    inside = false;
-  }
-
-  // A solo job in one piece, on chunk 0's scratch (which a planned inference's warm-up grows
-  // for this layout too: nn/inference.hpp).
-  void run_whole(void (*whole)(const void*), const void* ctx) {
-    bool& inside = in_pool_region();
-    inside = true;
-    chunk_scratch() = scratch_[0].get();
-    try {
-      whole(ctx);
-    } catch (...) {
-      error_ = std::current_exception();
     }
     chunk_scratch() = nullptr;
     inside = false;
