@@ -250,8 +250,7 @@ void stage_distill(const Setup& s, const WordPieceTokenizer& tok, const std::str
           o.keep_best_dev = true;
           o.label = task + " " + student + " " + mname + " s" + std::to_string(seed) +
                     (cands[ci].empty() ? "" : " [" + cands[ci] + "]");
-          o.checkpoint = s.out + "/" + task + "/" + student + "_" + mname + "_s" + std::to_string(seed) +
-                         (cands.size() > 1 ? "_c" + std::to_string(ci) : "") + ".ckpt.safetensors";
+          o.checkpoint = prefix + (cands.size() > 1 ? "_c" + std::to_string(ci) : "") + ".ckpt.safetensors";
           o.resume = s.resume;
           DistillConfig dc = distill_config(t.conf);
           apply_setting(dc, method, cands[ci]);
@@ -300,9 +299,7 @@ void stage_distill(const Setup& s, const WordPieceTokenizer& tok, const std::str
           std::remove((prefix + "_best.safetensors").c_str());
         }
         if (seed == seeds.front() && (method == Method::kd || method == Method::ckd))  // for the heat map
-          nn::save_checkpoint(s.out + "/" + task + "/" + student + "_" + mname + "_s" + std::to_string(seed) +
-                                  ".safetensors",
-                              *m);
+          nn::save_checkpoint(prefix + ".safetensors", *m);
         std::printf("==> %s %s %s seed %lld: dev %.2f%% test %.2f%% (F1 %.2f%%) at best-dev epoch %lld%s%s, %.0fs\n",
                     task.c_str(), student.c_str(), mname.c_str(), static_cast<long long>(seed), 100 * dev.accuracy,
                     100 * test.accuracy, 100 * test.macro_f1, static_cast<long long>(h.best_epoch),
@@ -369,39 +366,6 @@ void write_heatmap(const Setup& s, const WordPieceTokenizer& tok, const std::str
   std::string panels;
   for (const auto& nm : names) panels += (panels.empty() ? "" : " | ") + nm;
   std::printf("heat map: %s, panels %s, sentence \"%s\"\n", path.c_str(), panels.c_str(), words.c_str());
-}
-
-// Paired comparison across seeds: a − b on the seeds both have, with Student's t test (two-sided,
-// 5%). "beats" / "loses" when significant, "ties" otherwise, "n < 2" with one common seed.
-struct PairedTest {
-  int n = 0;
-  double mean = 0, sd = 0, se = 0, t = 0;
-  bool significant = false;
-  const char* verdict() const {
-    return n < 2 ? "n < 2" : !significant ? "ties" : mean > 0 ? "beats" : "loses";
-  }
-};
-PairedTest paired_test(const std::map<int64_t, double>& a, const std::map<int64_t, double>& b) {
-  std::vector<double> d;
-  for (const auto& kv : a)
-    if (auto it = b.find(kv.first); it != b.end()) d.push_back(kv.second - it->second);
-  PairedTest p;
-  p.n = static_cast<int>(d.size());
-  if (p.n == 0) return p;
-  for (double x : d) p.mean += x;
-  p.mean /= p.n;
-  if (p.n < 2) return p;
-  for (double x : d) p.sd += (x - p.mean) * (x - p.mean);
-  p.sd = std::sqrt(p.sd / (p.n - 1));
-  p.se = p.sd / std::sqrt(double(p.n));
-  // two-sided 5% critical values of Student's t for 1-20 degrees of freedom; 1.96 + 2.5/df beyond
-  static const double crit[] = {0,     12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-                                2.201, 2.179,  2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086};
-  const int df = p.n - 1;
-  const double c = df <= 20 ? crit[df] : 1.96 + 2.5 / df;
-  p.t = p.se > 0 ? p.mean / p.se : (p.mean == 0 ? 0 : std::copysign(1e9, p.mean));
-  p.significant = std::fabs(p.t) > c;
-  return p;
 }
 
 void stage_report(const Setup& s, const std::vector<std::string>& tasks, const WordPieceTokenizer& tok,

@@ -54,6 +54,13 @@ double latency_seconds(nn::Bert<float>& m, const TokenSet& set, int64_t batch, i
 std::string grid_path(const Setup& s, const std::string& task, const std::string& variant, int64_t seed) {
   return s.out + "/" + task + "/dynabert_grid_" + variant + "_s" + std::to_string(seed) + ".txt";
 }
+// With --lambda a list: each candidate's grid ("_l<λ>.txt", and ".dev": its full-size dev
+// accuracy) and the choice ("_lambda.txt": "lambda <λ> dev <accuracy>") beside the grid.
+std::string grid_beside(const Setup& s, const std::string& task, const std::string& variant, int64_t seed,
+                        const std::string& suffix) {
+  const std::string gp = grid_path(s, task, variant, seed);
+  return gp.substr(0, gp.size() - 4) + suffix;
+}
 void write_grid(const std::string& path, const std::vector<std::vector<double>>& a) {
   std::ostringstream o;
   char buf[96];
@@ -196,7 +203,7 @@ int program(int argc, char** argv) {
           for (double l : lambdas) {
             char tag[48];
             std::snprintf(tag, sizeof tag, " l%g", l);
-            const std::string cp = gp.substr(0, gp.size() - 4) + "_l" + (tag + 2) + ".txt";
+            const std::string cp = grid_beside(s, task, variant, seed, std::string("_l") + (tag + 2) + ".txt");
             Trained r;
             if (exists(cp) && exists(cp + ".dev")) {
               r.grid = read_grid(cp);
@@ -215,7 +222,7 @@ int program(int argc, char** argv) {
           }
           char buf[96];
           std::snprintf(buf, sizeof buf, "lambda %g dev %.17g\n", best_lambda, best_dev);
-          write_file_atomic(gp.substr(0, gp.size() - 4) + "_lambda.txt", buf);
+          write_file_atomic(grid_beside(s, task, variant, seed, "_lambda.txt"), buf);
           std::printf("%s %s seed %lld: λ %g chosen on dev\n", task.c_str(), variant.c_str(),
                       static_cast<long long>(seed), best_lambda);
         } else {
@@ -258,8 +265,7 @@ int program(int argc, char** argv) {
     if (lambdas.size() > 1) {  // λ chosen on dev per seed (dynabert_ckd)
       Json chosen = Json::object();
       for (int64_t seed : seeds) {
-        const std::string gp = grid_path(s, task, "dynabert_ckd", seed);
-        std::ifstream f(gp.substr(0, gp.size() - 4) + "_lambda.txt");
+        std::ifstream f(grid_beside(s, task, "dynabert_ckd", seed, "_lambda.txt"));
         std::string key, key2;
         double l = 0, d = 0;
         if (f >> key >> l >> key2 >> d) chosen[std::to_string(seed)] = Json::array({l, d});
@@ -318,14 +324,11 @@ int program(int argc, char** argv) {
         for (size_t di = 0; di < kDepths.size(); ++di) {
           const auto& a = acc["dynabert_ckd"][wi][di];
           const auto& b = acc["dynabert"][wi][di];
-          const size_t n = std::min(a.size(), b.size());
-          double m = 0, q = 0;
-          for (size_t i = 0; i < n; ++i) m += a[i] - b[i];
-          m /= double(std::max<size_t>(n, 1));
-          for (size_t i = 0; i < n; ++i) q += (a[i] - b[i] - m) * (a[i] - b[i] - m);
-          const double se = n > 1 ? std::sqrt(q / double(n - 1) / double(n)) : 0.0;
-          if (n > 1 && m > 2 * se && m > 0) ++higher;
-          else if (n > 1 && m < -2 * se && m < 0) ++lower;
+          std::vector<double> d;
+          for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) d.push_back(a[i] - b[i]);
+          const PairedTest pt = paired_test(d);
+          if (pt.n > 1 && pt.mean > 0 && pt.mean > 2 * pt.se) ++higher;
+          else if (pt.n > 1 && pt.mean < 0 && -pt.mean > 2 * pt.se) ++lower;
           else ++within;
         }
       Json cmp = Json::object();

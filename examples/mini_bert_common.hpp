@@ -305,4 +305,42 @@ inline std::unique_ptr<nn::Bert<float>> load_teacher(const Setup& s, const WordP
   return teacher;
 }
 
+// Paired comparison across seeds (ckd_glue's report, dynabert's grid): the differences a − b
+// per seed; mean, std, standard error and Student's t test (two-sided, 5%). "beats" / "loses"
+// when significant, "ties" otherwise, "n < 2" with fewer than two pairs.
+struct PairedTest {
+  int n = 0;
+  double mean = 0, sd = 0, se = 0, t = 0;
+  bool significant = false;
+  const char* verdict() const {
+    return n < 2 ? "n < 2" : !significant ? "ties" : mean > 0 ? "beats" : "loses";
+  }
+};
+inline PairedTest paired_test(const std::vector<double>& d) {
+  PairedTest p;
+  p.n = static_cast<int>(d.size());
+  if (p.n == 0) return p;
+  for (double x : d) p.mean += x;
+  p.mean /= p.n;
+  if (p.n < 2) return p;
+  for (double x : d) p.sd += (x - p.mean) * (x - p.mean);
+  p.sd = std::sqrt(p.sd / (p.n - 1));
+  p.se = p.sd / std::sqrt(double(p.n));
+  // two-sided 5% critical values of Student's t for 1-20 degrees of freedom; 1.96 + 2.5/df beyond
+  static const double crit[] = {0,     12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+                                2.201, 2.179,  2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086};
+  const int df = p.n - 1;
+  const double c = df <= 20 ? crit[df] : 1.96 + 2.5 / df;
+  p.t = p.se > 0 ? p.mean / p.se : (p.mean == 0 ? 0 : std::copysign(1e9, p.mean));
+  p.significant = std::fabs(p.t) > c;
+  return p;
+}
+// a − b on the seeds both have
+inline PairedTest paired_test(const std::map<int64_t, double>& a, const std::map<int64_t, double>& b) {
+  std::vector<double> d;
+  for (const auto& kv : a)
+    if (auto it = b.find(kv.first); it != b.end()) d.push_back(kv.second - it->second);
+  return paired_test(d);
+}
+
 }  // namespace mini_bert
