@@ -14,6 +14,10 @@
 // the reported numbers). --steps counts the environment steps of all of a run's learners.
 // With --json PATH.json: PATH.json (summaries with std and standard error over seeds, curves,
 // per-round distillation diagnostics), PATH_curve.csv/png, PATH_distance.csv/png.
+// --run-dir DIR keeps each finished run (a rerun reuses it) and lets several processes started
+// with the same command share the runs, one core each (examples/dpd_common.hpp, RunStore):
+//   for i in 1 2; do build/examples/dpd ... --run-dir out/dpd2/hc --json out/dpd2/hc.json & done
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -32,15 +36,39 @@ int run_dpd(int argc, char** argv) {
               c.variant.c_str(), c.opts.alpha);
   const double raw = raw_env_rate(c);
   std::printf("raw environment: %.0f steps per CPU second (random actions, no policy)\n", raw);
-  std::vector<std::vector<RunResult>> runs(c.modes.size());
-  for (size_t m = 0; m < c.modes.size(); ++m)
-    for (int k = 0; k < c.seeds; ++k) {
-      const std::string label = c.modes[m] + " seed " + std::to_string(c.seed0 + k);
-      RunResult r = run_one(c, c.modes[m], uint64_t(c.seed0 + k), label);
-      std::printf("%s: mean over episodes %.2f  final %.2f  max %.2f  (%.0f episodes, %.0f s, %.0f "
-                  "steps/s, %.0f per CPU second)\n", label.c_str(), r.mean_all, r.final_return,
-                  r.max_return, r.episodes, r.seconds, r.steps_per_s, r.cpu_steps_per_s);
-      runs[m].push_back(std::move(r));
+  const RunStore store(c);
+  // runs[m][k]: mode m, seed seed0 + k; `have` marks the ones this process holds
+  std::vector<std::vector<RunResult>> runs(c.modes.size(), std::vector<RunResult>(size_t(c.seeds)));
+  std::vector<std::vector<bool>> have(c.modes.size(), std::vector<bool>(size_t(c.seeds)));
+  for (int pass = 0; pass < 2; ++pass)  // pass 1: runs that other processes finished meanwhile
+    for (size_t m = 0; m < c.modes.size(); ++m)
+      for (int k = 0; k < c.seeds; ++k) {
+        if (have[m][k]) continue;
+        const int seed = c.seed0 + k;
+        const std::string label = c.modes[m] + " seed " + std::to_string(seed);
+        RunResult& r = runs[m][k];
+        if (!store.enabled()) {
+          r = run_one(c, c.modes[m], uint64_t(seed), label);
+        } else if (!store.load(c.modes[m], seed, r)) {
+          if (pass == 1 || !store.claim(c.modes[m], seed)) {
+            if (pass == 1) std::printf("%s: running in another process\n", label.c_str());
+            continue;
+          }
+          if (!store.load(c.modes[m], seed, r)) {  // (finished between the two looks: reuse it)
+            r = run_one(c, c.modes[m], uint64_t(seed), label);
+            store.save(c.modes[m], seed, r);
+          }
+        }
+        have[m][k] = true;
+        std::printf("%s: mean over episodes %.2f  final %.2f  max %.2f  (%.0f episodes, %.0f s, %.0f "
+                    "steps/s, %.0f per CPU second)\n", label.c_str(), r.mean_all, r.final_return,
+                    r.max_return, r.episodes, r.seconds, r.steps_per_s, r.cpu_steps_per_s);
+      }
+  for (auto& h : have)
+    if (std::find(h.begin(), h.end(), false) != h.end()) {  // the last process to finish reports
+      std::printf("dpd: runs are still running in other processes, so no report from this one "
+                  "(the last to finish writes it; or run the same command again later)\n");
+      return 0;
     }
   report(c, runs, [&](Json& out) { out["raw_env_steps_per_second"] = raw; });
   return 0;

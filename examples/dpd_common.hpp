@@ -1,6 +1,7 @@
 // examples/dpd_common.hpp — everything examples/dpd.cpp and examples/dpd_mpi.cpp share: the
 // flags (parse_config), the environment factory, one run of a mode and seed (run_one), a run
-// as doubles for MPI (pack_run / unpack_run), and the report (summaries, JSON, CSV, PNGs).
+// as doubles for MPI (pack_run / unpack_run), the finished runs kept on disk for processes
+// that share the work (RunStore, --run-dir), and the report (summaries, JSON, CSV, PNGs).
 //
 // Modes (--dpd): single (one learner, the whole --steps budget: the paper's equal total steps),
 // indep (two learners that never distil: equal steps per learner, and the reference value of
@@ -12,14 +13,20 @@
 // standard error over seeds, the learning curves, and the per-round distillation diagnostics.
 #pragma once
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <distillery/io/atomic_file.hpp>
 #include <distillery/io/cli.hpp>
@@ -51,7 +58,7 @@ inline EnvFactory make_env_factory(const std::string& name, const std::string& m
 }
 
 struct DpdConfig {
-  std::string algo, env, variant, json, model_dir;
+  std::string algo, env, variant, json, model_dir, run_dir;
   std::vector<std::string> modes;
   int64_t steps = 0, log_every = 0;
   int seeds = 0, seed0 = 0, window = 0;
@@ -106,6 +113,9 @@ inline DpdConfig parse_config(Args& args) {
   c.td3.gamma = c.ppo.gamma;
   c.td3.dis_lr = c.ppo.dis_lr;
   c.json = args.get<std::string>("json", "", "write results (and curves) here");
+  c.run_dir = args.get<std::string>("run-dir", "",
+      "keep each finished run here and reuse it; processes with the same flags and run-dir share "
+      "the runs (each claims the next unclaimed one) and the last to finish writes the report");
   c.model_dir = args.get<std::string>("models", "data/mujoco", "MuJoCo XML folder");
   c.raw_steps = args.get<int64_t>("raw-steps", 20000,
       "time this many environment steps with random actions and no policy first (0: skip)");
@@ -251,6 +261,83 @@ inline RunResult unpack_run(const std::vector<double>& v) {
   }
   return r;
 }
+
+// --run-dir DIR: every finished run as DIR/<mode>_s<seed>.run (its pack_run numbers, written
+// atomically), so an interrupted job loses only the runs in flight, and processes started with
+// the same flags share the work without MPI: a process claims a run by creating
+// DIR/<mode>_s<seed>.claim (O_EXCL, holding its pid) and skips runs that a live process claimed;
+// a claim whose process is gone is taken over. DIR/config.json holds the flags that shape a run
+// (everything but --dpd, --seeds, --seed0, --json): a run-dir of other flags is an error.
+class RunStore {
+ public:
+  explicit RunStore(const DpdConfig& c) : dir_(c.run_dir) {
+    if (dir_.empty()) return;
+    DpdConfig k = c;  // the run-shaping flags only
+    k.modes.clear();
+    k.seeds = k.seed0 = 0;
+    const std::string want = config_json(k).dump(2), path = dir_ + "/config.json";
+    if (FILE* f = std::fopen(path.c_str(), "rb")) {
+      std::string have;
+      char buf[4096];
+      for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) have.append(buf, n);
+      std::fclose(f);
+      check(have == want, "dpd", "--run-dir ", dir_, " holds runs made with other flags (",
+            path, "); use another directory");
+    } else {
+      write_file_atomic(path, want);
+    }
+  }
+  bool enabled() const { return !dir_.empty(); }
+  std::string stem(const std::string& mode, int seed) const {
+    return dir_ + "/" + mode + "_s" + std::to_string(seed);
+  }
+  // The finished run, if the directory has it.
+  bool load(const std::string& mode, int seed, RunResult& r) const {
+    FILE* f = std::fopen((stem(mode, seed) + ".run").c_str(), "rb");
+    if (!f) return false;
+    std::vector<double> v;
+    for (double x; std::fscanf(f, "%lf", &x) == 1;) v.push_back(x);
+    std::fclose(f);
+    r = unpack_run(v);
+    return true;
+  }
+  void save(const std::string& mode, int seed, const RunResult& r) const {
+    std::string text;
+    char b[40];
+    for (double x : pack_run(r)) {
+      std::snprintf(b, sizeof b, "%.17g\n", x);
+      text += b;
+    }
+    write_file_atomic(stem(mode, seed) + ".run", text);
+    std::remove((stem(mode, seed) + ".claim").c_str());
+  }
+  // True when this process may run it: no claim yet, or the claiming process is gone.
+  bool claim(const std::string& mode, int seed) const {
+    const std::string path = stem(mode, seed) + ".claim";
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+      if (fd >= 0) {
+        const std::string pid = std::to_string(long(::getpid())) + "\n";
+        const bool ok = ::write(fd, pid.data(), pid.size()) == ssize_t(pid.size());
+        ::close(fd);
+        check(ok, "dpd", "cannot write ", path);
+        return true;
+      }
+      check(errno == EEXIST, "dpd", "cannot create ", path, ": ", std::strerror(errno));
+      long owner = 0;
+      if (FILE* f = std::fopen(path.c_str(), "rb")) {
+        if (std::fscanf(f, "%ld", &owner) != 1) owner = 0;
+        std::fclose(f);
+      }
+      if (owner > 0 && (::kill(pid_t(owner), 0) == 0 || errno == EPERM)) return false;  // alive
+      std::remove(path.c_str());  // stale: its process ended without finishing the run
+    }
+    return false;
+  }
+
+ private:
+  std::string dir_;
+};
 
 template <class Learner>
 RunResult run_learners(const DpdConfig& c, const std::string& mode, uint64_t seed,

@@ -30,3 +30,15 @@ if(DISTILLERY_BUILD_EXAMPLES AND TARGET example_lenet_mnist AND TARGET example_e
     LABELS "examples" TIMEOUT ${DISTILLERY_TEST_TIMEOUT} SKIP_REGULAR_EXPRESSION "SKIP: "
     ENVIRONMENT "OMP_WAIT_POLICY=passive;OMP_NUM_THREADS=1")
 endif()
+
+#   examples/dpd_run_dir  `dpd --run-dir`: a job split over processes gives one process's returns;
+#                         live claims are respected, stale ones taken over (issue 22's long runs).
+if(DISTILLERY_BUILD_EXAMPLES AND TARGET example_dpd)
+  add_test(NAME examples/dpd_run_dir
+    COMMAND ${CMAKE_COMMAND} -DDPD=$<TARGET_FILE:example_dpd>
+            -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/examples_dpd_run_dir
+            -P ${CMAKE_CURRENT_LIST_DIR}/dpd_run_dir_check.cmake)
+  set_tests_properties(examples/dpd_run_dir PROPERTIES
+    LABELS "examples" TIMEOUT ${DISTILLERY_TEST_TIMEOUT} SKIP_REGULAR_EXPRESSION "SKIP: "
+    ENVIRONMENT "OMP_WAIT_POLICY=passive;OMP_NUM_THREADS=1")
+endif()
