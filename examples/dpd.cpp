@@ -13,7 +13,8 @@
 // --dpd: single | indep | dpd | both | all (examples/dpd_common.hpp describes the modes and
 // the reported numbers). --steps counts the environment steps of all of a run's learners.
 // With --json PATH.json: PATH.json (summaries with std and standard error over seeds, curves,
-// per-round distillation diagnostics), PATH_curve.csv/png, PATH_distance.csv/png.
+// per-round distillation diagnostics), PATH_curve.csv/png, PATH_distance.csv/png and (for the DPD
+// pairs) PATH_diagnostics.csv/png: ESS / batch, fraction of states with ξ > 0, loss drop per step.
 // --run-dir DIR keeps each finished run (a rerun reuses it) and lets several processes started
 // with the same command share the runs, one core each (examples/dpd_common.hpp, RunStore):
 //   for i in 1 2; do build/examples/dpd ... --run-dir out/dpd2/hc --json out/dpd2/hc.json & done

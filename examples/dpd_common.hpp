@@ -463,8 +463,43 @@ inline std::string stem_of(const std::string& json) {
   return json.size() > 5 && json.substr(json.size() - 5) == ".json" ? json.substr(0, json.size() - 5) : json;
 }
 
+// The DPD pairs' distillation diagnostics per curve checkpoint: the mean, over both learners,
+// every seed and the rounds since the previous checkpoint, of ESS / batch, the fraction of states
+// with ξ > 0 and the relative drop of the weighted imitation loss in one step (1 - after/before).
+inline LinePlot diagnostics_plot(const DpdConfig& c, const std::vector<RunResult>& runs,
+                                 const std::vector<double>& x) {
+  LinePlot p;
+  p.title = "DPD distillation diagnostics (mean over learners, seeds and rounds)";
+  p.xlabel = "total steps";
+  p.ylabel = "fraction";
+  p.x = x;
+  const size_t w = diag_names().size() + 1;  // total steps, then diag_names()
+  std::vector<LineSeries> out{{"ess_over_batch", {}, {}}, {"positive_fraction", {}, {}},
+                              {"loss_drop_per_step", {}, {}}};
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double lo = i == 0 ? 0.0 : x[i - 1];
+    double sum[3] = {0, 0, 0};
+    int n[3] = {0, 0, 0};
+    auto add = [&](int k, double v) {
+      if (std::isfinite(v)) sum[k] += v, ++n[k];
+    };
+    for (const RunResult& r : runs)
+      for (const auto* rows : {&r.rounds_a, &r.rounds_b})
+        for (size_t at = 0; at + w <= rows->size(); at += w) {
+          const double* row = rows->data() + at;
+          if (!(row[0] > lo && row[0] <= x[i])) continue;
+          add(0, row[3] / double(c.opts.batch));  // ess
+          add(1, row[4]);                          // positive_fraction
+          if (row[1] > 0) add(2, 1.0 - row[2] / row[1]);
+        }
+    for (int k = 0; k < 3; ++k) out[size_t(k)].y.push_back(n[k] ? sum[k] / n[k] : std::nan(""));
+  }
+  p.series = out;
+  return p;
+}
+
 // Prints each mode's summary and (with --json) writes PATH.json, PATH_curve.csv/png and
-// PATH_distance.csv/png. runs[m][k]: mode c.modes[m], seed c.seed0 + k. `extra` adds fields.
+// PATH_distance.csv/png (and PATH_diagnostics.csv/png with a dpd mode). runs[m][k]: mode c.modes[m], seed c.seed0 + k. `extra` adds fields.
 inline void report(const DpdConfig& c, const std::vector<std::vector<RunResult>>& runs,
                    const std::function<void(Json&)>& extra = {}) {
   Json out = config_json(c);
@@ -547,6 +582,12 @@ inline void report(const DpdConfig& c, const std::vector<std::vector<RunResult>>
     write_csv(stem + "_distance.csv", dplot);
     png = plot_lines(stem + "_distance.png", dplot) && png;
   }
+  for (size_t m = 0; m < c.modes.size(); ++m)
+    if (c.modes[m] == "dpd") {
+      const LinePlot diag = diagnostics_plot(c, runs[m], plot.x);
+      write_csv(stem + "_diagnostics.csv", diag);
+      png = plot_lines(stem + "_diagnostics.png", diag) && png;
+    }
   std::printf("wrote %s, %s_curve.csv%s%s\n", c.json.c_str(), stem.c_str(),
               dplot.series.empty() ? "" : (", " + stem + "_distance.csv").c_str(),
               png ? " and PNGs" : " (no gnuplot: no PNG)");

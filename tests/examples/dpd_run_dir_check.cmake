@@ -5,6 +5,7 @@
 #      the single runs and runs the DPD pairs) reports the returns of one plain `dpd --dpd both`;
 #   2. a run claimed by a live process (pid 1) is left to it: exit 0, "running in another process",
 #      no report; a claim whose process is gone (a pid above pid_max) is taken over;
+#      the report has the DPD pairs' diagnostics CSV;
 #   3. a run-dir made with other flags is refused: one line "dpd: error: ...", exit status 1.
 if(NOT EXISTS "${DPD}")
   message("SKIP: ${DPD} not built")
@@ -51,6 +52,11 @@ foreach(_m single dpd)
     message(FATAL_ERROR "${_m}: split job finals [${_b}] != one process's [${_a}]")
   endif()
 endforeach()
+
+file(STRINGS "${WORK_DIR}/shared_diagnostics.csv" _diag LIMIT_COUNT 1)
+if(NOT _diag STREQUAL "total steps,ess_over_batch,positive_fraction,loss_drop_per_step")
+  message(FATAL_ERROR "no DPD diagnostics CSV (got '${_diag}')")
+endif()
 
 # 2. claims: a live owner (pid 1) keeps its run; a dead one (pid 99999999) loses it
 set(_c "${WORK_DIR}/claims")
