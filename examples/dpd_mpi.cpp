@@ -45,6 +45,8 @@ int run_dpd(int argc, char** argv, bool setup_only) {
   Args args(argc, argv, "dpd_mpi: dual policy distillation vs the single learner, runs split over "
                         "MPI ranks (mpirun -np W build/examples/dpd_mpi ...)");
   const DpdConfig c = parse_config(args);  // flags and the output path
+  check(c.run_dir.empty(), "dpd_mpi", "--run-dir shares runs between dpd processes; dpd_mpi "
+        "splits them over its ranks (use one or the other)");
   if (setup_only) return 0;                // checked before MPI starts (see main)
   dist::ProcessGroup pg;
   const int W = pg.size(), rank = pg.rank();
