@@ -1,12 +1,13 @@
-// backend/cpu/allocator.hpp — host memory with a small cache of large blocks.
+// backend/cpu/allocator.hpp — host memory with a cache of freed blocks.
 //
-// Training loops free and re-allocate the same large buffers every step; through malloc those
-// come back from the kernel as fresh pages (mmap + page faults + zeroing), which cost 5–10% of a
-// LeNet step. Blocks of at least kMinCached bytes are therefore kept on free lists by size class
-// (4 classes per power of two, so at most 25% slack) and reused; smaller blocks go straight to
-// aligned_alloc/free (malloc's own caches are fast for them). The cache is capped
-// (DISTILLERY_CPU_CACHE_MB, default 256; 0 disables it) and disabled under AddressSanitizer, so
-// use-after-free stays detectable in the sanitizer build. `cpu::empty_cache()` returns it all.
+// Training loops free and re-allocate the same buffers every step. Through malloc the large ones
+// come back from the kernel as fresh pages (mmap + page faults + zeroing: 5–10% of a LeNet step),
+// and the small ones cost glibc's bookkeeping (`_int_malloc`, `_int_free`, `malloc_consolidate`:
+// about 25% of a PPO update on 64-row minibatches, docs/dpd.md). Every block is therefore kept on
+// a free list by size class when freed (4 classes per power of two, so at most 25% slack; a
+// class is an index, not a search) and reused. The cache is capped (DISTILLERY_CPU_CACHE_MB,
+// default 256; 0 disables it) and disabled under AddressSanitizer, so use-after-free stays
+// detectable in the sanitizer build. `cpu::empty_cache()` returns it all.
 // Live/peak statistics (core/storage.hpp) count tensors, not cached blocks.
 #pragma once
 #include <cstddef>
@@ -31,28 +32,33 @@ namespace distillery::cpu {
 
 class HostBlockCache {
  public:
-  static constexpr std::size_t kMinCached = std::size_t(64) << 10;  // 64 KiB
-
   static HostBlockCache& instance() {
     static HostBlockCache* c = new HostBlockCache();  // never destroyed: frees may come late
     return *c;
   }
 
-  // Rounded size actually allocated for a request (64-byte multiple; size class when cached).
+  // Rounded size actually allocated for a request: a 64-byte multiple, then up to the next of
+  // the 4 classes per power of two (k · 2^(e−2), k = 4..7).
+  static constexpr std::size_t kMaxBlock = std::size_t(1) << 61;  // larger: never cached
   static std::size_t block_size(std::size_t bytes) {
+    if (bytes > kMaxBlock) return bytes;  // (no rounding that could wrap; malloc refuses it)
     std::size_t n = ((bytes + 63) / 64) * 64;
     if (n == 0) n = 64;
-    if (n < kMinCached) return n;
-    int e = 63 - __builtin_clzll(static_cast<unsigned long long>(n));  // 2^e <= n < 2^(e+1)
-    std::size_t quarter = std::size_t(1) << (e - 2);
+    const int e = 63 - __builtin_clzll(static_cast<unsigned long long>(n));  // 2^e <= n < 2^(e+1)
+    const std::size_t quarter = std::size_t(1) << (e - 2);
     return ((n + quarter - 1) / quarter) * quarter;
+  }
+  // The class of a block_size(): 4 (e − 6) + (k − 4); 0 for 64 bytes.
+  static std::size_t size_class(std::size_t n) {
+    const int e = 63 - __builtin_clzll(static_cast<unsigned long long>(n));
+    return std::size_t(4 * (e - 6)) + ((n >> (e - 2)) - 4);
   }
 
   void* allocate(std::size_t bytes) {
     const std::size_t n = block_size(bytes);
-    if (n >= kMinCached && limit_ > 0) {
+    if (limit_ > 0 && n <= kMaxBlock) {
       std::lock_guard<std::mutex> lk(mu_);
-      auto& list = bucket(n);
+      auto& list = buckets_[size_class(n)];
       if (!list.empty()) {
         void* p = list.back();
         list.pop_back();
@@ -71,10 +77,10 @@ class HostBlockCache {
   void deallocate(void* p, std::size_t bytes) {
     if (!p) return;
     const std::size_t n = block_size(bytes);
-    if (n >= kMinCached && limit_ > 0) {
+    if (limit_ > 0 && n <= kMaxBlock) {
       std::lock_guard<std::mutex> lk(mu_);
       if (cached_ + n <= limit_) {
-        bucket(n).push_back(p);
+        buckets_[size_class(n)].push_back(p);
         cached_ += n;
         return;
       }
@@ -85,8 +91,8 @@ class HostBlockCache {
   void empty() {
     std::lock_guard<std::mutex> lk(mu_);
     for (auto& b : buckets_) {
-      for (void* p : b.blocks) std::free(p);
-      b.blocks.clear();
+      for (void* p : b) std::free(p);
+      b.clear();
     }
     cached_ = 0;
   }
@@ -102,18 +108,8 @@ class HostBlockCache {
     if (const char* env = std::getenv("DISTILLERY_CPU_CACHE_MB")) mb = std::strtoull(env, nullptr, 10);
     limit_ = mb << 20;
   }
-  struct Bucket {
-    std::size_t size;
-    std::vector<void*> blocks;
-  };
-  std::vector<void*>& bucket(std::size_t n) {
-    for (auto& b : buckets_)
-      if (b.size == n) return b.blocks;
-    buckets_.push_back({n, {}});
-    return buckets_.back().blocks;
-  }
   std::mutex mu_;
-  std::vector<Bucket> buckets_;  // few distinct sizes in practice; linear search is fine
+  std::vector<void*> buckets_[4 * 56];  // size_class() of 64 B .. kMaxBlock
   std::size_t cached_ = 0, limit_ = 0;
 };
 
