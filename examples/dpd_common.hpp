@@ -329,13 +329,23 @@ class RunStore {
         if (std::fscanf(f, "%ld", &owner) != 1) owner = 0;
         std::fclose(f);
       }
-      if (owner > 0 && (::kill(pid_t(owner), 0) == 0 || errno == EPERM)) return false;  // alive
+      if (owner > 0 && alive(owner)) return false;
       std::remove(path.c_str());  // stale: its process ended without finishing the run
     }
     return false;
   }
 
  private:
+  // A process that exists and is not a zombie (one killed but not yet reaped holds no run).
+  static bool alive(long pid) {
+    if (::kill(pid_t(pid), 0) != 0 && errno != EPERM) return false;
+    char state = 0;
+    if (FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "rb")) {
+      if (std::fscanf(f, "%*d (%*[^)]) %c", &state) != 1) state = 0;
+      std::fclose(f);
+    }
+    return state != 'Z';
+  }
   std::string dir_;
 };
 
