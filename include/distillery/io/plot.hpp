@@ -10,6 +10,8 @@
 //   write_csv("out/curve.csv", p);          // iteration,DD
 //   plot_lines("out/curve.png", p);         // gnuplot -> PNG
 #pragma once
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -73,6 +75,9 @@ inline std::string gnuplot_script(const LinePlot& p, const std::string& terminal
     << "set title '" << p.title << "'\nset xlabel '" << p.xlabel << "'\nset ylabel '"
     << p.ylabel << "'\n";
   if (p.logx) g << "set logscale x\n";
+  double xmax = 0;
+  for (double x : p.x) xmax = std::max(xmax, std::abs(x));
+  if (!p.logx && xmax >= 1e5) g << "set format x '%.1s%c'\n";  // 1.2M, not 1.2e+06 (labels overlap)
   g << "plot ";
   int col = 2;
   for (size_t k = 0; k < p.series.size(); ++k) {
