@@ -6,8 +6,9 @@
 #
 #   scripts/long-runs.sh dpd        PPO on Swimmer, HalfCheetah, Walker2d, Humanoid (5 seeds,
 #                                   single / indep / dpd, 2M total steps per run), DPD with α 0.01
-#                                   and distillation lr 1e-3 on HalfCheetah, then DDPG on
-#                                   HalfCheetah and Walker2d (3 seeds)        -> out/dpd2/
+#                                   and distillation lr 1e-3 on HalfCheetah, the α sweep on
+#                                   HalfCheetah ({0.1, 1, 10} × lr {1e-3, 1e-5}, 3 seeds), then
+#                                   DDPG on HalfCheetah and Walker2d (3 seeds) -> out/dpd2/
 #   scripts/long-runs.sh ckd        the fair CKD protocol of docs/ckd.md: 10-epoch teacher,
 #                                   students, fine-tuning, then (task, student) distillation
 #                                   jobs (genre/topic 5 seeds, sent/spam 3), DynaBERT, reports
@@ -40,13 +41,16 @@ dpd_queue() {
     cmds+=("--algo ppo --env $env --dpd all --steps 2000000 --seeds 5 --json $D/ppo_$env.json")
   done
   cmds+=("--algo ppo --env halfcheetah --dpd dpd --steps 2000000 --seeds 5 --alpha 0.01 --dis-lr 1e-3 --json $D/ppo_halfcheetah_a001_lr1e-3.json")
+  for cfg in "1 1e-3" "0.1 1e-3" "10 1e-3" "0.1 1e-5" "10 1e-5"; do set -- $cfg  # α sweep
+    cmds+=("--algo ppo --env halfcheetah --dpd dpd --steps 2000000 --seeds 3 --alpha $1 --dis-lr $2 --json $D/sweep/ppo_halfcheetah_a$1_lr$2.json")
+  done
   for env in halfcheetah walker2d; do
     cmds+=("--algo ddpg --env $env --dpd all --steps 2000000 --seeds 3 --start-steps 10000 --json $D/ddpg_$env.json")
   done
   dpd_line() {  # the command of one process: run-dir and log named after the JSON
     local json=${1##*--json } stem
     stem=${json%.json}
-    echo "$B/dpd $1 --run-dir ${stem/$D\//$D/runs_} >> ${stem}_$2.log 2>&1"
+    echo "$B/dpd $1 --run-dir ${stem%/*}/runs_${stem##*/} >> ${stem}_$2.log 2>&1"
   }
   for c in "${cmds[@]}"; do for i in $(seq 1 "$jobs"); do dpd_line "$c" "$i"; done; done | run_queue
   # the last process of a job writes its JSON; when two ended together, one more pass writes it
