@@ -58,10 +58,14 @@ def values(d, mode, key):
     return d["results"][mode][key]["values"]
 
 
-def label(d):
+def label(d, main=None):
+    """α and distillation lr, plus any other DPD setting that differs from `main`'s."""
     dd = d["dpd"]
-    return (f"α {dd['alpha']:g}, dis-lr {dd['dis_lr']:g}, batch {dd['batch']}, "
-            f"recent {dd['recent']}, weights {dd['weights']}")
+    out = f"α {dd['alpha']:g}, dis-lr {dd['dis_lr']:g}"
+    for k in ("batch", "recent", "weights", "sign", "every", "values"):
+        if main is None or dd.get(k) != main["dpd"].get(k):
+            out += f", {k} {dd.get(k)}"
+    return out
 
 
 def ok(x):  # the JSON writes NaN as null
@@ -102,7 +106,8 @@ def task_table(d, extras):
              "indep": f"{algo}, two independent learners, {steps / 2e6:g}M each (same per learner)",
              "dpd": f"DPD-{algo} pair, {steps / 2e6:g}M each"}
     rows = [(names[m], d, m) for m in ("single", "indep", "dpd") if m in d["results"]]
-    rows += [(f"DPD-{algo} pair, {label(e)}", e, "dpd") for e in extras]
+    rows += [(f"DPD-{algo} pair, {label(e, d)} ({len(values(e, 'dpd', 'final_return'))} seeds)", e,
+              "dpd") for e in extras]
     for name, src, m in rows:
         print(f"| {name} | " + " | ".join(fmt(values(src, m, k)) for k, _ in METRICS) + " |")
     print("\nDPD minus the baseline (difference ± standard error, Welch's t, verdict at 5%):\n")
