@@ -48,17 +48,10 @@ int run_dpd(int argc, char** argv) {
         const int seed = c.seed0 + k;
         const std::string label = c.modes[m] + " seed " + std::to_string(seed);
         RunResult& r = runs[m][k];
-        if (!store.enabled()) {
-          r = run_one(c, c.modes[m], uint64_t(seed), label);
-        } else if (!store.load(c.modes[m], seed, r)) {
-          if (pass == 1 || !store.claim(c.modes[m], seed)) {
-            if (pass == 1) std::printf("%s: running in another process\n", label.c_str());
-            continue;
-          }
-          if (!store.load(c.modes[m], seed, r)) {  // (finished between the two looks: reuse it)
-            r = run_one(c, c.modes[m], uint64_t(seed), label);
-            store.save(c.modes[m], seed, r);
-          }
+        const auto run = [&] { return run_one(c, c.modes[m], uint64_t(seed), label); };
+        if (!store.obtain(c.modes[m], seed, pass == 0, run, r)) {
+          if (pass == 1) std::printf("%s: running in another process\n", label.c_str());
+          continue;
         }
         have[m][k] = true;
         std::printf("%s: mean over episodes %.2f  final %.2f  max %.2f  (%.0f episodes, %.0f s, %.0f "

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include <distillery/io/atomic_file.hpp>
+#include <distillery/io/bytes.hpp>
 #include <distillery/io/cli.hpp>
 #include <distillery/io/json.hpp>
 #include <distillery/io/plot.hpp>
@@ -276,18 +277,32 @@ class RunStore {
     k.modes.clear();
     k.seeds = k.seed0 = 0;
     const std::string want = config_json(k).dump(2), path = dir_ + "/config.json";
-    if (FILE* f = std::fopen(path.c_str(), "rb")) {
-      std::string have;
-      char buf[4096];
-      for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) have.append(buf, n);
-      std::fclose(f);
-      check(have == want, "dpd", "--run-dir ", dir_, " holds runs made with other flags (",
-            path, "); use another directory");
+    if (::access(path.c_str(), F_OK) == 0) {
+      const Bytes have = read_file_bytes(path, "dpd");
+      check(std::string(have.begin(), have.end()) == want, "dpd", "--run-dir ", dir_,
+            " holds runs made with other flags (", path, "); use another directory");
     } else {
       write_file_atomic(path, want);
     }
   }
-  bool enabled() const { return !dir_.empty(); }
+  // The run of (mode, seed) into r: without a run-dir, run(); with one, the finished run if the
+  // directory has it, else run() and keep it when `may_run` and this process wins the claim.
+  // False when the run is another live process's (or `may_run` is false and it is not finished).
+  bool obtain(const std::string& mode, int seed, bool may_run,
+              const std::function<RunResult()>& run, RunResult& r) const {
+    if (dir_.empty()) {
+      if (may_run) r = run();
+      return may_run;
+    }
+    if (load(mode, seed, r)) return true;
+    if (!may_run || !claim(mode, seed)) return false;
+    if (load(mode, seed, r)) return true;  // finished between the two looks: reuse it
+    r = run();
+    save(mode, seed, r);
+    return true;
+  }
+
+ private:
   std::string stem(const std::string& mode, int seed) const {
     return dir_ + "/" + mode + "_s" + std::to_string(seed);
   }
@@ -335,7 +350,6 @@ class RunStore {
     return false;
   }
 
- private:
   // A process that exists and is not a zombie (one killed but not yet reaped holds no run).
   static bool alive(long pid) {
     if (::kill(pid_t(pid), 0) != 0 && errno != EPERM) return false;
@@ -484,6 +498,10 @@ inline LinePlot diagnostics_plot(const DpdConfig& c, const std::vector<RunResult
   p.ylabel = "fraction";
   p.x = x;
   const size_t w = diag_names().size() + 1;  // total steps, then diag_names()
+  auto col = [](const char* name) {  // a diagnostic's column in a round's row
+    const auto& n = diag_names();
+    return size_t(std::find(n.begin(), n.end(), name) - n.begin()) + 1;
+  };
   std::vector<LineSeries> out{{"ess_over_batch", {}, {}}, {"positive_fraction", {}, {}},
                               {"loss_drop_per_step", {}, {}}};
   for (size_t i = 0; i < x.size(); ++i) {
@@ -498,9 +516,10 @@ inline LinePlot diagnostics_plot(const DpdConfig& c, const std::vector<RunResult
         for (size_t at = 0; at + w <= rows->size(); at += w) {
           const double* row = rows->data() + at;
           if (!(row[0] > lo && row[0] <= x[i])) continue;
-          add(0, row[3] / double(c.opts.batch));  // ess
-          add(1, row[4]);                          // positive_fraction
-          if (row[1] > 0) add(2, 1.0 - row[2] / row[1]);
+          add(0, row[col("ess")] / double(c.opts.batch));
+          add(1, row[col("positive_fraction")]);
+          const double before = row[col("loss_before")], after = row[col("loss_after")];
+          if (before > 0) add(2, 1.0 - after / before);
         }
     for (int k = 0; k < 3; ++k) out[size_t(k)].y.push_back(n[k] ? sum[k] / n[k] : std::nan(""));
   }
